@@ -1,0 +1,78 @@
+"""Errors of the FROST signing and key-generation protocols.
+
+Following ZcashFoundation/frost's ``Error::culprits()``, every error caused by a party's
+message carries the identifiers of the culprits, so a ceremony that aborts names who
+cheated (identifiable abort, RFC 9591 §5.4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from mpc.errors import MpcError
+
+if TYPE_CHECKING:
+    from mpc.frost.identifier import Identifier
+
+
+class FrostError(MpcError):
+    """Base class of FROST's errors; ``culprits`` names the parties at fault, if any."""
+
+    def __init__(self, message: str, culprits: Iterable[Identifier] = ()) -> None:
+        self.culprits: tuple[Identifier, ...] = tuple(culprits)
+        if self.culprits:
+            message = f"{message} (culprits: {', '.join(str(c) for c in self.culprits)})"
+        super().__init__(message)
+
+
+class InvalidParameters(FrostError):  # noqa: N818
+    """A threshold or party count that the protocol cannot run with."""
+
+
+class InvalidIdentifier(FrostError):  # noqa: N818
+    """A zero identifier, or one of another ciphersuite."""
+
+
+class DuplicateIdentifier(FrostError):  # noqa: N818
+    """The same identifier appears twice where each party may appear once."""
+
+
+class UnknownIdentifier(FrostError):  # noqa: N818
+    """An identifier that is not part of the key, signer set or package list."""
+
+
+class IncorrectNumberOfPackages(FrostError):  # noqa: N818
+    """A DKG round received more or fewer packages than there are other parties."""
+
+
+class IncorrectNumberOfCommitments(FrostError):  # noqa: N818
+    """A VSS commitment whose length differs from the threshold."""
+
+
+class InvalidProofOfKnowledge(FrostError):  # noqa: N818
+    """A DKG round-1 proof of knowledge of the constant term failed."""
+
+
+class InvalidSecretShare(FrostError):  # noqa: N818
+    """A DKG secret share that fails its verifiable-secret-sharing check."""
+
+
+class IdentityCommitment(FrostError):  # noqa: N818
+    """A signing commitment that is the identity element (RFC 9591 §5.3)."""
+
+
+class InvalidSignatureShare(FrostError):  # noqa: N818
+    """A signature share that fails verify_signature_share (RFC 9591 §5.4)."""
+
+
+class CiphersuiteMismatch(FrostError):  # noqa: N818
+    """Packages of different ciphersuites combined in one operation."""
+
+
+class NonceReuse(FrostError):  # noqa: N818
+    """A SigningNonces object used a second time; its nonces would leak the share."""
+
+
+class MalformedPackage(FrostError):  # noqa: N818
+    """Bytes that do not decode to the expected package."""

@@ -1,0 +1,1 @@
+"""Test-only helpers: vector loading, deterministic randomness, a trusted dealer."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mpc.frost.ciphersuite import Ciphersuite
-from mpc.frost.errors import NonceReuse
+from mpc.frost.errors import IdentityCommitment, NonceReuse
 from mpc.frost.identifier import Identifier
 from mpc.frost.keys import KeyShare
 from mpc.group import DEFAULT_RNG, Element, Rng, Scalar
@@ -25,6 +25,12 @@ class SigningCommitments:
     identifier: Identifier
     hiding: Element
     binding: Element
+
+    def __post_init__(self) -> None:
+        # RFC 9591 §4.3: commitments are deserialized with DeserializeElement, which refuses
+        # the identity; an identity commitment would expose the signer's share in round 2.
+        if self.hiding.is_identity() or self.binding.is_identity():
+            raise IdentityCommitment("a signing commitment is the identity", [self.identifier])
 
 
 class SigningNonces:

@@ -138,7 +138,9 @@ def verify_signature_share(
     if signature_share.ciphersuite is not ciphersuite:
         raise CiphersuiteMismatch("share of another ciphersuite", [signature_share.identifier])
     if signing_package.commitment_of(signature_share.identifier) is None:
-        raise UnknownIdentifier("signer is not in the signing package", [signature_share.identifier])
+        raise UnknownIdentifier(
+            "signer is not in the signing package", [signature_share.identifier]
+        )
     public_key_package = ciphersuite.pre_aggregate(public_key_package)
     verifying_share = public_key_package.verifying_share(signature_share.identifier)
     binding_factors = compute_binding_factors(

@@ -18,7 +18,7 @@ from mpc.frost.signature import Signature
 from mpc.group import DEFAULT_RNG, Element, Group, GroupError, Rng, Scalar
 
 if TYPE_CHECKING:
-    from mpc.frost.keys import KeyShare, PublicKeyShare
+    from mpc.frost.keys import KeyShare, PublicKeyPackage
 
 
 class Ciphersuite(ABC):
@@ -75,7 +75,7 @@ class Ciphersuite(ABC):
         """Adjusts a key package before round two; RFC 9591 uses it unchanged."""
         return key_package
 
-    def pre_aggregate(self, public_key_package: PublicKeyShare) -> PublicKeyShare:
+    def pre_aggregate(self, public_key_package: PublicKeyPackage) -> PublicKeyPackage:
         """Adjusts a public key package before aggregation; RFC 9591 uses it unchanged."""
         return public_key_package
 

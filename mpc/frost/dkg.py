@@ -97,7 +97,9 @@ class Round2SecretPackage:
         return f"Round2SecretPackage({self.identifier}, <redacted>)"
 
 
-def _challenge(ciphersuite: Ciphersuite, identifier: Identifier, phi0: Element, R: Element) -> Scalar:
+def _challenge(
+    ciphersuite: Ciphersuite, identifier: Identifier, phi0: Element, R: Element
+) -> Scalar:
     # KeyGen round 1 step 2: c = H(i, Φ, g^{a_i0}, R_i), with frost's HDKG as H.
     return ciphersuite.HDKG(identifier.to_bytes() + phi0.to_bytes() + R.to_bytes())
 
@@ -153,7 +155,7 @@ def verify_proof_of_knowledge(package: Round1Package) -> None:
     phi0 = package.commitment[0]
     proof = package.proof_of_knowledge
     c = _challenge(ciphersuite, package.sender, phi0, proof.R)
-    if proof.R != ciphersuite.group.base_mul(proof.z) - phi0 * c:
+    if ciphersuite.group.base_mul(proof.z) - phi0 * c != proof.R:
         raise InvalidProofOfKnowledge("invalid proof of knowledge", [package.sender])
 
 

@@ -65,7 +65,5 @@ def compute_group_commitment(
         # frost's check: an identity commitment would reveal the signer's share in round 2.
         if c.hiding.is_identity() or c.binding.is_identity():
             raise IdentityCommitment("a signing commitment is the identity", [c.identifier])
-        group_commitment = (
-            group_commitment + c.hiding + c.binding * binding_factors[c.identifier]
-        )
+        group_commitment = group_commitment + c.hiding + c.binding * binding_factors[c.identifier]
     return group_commitment

@@ -65,9 +65,7 @@ class PublicKeyPackage:
 
     def __post_init__(self) -> None:
         validate_threshold(self.min_signers, len(self.verifying_shares))
-        object.__setattr__(
-            self, "verifying_shares", MappingProxyType(dict(self.verifying_shares))
-        )
+        object.__setattr__(self, "verifying_shares", MappingProxyType(dict(self.verifying_shares)))
 
     def verifying_share(self, identifier: Identifier) -> Element:
         try:

@@ -55,7 +55,9 @@ class SigningNonces:
     def consume(self) -> tuple[Scalar, Scalar]:
         """Returns ``(hiding, binding)`` exactly once; every later call raises."""
         if self._consumed:
-            raise NonceReuse("these signing nonces were already used", [self.commitments.identifier])
+            raise NonceReuse(
+                "these signing nonces were already used", [self.commitments.identifier]
+            )
         self._consumed = True
         hiding, binding = self._hiding, self._binding
         # Drop the references so the consumed object no longer keeps the nonces alive.

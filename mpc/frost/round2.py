@@ -66,9 +66,7 @@ def sign(
     # Step 6: the per-message challenge.
     challenge = ciphersuite.challenge(group_commitment, key_share.verifying_key, message)
     # Step 7: the share; the nonces are consumed here and never again.
-    hiding, binding = ciphersuite.signing_nonces_for(
-        *signing_nonces.consume(), group_commitment
-    )
+    hiding, binding = ciphersuite.signing_nonces_for(*signing_nonces.consume(), group_commitment)
     share = (
         hiding
         + binding * binding_factors[identifier]

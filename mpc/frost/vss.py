@@ -36,6 +36,8 @@ def evaluate_commitment(commitment: Sequence[Element], identifier: Identifier) -
     return result
 
 
-def vss_verify(group: Group, identifier: Identifier, share: Scalar, commitment: Sequence[Element]) -> bool:
+def vss_verify(
+    group: Group, identifier: Identifier, share: Scalar, commitment: Sequence[Element]
+) -> bool:
     """RFC 9591 Appendix C.2 vss_verify: ``G * f(i) == sum_k C_k * i^k``."""
     return group.base_mul(share) == evaluate_commitment(commitment, identifier)

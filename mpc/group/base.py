@@ -50,9 +50,7 @@ class Scalar:
         return Scalar(self.group, -self.value)
 
     def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, Scalar) and other.group is self.group and other.value == self.value
-        )
+        return isinstance(other, Scalar) and other.group is self.group and other.value == self.value
 
     def __hash__(self) -> int:
         return hash((self.group.name, self.value))

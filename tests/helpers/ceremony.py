@@ -14,9 +14,9 @@ from mpc.frost import (
     SigningPackage,
     aggregate,
     commit,
+    dkg,
     sign,
 )
-from mpc.frost import dkg
 from mpc.group import Rng
 
 
@@ -41,7 +41,8 @@ def run_dkg(
     publics = {result[1] for result in results.values()}
     first = next(iter(results.values()))[1]
     assert all(
-        p.verifying_key == first.verifying_key and dict(p.verifying_shares) == dict(first.verifying_shares)
+        p.verifying_key == first.verifying_key
+        and dict(p.verifying_shares) == dict(first.verifying_shares)
         for p in publics
     )
     return {i: result[0] for i, result in results.items()}, first

@@ -79,7 +79,9 @@ def _leaves(node: Any) -> list[TapLeaf]:
     return [TapLeaf(bytes.fromhex(node["script"]), node["leafVersion"])]
 
 
-@pytest.mark.parametrize("case", BIP341["scriptPubKey"], ids=lambda c: str(c["given"]["scriptTree"])[:30])
+@pytest.mark.parametrize(
+    "case", BIP341["scriptPubKey"], ids=lambda c: str(c["given"]["scriptTree"])[:30]
+)
 def test_bip341_script_pubkey(case: dict[str, Any]) -> None:
     given, intermediary, expected = case["given"], case["intermediary"], case["expected"]
     internal = SECP256K1.lift_x(bytes.fromhex(given["internalPubkey"]))

@@ -6,8 +6,14 @@ import dataclasses
 
 import pytest
 
-from mpc.frost import FROST_ED25519, FROST_SECP256K1, FROST_SECP256K1_TR, Ciphersuite, Identifier
-from mpc.frost import dkg
+from mpc.frost import (
+    FROST_ED25519,
+    FROST_SECP256K1,
+    FROST_SECP256K1_TR,
+    Ciphersuite,
+    Identifier,
+    dkg,
+)
 from mpc.frost.errors import (
     DuplicateIdentifier,
     IncorrectNumberOfCommitments,
@@ -35,7 +41,10 @@ def setup(request: pytest.FixtureRequest):
     return cs, ids, round1
 
 
-def _others(ids, round1, me):
+Round1 = dict[Identifier, tuple[dkg.Round1SecretPackage, dkg.Round1Package]]
+
+
+def _others(ids: list[Identifier], round1: Round1, me: Identifier) -> list[dkg.Round1Package]:
     return [round1[j][1] for j in ids if j != me]
 
 
@@ -65,7 +74,7 @@ def test_bad_proof_of_knowledge_names_the_culprit(setup) -> None:
 def test_proof_replayed_under_another_identifier_fails(setup) -> None:
     # The proof binds the sender's identifier: copying a peer's commitment and proof
     # (a rogue-key attempt) does not pass for another party.
-    cs, ids, round1 = setup
+    _cs, ids, round1 = setup
     me, victim, copier = ids[0], ids[1], ids[2]
     copied = dataclasses.replace(round1[victim][1], sender=copier)
     packages = [copied if p.sender == copier else p for p in _others(ids, round1, me)]
@@ -76,7 +85,7 @@ def test_proof_replayed_under_another_identifier_fails(setup) -> None:
 
 @pytest.mark.parametrize("length", [2, 4, 1])
 def test_wrong_commitment_count_names_the_culprit(setup, length: int) -> None:
-    cs, ids, round1 = setup
+    _cs, ids, round1 = setup
     me, cheater = ids[0], ids[5]
     package = round1[cheater][1]
     commitment = (package.commitment * 2)[:length]
@@ -88,7 +97,7 @@ def test_wrong_commitment_count_names_the_culprit(setup, length: int) -> None:
 
 
 def test_duplicate_identifier_is_named(setup) -> None:
-    cs, ids, round1 = setup
+    _cs, ids, round1 = setup
     me = ids[0]
     packages = _others(ids, round1, me)
     packages[-1] = packages[0]
@@ -98,7 +107,7 @@ def test_duplicate_identifier_is_named(setup) -> None:
 
 
 def test_package_count_and_self_packages_are_checked(setup) -> None:
-    cs, ids, round1 = setup
+    _cs, ids, round1 = setup
     me = ids[0]
     with pytest.raises(IncorrectNumberOfPackages):
         dkg.part2(round1[me][0], _others(ids, round1, me)[:-1])
@@ -124,7 +133,7 @@ def test_share_failing_vss_names_the_culprit(setup) -> None:
 
 
 def test_part3_checks_senders_and_recipients(setup) -> None:
-    cs, ids, round1 = setup
+    _cs, ids, round1 = setup
     round2 = {i: dkg.part2(round1[i][0], _others(ids, round1, i)) for i in ids}
     me = ids[1]
     incoming = [round2[j][1][me] for j in ids if j != me]
@@ -147,7 +156,7 @@ def test_threshold_and_party_count_are_validated() -> None:
 
 
 def test_secret_packages_do_not_print_secrets(setup) -> None:
-    cs, ids, round1 = setup
+    _cs, ids, round1 = setup
     secret = round1[ids[0]][0]
     assert secret.coefficients[0].to_bytes().hex() not in repr(secret)
     round2_secret, shares = dkg.part2(secret, _others(ids, round1, ids[0]))

@@ -33,7 +33,8 @@ def test_taproot_dkg_vector() -> None:
             CS,
             ids[label],
             tuple(
-                group.deserialize_element(bytes.fromhex(c)) for c in inputs[label]["vss_commitments"]
+                group.deserialize_element(bytes.fromhex(c))
+                for c in inputs[label]["vss_commitments"]
             ),
             CS.deserialize_signature(bytes.fromhex(inputs[label]["proof_of_knowledge"])),
         )
@@ -67,6 +68,7 @@ def test_taproot_dkg_vector() -> None:
             if other != label
         ]
         key_share, public = part3(round2_secret, incoming)
+        assert key_share.min_signers == public.min_signers == min_signers
         tweaked = tweak_key_share(key_share, None)
         assert _hex(tweaked.signing_share.to_bytes()) == data["signing_share"]
         assert _hex(tweaked.verifying_share.to_bytes()) == data["verifying_share"]

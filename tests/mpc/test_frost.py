@@ -52,7 +52,9 @@ def rfc_equation_by_libsecp256k1(message: bytes, signature: Signature, key: byte
         raise InvalidSignature("RFC 9591 equation fails")
 
 
-def external_verify(cs: Ciphersuite, public: PublicKeyPackage, message: bytes, sig: Signature) -> None:
+def external_verify(
+    cs: Ciphersuite, public: PublicKeyPackage, message: bytes, sig: Signature
+) -> None:
     """Verification by code we did not write; raises on failure."""
     encoded = sig.to_bytes()
     if cs is FROST_ED25519:
@@ -159,4 +161,4 @@ def test_group_commitment_is_recomputed_identically_by_signers_and_coordinator()
     package, sig_shares = sign_round(list(shares.values())[:3], b"msg", DeterministicRng("r"))
     factors = compute_binding_factors(cs, public.verifying_key, package.commitments, b"msg")
     signature = aggregate(package, sig_shares, public)
-    assert signature.R == compute_group_commitment(package.commitments, factors)
+    assert compute_group_commitment(package.commitments, factors) == signature.R

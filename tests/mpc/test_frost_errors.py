@@ -51,7 +51,7 @@ def _tampered(share: SignatureShare) -> SignatureShare:
 
 
 def test_tampered_share_is_rejected_and_its_sender_named(keys) -> None:
-    cs, shares, public = keys
+    _cs, shares, public = keys
     package, sig_shares = sign_round(shares[:3], b"pay 1 BTC", DeterministicRng("t1"))
     bad = [sig_shares[0], _tampered(sig_shares[1]), sig_shares[2]]
     with pytest.raises(InvalidSignatureShare) as caught:
@@ -64,7 +64,7 @@ def test_tampered_share_is_rejected_and_its_sender_named(keys) -> None:
 
 
 def test_every_cheater_is_named(keys) -> None:
-    cs, shares, public = keys
+    _cs, shares, public = keys
     package, sig_shares = sign_round(shares[:4], b"m", DeterministicRng("t2"))
     bad = [_tampered(sig_shares[0]), sig_shares[1], _tampered(sig_shares[2]), sig_shares[3]]
     with pytest.raises(InvalidSignatureShare) as caught:
@@ -73,7 +73,7 @@ def test_every_cheater_is_named(keys) -> None:
 
 
 def test_share_swapped_between_signers_fails_its_own_check(keys) -> None:
-    cs, shares, public = keys
+    _cs, shares, public = keys
     package, sig_shares = sign_round(shares[:3], b"m", DeterministicRng("t3"))
     swapped = [
         dataclasses.replace(sig_shares[0], share=sig_shares[1].share),
@@ -115,7 +115,7 @@ def test_signing_against_foreign_commitments_is_refused_and_keeps_nonces(keys) -
 
 
 def test_too_few_signers_and_outsiders_are_refused(keys) -> None:
-    cs, shares, public = keys
+    cs, shares, _public = keys
     rng = DeterministicRng("t6")
     round1 = [commit(k, rng) for k in shares[:2]]
     package = SigningPackage(cs, [c for _, c in round1], b"m")
@@ -125,12 +125,16 @@ def test_too_few_signers_and_outsiders_are_refused(keys) -> None:
     third = commit(shares[2], rng)[1]
     outsider_nonces, _ = commit(shares[5], rng)
     with pytest.raises(UnknownIdentifier):
-        sign(SigningPackage(cs, [round1[0][1], round1[1][1], third], b"m"), outsider_nonces, shares[5])
+        sign(
+            SigningPackage(cs, [round1[0][1], round1[1][1], third], b"m"),
+            outsider_nonces,
+            shares[5],
+        )
     assert not outsider_nonces.consumed
 
 
 def test_aggregate_checks_the_share_set(keys) -> None:
-    cs, shares, public = keys
+    _cs, shares, public = keys
     package, sig_shares = sign_round(shares[:3], b"m", DeterministicRng("t7"))
     with pytest.raises(InvalidParameters):
         aggregate(package, sig_shares[:2], public)
@@ -149,9 +153,12 @@ def test_duplicate_signers_in_package_are_refused(keys) -> None:
 
 
 def test_identity_commitment_is_refused(keys) -> None:
-    cs, shares, public = keys
+    cs, shares, _public = keys
     _, honest = commit(shares[2], DeterministicRng("t9"))
-    for hiding, binding in ((cs.group.identity(), honest.binding), (honest.hiding, cs.group.identity())):
+    for hiding, binding in (
+        (cs.group.identity(), honest.binding),
+        (honest.hiding, cs.group.identity()),
+    ):
         with pytest.raises(IdentityCommitment) as caught:
             SigningCommitments(cs, shares[2].identifier, hiding, binding)
         assert caught.value.culprits == (shares[2].identifier,)
@@ -165,7 +172,9 @@ def test_zero_and_foreign_identifiers_are_refused() -> None:
 
 
 def test_mixed_ciphersuites_are_refused() -> None:
-    a = run_dkg(FROST_SECP256K1, identifiers_for(FROST_SECP256K1, PARTIES[:3]), 2, DeterministicRng("a"))
+    a = run_dkg(
+        FROST_SECP256K1, identifiers_for(FROST_SECP256K1, PARTIES[:3]), 2, DeterministicRng("a")
+    )
     _, commitment = commit(next(iter(a[0].values())), DeterministicRng("c"))
     with pytest.raises(CiphersuiteMismatch):
         SigningPackage(FROST_SECP256K1_TR, [commitment], b"m")
@@ -183,7 +192,7 @@ def test_taproot_tweak_refuses_other_suites(keys) -> None:
 
 
 def test_secrets_do_not_print(keys) -> None:
-    cs, shares, _ = keys
+    _cs, shares, _ = keys
     text = repr(shares[0]) + str(shares[0]) + repr(shares[0].signing_share)
     assert shares[0].signing_share.to_bytes().hex() not in text
     assert str(shares[0].signing_share.value) not in text

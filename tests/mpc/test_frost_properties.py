@@ -61,7 +61,9 @@ def test_changed_message_fails(cs: Ciphersuite, index: int, mask: int) -> None:
     _, _, signature = signed(cs, MESSAGE)
     _, public = key(cs)
     with pytest.raises(InvalidSignature):
-        cs.verify_bytes(flip(MESSAGE, index, mask), signature.to_bytes(), public.verifying_key.to_bytes())
+        cs.verify_bytes(
+            flip(MESSAGE, index, mask), signature.to_bytes(), public.verifying_key.to_bytes()
+        )
 
 
 @EXAMPLES
@@ -70,7 +72,9 @@ def test_changed_signature_fails(cs: Ciphersuite, index: int, mask: int) -> None
     _, _, signature = signed(cs, MESSAGE)
     _, public = key(cs)
     with pytest.raises(InvalidSignature):
-        cs.verify_bytes(MESSAGE, flip(signature.to_bytes(), index, mask), public.verifying_key.to_bytes())
+        cs.verify_bytes(
+            MESSAGE, flip(signature.to_bytes(), index, mask), public.verifying_key.to_bytes()
+        )
 
 
 @EXAMPLES
@@ -87,7 +91,9 @@ def test_changed_key_fails(cs: Ciphersuite, index: int, mask: int) -> None:
 
 @EXAMPLES
 @given(cs=suites, signer=st.integers(min_value=0, max_value=2), index=positions, mask=masks)
-def test_changed_share_is_caught_and_named(cs: Ciphersuite, signer: int, index: int, mask: int) -> None:
+def test_changed_share_is_caught_and_named(
+    cs: Ciphersuite, signer: int, index: int, mask: int
+) -> None:
     package, sig_shares, _ = signed(cs, MESSAGE)
     _, public = key(cs)
     target = sig_shares[signer]

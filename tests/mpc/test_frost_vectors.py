@@ -35,7 +35,9 @@ CASES = [
 ]
 
 
-def _load(name: str, cs: Ciphersuite, key_field: str) -> tuple[Any, dict[int, KeyShare], PublicKeyPackage]:
+def _load(
+    name: str, cs: Ciphersuite, key_field: str
+) -> tuple[Any, dict[int, KeyShare], PublicKeyPackage]:
     vectors = load_json(name)
     inputs = vectors["inputs"]
     group = cs.group
@@ -52,7 +54,10 @@ def _load(name: str, cs: Ciphersuite, key_field: str) -> tuple[Any, dict[int, Ke
             cs, identifier, share, group.base_mul(share), verifying_key, min_signers
         )
     public = PublicKeyPackage(
-        cs, {k.identifier: k.verifying_share for k in key_shares.values()}, verifying_key, min_signers
+        cs,
+        {k.identifier: k.verifying_share for k in key_shares.values()},
+        verifying_key,
+        min_signers,
     )
     return vectors, key_shares, public
 
@@ -73,7 +78,9 @@ def test_signing_vector_step_by_step(name: str, cs: Ciphersuite, key_field: str)
         )
         assert hiding.to_bytes().hex() == out["hiding_nonce"]
         assert binding.to_bytes().hex() == out["binding_nonce"]
-        signing_nonces, signing_commitments = signing_nonces_from_scalars(key_share, hiding, binding)
+        signing_nonces, signing_commitments = signing_nonces_from_scalars(
+            key_share, hiding, binding
+        )
         assert signing_commitments.hiding.to_bytes().hex() == out["hiding_nonce_commitment"]
         assert signing_commitments.binding.to_bytes().hex() == out["binding_nonce_commitment"]
         nonces[out["identifier"]] = signing_nonces

@@ -82,7 +82,14 @@ def test_secp256k1_refuses_bad_encodings() -> None:
     g = SECP256K1.generator().to_bytes()
     # Uncompressed, hybrid and unknown prefixes; wrong lengths.
     uncompressed = PublicKey(g).format(compressed=False)
-    for data in (uncompressed, b"\x06" + uncompressed[1:], b"\x05" + g[1:], g[:-1], g + b"\x00", b""):
+    for data in (
+        uncompressed,
+        b"\x06" + uncompressed[1:],
+        b"\x05" + g[1:],
+        g[:-1],
+        g + b"\x00",
+        b"",
+    ):
         with pytest.raises(MalformedElement):
             SECP256K1.deserialize_element(data)
     # x >= p is not a canonical field element, even where x - p would be on the curve.

@@ -1,0 +1,4 @@
+"""The gRPC + HTTP/JSON API generated from proto/.
+
+Empty until the API issue lands; see ARCHITECTURE.md.
+"""

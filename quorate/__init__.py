@@ -1,0 +1,1 @@
+"""Quorate's application shell: settings, topology and the ``quorate`` command."""

@@ -1,0 +1,5 @@
+"""``python -m quorate``: the same as the ``quorate`` command."""
+
+from quorate.cli import app
+
+app()

@@ -79,7 +79,7 @@ def aggregate(
     z = ciphersuite.group.scalar(0)
     for share in shares.values():
         z = z + share.share
-    signature = Signature(ciphersuite, group_commitment, z)
+    signature = ciphersuite.signature_from(group_commitment, z)
     try:
         ciphersuite.verify(signing_package.message, signature, public_key_package.verifying_key)
     except InvalidSignature:

@@ -96,6 +96,10 @@ class Ciphersuite(ABC):
 
     # -- signatures -------------------------------------------------------------------------
 
+    def signature_from(self, group_commitment: Element, z: Scalar) -> Signature:
+        """The signature aggregation outputs (RFC 9591 §5.3: ``(R, z)`` as computed)."""
+        return Signature(self, group_commitment, z)
+
     def serialize_signature(self, signature: Signature) -> bytes:
         """RFC 9591 §6: SerializeElement(R) || SerializeScalar(z)."""
         return signature.R.to_bytes() + signature.z.to_bytes()

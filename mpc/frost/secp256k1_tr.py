@@ -101,6 +101,12 @@ class Secp256k1Sha256Taproot(Secp256k1Sha256):
         k, R = super().proof_nonce(rng)
         return (k, R) if _even_y(R) else (-k, -R)
 
+    def signature_from(self, group_commitment: Element, z: Scalar) -> Signature:
+        # The signers negated their nonces if R had odd Y, so z belongs to the even-Y R;
+        # returning that R makes the signature equal to its own (x-only) decoding.
+        R = group_commitment if _even_y(group_commitment) else -group_commitment
+        return Signature(self, R, z)
+
     def serialize_signature(self, signature: Signature) -> bytes:
         return _x_only(signature.R) + signature.z.to_bytes()
 

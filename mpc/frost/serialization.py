@@ -47,8 +47,9 @@ values that :func:`decode` would refuse, so whatever is stored can be loaded aga
 
 :class:`KeyShare`, :class:`Round2SecretShare`, :class:`Round1SecretPackage` and
 :class:`Round2SecretPackage` hold secrets and their encodings are plaintext: callers seal
-or encrypt them before they leave the party. No error message of this module contains
-bytes of the input, so a rejected secret cannot end up in a log line.
+or encrypt them before they leave the party. Error messages name fields, sizes, counts and
+public identifiers but never echo input bytes, so a rejected secret cannot end up in a log
+line.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ from mpc.frost.ciphersuite import Ciphersuite
 from mpc.frost.dkg import Round1Package, Round1SecretPackage, Round2SecretPackage, Round2SecretShare
 from mpc.frost.errors import (
     CiphersuiteMismatch,
+    FrostError,
     InvalidIdentifier,
     InvalidParameters,
     MalformedPackage,
@@ -388,11 +390,9 @@ def _read_public_key_package(r: _Reader) -> PublicKeyPackage:
     )
     verifying_key = r.element("verifying_key")
     min_signers = r.u16("min_signers")
-    try:
-        # The constructor re-checks the threshold against the number of parties.
-        return PublicKeyPackage(r.ciphersuite, shares, verifying_key, min_signers)
-    except InvalidParameters as exc:
-        raise r.error(str(exc)) from exc
+    # The constructor re-checks the threshold against the number of parties; decode turns
+    # its InvalidParameters into MalformedPackage.
+    return PublicKeyPackage(r.ciphersuite, shares, verifying_key, min_signers)
 
 
 def _write_key_share(w: _Writer, value: KeyShare) -> None:
@@ -647,7 +647,15 @@ def decode(data: bytes, cls: type[_T]) -> _T:
     codec = _codec(cls)
     reader = _Reader(bytes(data), cls.__name__)
     reader.read_header(codec.tag)
-    value = codec.read(reader)
+    try:
+        value = codec.read(reader)
+    except MalformedPackage:
+        raise
+    except (FrostError, GroupError) as exc:
+        # The types' constructors validate their own invariants (a threshold, a non-identity
+        # commitment); whatever they refuse, the bytes were malformed. Their messages name
+        # identifiers and counts, never secret values.
+        raise reader.error(str(exc)) from exc
     reader.finish()
     if codec.check is not None:
         problem = codec.check(value)

@@ -120,8 +120,16 @@ def test_dkg_3_of_6_then_every_3_subset_signs(cs: Ciphersuite, odd_key: bool) ->
         signature = aggregate(package, sig_shares, signing_public)
         cs.verify(message, signature, signing_public.verifying_key)
         external_verify(cs, signing_public, message, signature)
-        if isinstance(signature.R, Secp256k1Element):
-            commitment_parities.add(signature.R.has_even_y())
+        group_commitment = compute_group_commitment(
+            package.commitments,
+            compute_binding_factors(
+                cs, cs.pre_aggregate(signing_public).verifying_key, package.commitments, message
+            ),
+        )
+        if isinstance(group_commitment, Secp256k1Element):
+            commitment_parities.add(group_commitment.has_even_y())
+        # The signature equals its own decoding (for BIP340: R is returned with even Y).
+        assert cs.deserialize_signature(signature.to_bytes()) == signature
         # A signature over another message never verifies.
         with pytest.raises((InvalidSignature, BadSignatureError)):
             external_verify(cs, signing_public, message[::-1] + b"x", signature)

@@ -1,15 +1,22 @@
-"""The ``quorate`` command line."""
+"""The ``quorate`` command line: operations (up, demo) and client commands (wallet, sign)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import signal
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
-from quorate.demo import print_report, run_demo
+from activities.models import CreateWalletInput, Scheme, SignInput
+from quorate.client import CeremonyFailed, connect, create_wallet, sign
+from quorate.settings import Settings
 
 app = typer.Typer(help="Quorate: threshold-signature wallets.", no_args_is_help=True)
+wallet_app = typer.Typer(help="Wallet ceremonies.", no_args_is_help=True)
+app.add_typer(wallet_app, name="wallet")
 
 
 @app.callback()
@@ -23,9 +30,117 @@ def demo(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object as the last line.")
     ] = False,
+    keep_running: Annotated[
+        bool, typer.Option("--keep-running", help="Leave the server and workers up.")
+    ] = False,
 ) -> None:
-    """Create a taproot and an Ed25519 wallet by DKG among the reference parties and sign."""
-    report = run_demo(messages_per_wallet=messages)
-    print_report(report)
+    """Start everything, create a taproot and an Ed25519 wallet, sign, verify, stop."""
+    from quorate.demo import run_demo
+
+    settings = Settings.from_env()
+    console = Console(stderr=as_json)
+    report = asyncio.run(run_demo(settings, messages, keep_running, console))
     if as_json:
         typer.echo(json.dumps(report.model_dump(mode="json"), separators=(",", ":")))
+
+
+@app.command()
+def up() -> None:
+    """Run the Temporal dev server (unless an address is set) and every worker, until Ctrl-C."""
+    from workers.runner import LocalTopology
+
+    settings = Settings.from_env()
+    console = Console()
+
+    async def serve() -> None:
+        topology = LocalTopology(settings)
+        await topology.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        console.print(
+            f"Quorate is up: Temporal {settings.temporal_target}, UI {settings.ui_url}, "
+            f"{len(topology.workers)} workers, data in {settings.data_dir.resolve()}. Ctrl-C stops."
+        )
+        try:
+            await stop.wait()
+        finally:
+            topology.stop()
+
+    asyncio.run(serve())
+
+
+def _fail(error: CeremonyFailed) -> typer.Exit:
+    typer.echo(f"error: {error}", err=True)
+    return typer.Exit(code=2)
+
+
+@wallet_app.command("create")
+def wallet_create(
+    wallet_id: Annotated[str, typer.Option(help="The new wallet's id.")],
+    scheme: Annotated[str, typer.Option(help="bip340 (taproot) or ed25519 (solana).")],
+    threshold: Annotated[int | None, typer.Option(help="Defaults to the topology's.")] = None,
+    parties: Annotated[str, typer.Option(help="Comma-separated; default: all.")] = "",
+    idempotency_key: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Create a wallet by dealerless DKG (requires `quorate up`)."""
+    if scheme not in ("bip340", "ed25519"):
+        raise typer.BadParameter("scheme must be bip340 or ed25519")
+    chosen: Scheme = "bip340" if scheme == "bip340" else "ed25519"
+    request = CreateWalletInput(
+        wallet_id=wallet_id,
+        scheme=chosen,
+        threshold=threshold,
+        parties=tuple(p for p in parties.split(",") if p),
+    )
+
+    async def run() -> str:
+        client = await connect(Settings.from_env())
+        return (await create_wallet(client, request, idempotency_key)).model_dump_json()
+
+    try:
+        typer.echo(asyncio.run(run()))
+    except CeremonyFailed as error:
+        raise _fail(error) from None
+
+
+@app.command("sign")
+def sign_command(
+    wallet_id: Annotated[str, typer.Option()],
+    message: Annotated[str, typer.Option(help="Hex: a 32-byte digest for bip340 wallets.")],
+    idempotency_key: Annotated[
+        str | None, typer.Option(help="The same key never signs twice.")
+    ] = None,
+    signers: Annotated[str, typer.Option(help="Comma-separated; default: chosen.")] = "",
+) -> None:
+    """Sign a message with a wallet (requires `quorate up`)."""
+    request = SignInput(
+        wallet_id=wallet_id,
+        message=message.lower(),
+        signers=tuple(p for p in signers.split(",") if p),
+    )
+
+    async def run() -> str:
+        client = await connect(Settings.from_env())
+        return (await sign(client, request, idempotency_key)).model_dump_json()
+
+    try:
+        typer.echo(asyncio.run(run()))
+    except CeremonyFailed as error:
+        raise _fail(error) from None
+
+
+@app.command("codec-server")
+def codec_server(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8888,
+    origin: Annotated[
+        list[str] | None, typer.Option(help="Allowed CORS origins (the Temporal UI).")
+    ] = None,
+) -> None:
+    """Serve /encode and /decode so the Temporal UI can show encrypted payloads."""
+    from quorate.codec_server import run_codec_server
+
+    settings = Settings.from_env()
+    kwargs = {"allowed_origins": origin} if origin else {}
+    run_codec_server(settings.codec_keys_path, port=port, **kwargs)

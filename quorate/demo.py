@@ -1,19 +1,17 @@
-"""``quorate demo``, in process: dealerless key generation and threshold signing.
+"""``quorate demo``: the whole system on the embedded defaults, start to finish.
 
-Until the ceremony issue moves each party into its own Temporal worker, the demo runs
-every party in this process, but keeps to the protocol's boundaries: each party has its
-own sealing key, DKG round-2 shares travel only sealed to their recipient (the relay
-here, like the workflow later, sees ciphertext), and every signature is checked by
-libsecp256k1 (BIP340, against the taproot output key) or libsodium (Ed25519).
+It provisions the reference parties, starts the Temporal dev server and one worker
+process per party plus the coordinator, creates a FROST taproot (BIP340) wallet and a
+FROST Ed25519 wallet by dealerless DKG, signs messages with each through SignWorkflow,
+verifies every signature with libsecp256k1 or libsodium, and reports what it did.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-import itertools
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+import uuid
 
 from coincurve import PublicKeyXOnly
 from nacl.signing import VerifyKey
@@ -21,24 +19,12 @@ from pydantic import BaseModel, ConfigDict
 from rich.console import Console
 from rich.table import Table
 
+from activities.models import CreateWalletInput, CreateWalletResult, Scheme, SignInput, SignResult
 from mpc.errors import InvalidSignature
-from mpc.frost import (
-    FROST_ED25519,
-    FROST_SECP256K1_TR,
-    Ciphersuite,
-    Identifier,
-    KeyShare,
-    PublicKeyPackage,
-    SigningPackage,
-    aggregate,
-    commit,
-    dkg,
-    sign,
-)
-from mpc.frost.taproot import tweak_key_share, tweak_public_key_package
-from mpc.group import Secp256k1Element
-from mpc.sealing import SealedPayload, SealingKeyPair, open_sealed, seal
-from quorate.topology import Topology
+from quorate.client import create_wallet, sign
+from quorate.settings import Settings
+from storage.events.port import open_event_store
+from workers.runner import LocalTopology
 
 
 class WalletReport(BaseModel):
@@ -64,74 +50,24 @@ class SignatureReport(BaseModel):
     latency_ms: float
 
 
+class EventStoreReport(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str
+    events: int
+    head_hash: str | None
+
+
 class DemoReport(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     wallets: list[WalletReport]
     signatures: list[SignatureReport]
+    event_store: EventStoreReport
 
 
-@dataclass(frozen=True, slots=True)
-class _Wallet:
-    wallet_id: str
-    scheme: str
-    ciphersuite: Ciphersuite
-    names: dict[Identifier, str]
-    key_shares: dict[str, KeyShare]
-    public: PublicKeyPackage
-
-
-def _create_wallet(wallet_id: str, scheme: str, cs: Ciphersuite, topology: Topology) -> _Wallet:
-    """A 3-of-6 DKG among the topology's parties; round-2 shares travel sealed."""
-    names = [p.id for p in topology.parties]
-    ids = {name: Identifier.derive(cs, name.encode()) for name in names}
-    sealing = {name: SealingKeyPair.generate() for name in names}
-    session = f"{wallet_id}/dkg".encode()
-    round1 = {name: dkg.part1(cs, ids[name], len(names), topology.threshold) for name in names}
-    mailbox: dict[str, list[tuple[str, bytes]]] = {name: [] for name in names}
-    round2_secrets = {}
-    for name in names:
-        peers = [round1[other][1] for other in names if other != name]
-        round2_secrets[name], outgoing = dkg.part2(round1[name][0], peers)
-        for recipient in names:
-            if recipient == name:
-                continue
-            sealed = seal(
-                outgoing[ids[recipient]].signing_share.to_bytes(),
-                session_id=session,
-                sender=name,
-                sender_key=sealing[name],
-                recipient=recipient,
-                recipient_public_key=sealing[recipient].public_key,
-            )
-            mailbox[recipient].append((name, sealed.to_bytes()))
-    key_shares: dict[str, KeyShare] = {}
-    publics = []
-    for name in names:
-        incoming = []
-        for sender, envelope in mailbox[name]:
-            plaintext = open_sealed(
-                SealedPayload.from_bytes(envelope),
-                session_id=session,
-                sender=sender,
-                sender_public_key=sealing[sender].public_key,
-                recipient=name,
-                recipient_key=sealing[name],
-            )
-            incoming.append(
-                dkg.Round2SecretShare(
-                    cs, ids[sender], ids[name], cs.group.deserialize_scalar(plaintext)
-                )
-            )
-        key_shares[name], public = dkg.part3(round2_secrets[name], incoming)
-        publics.append(public)
-    if any(p != publics[0] for p in publics):
-        raise RuntimeError("parties disagree on the group key; the DKG must be rerun")
-    return _Wallet(wallet_id, scheme, cs, {v: k for k, v in ids.items()}, key_shares, publics[0])
-
-
-def _verify_externally(scheme: str, public_key: bytes, message: bytes, signature: bytes) -> None:
-    """Verification by libraries we did not write."""
+def verify_externally(scheme: str, public_key: bytes, message: bytes, signature: bytes) -> None:
+    """Verification by libraries we did not write: libsecp256k1 and libsodium."""
     if scheme == "bip340":
         if not PublicKeyXOnly(public_key).verify(signature, message):
             raise InvalidSignature("libsecp256k1 rejected a BIP340 signature")
@@ -139,86 +75,133 @@ def _verify_externally(scheme: str, public_key: bytes, message: bytes, signature
         VerifyKey(public_key).verify(message, signature)
 
 
-def _sign(
-    wallet: _Wallet, signers: Sequence[str], message: bytes, ceremony_id: str
+def demo_message(wallet: CreateWalletResult, n: int) -> bytes:
+    text = f"{wallet.wallet_id} payment #{n}".encode()
+    # BIP340 signs a 32-byte digest (a sighash, later); Ed25519 signs the message itself.
+    return hashlib.sha256(text).digest() if wallet.scheme == "bip340" else text
+
+
+async def _signed(
+    topology: LocalTopology, wallet: CreateWalletResult, n: int
 ) -> SignatureReport:
+    assert topology.client is not None  # noqa: S101 - the topology is running
+    message = demo_message(wallet, n)
     started = time.perf_counter()
-    shares = [wallet.key_shares[name] for name in signers]
-    public = wallet.public
-    if wallet.scheme == "bip340":
-        # Key-path spend of a BIP86 output: the output key commits to no script tree.
-        shares = [tweak_key_share(share, None) for share in shares]
-        public = tweak_public_key_package(public, None)
-    round1 = [commit(share) for share in shares]
-    package = SigningPackage(wallet.ciphersuite, [c for _, c in round1], message)
-    signature_shares = [
-        sign(package, nonces, share) for (nonces, _), share in zip(round1, shares, strict=True)
-    ]
-    signature = aggregate(package, signature_shares, public).to_bytes()
-    key = public.verifying_key
-    public_key = key.x_only() if isinstance(key, Secp256k1Element) else key.to_bytes()
-    _verify_externally(wallet.scheme, public_key, message, signature)
-    latency_ms = (time.perf_counter() - started) * 1000
+    result: SignResult = await sign(
+        topology.client,
+        SignInput(wallet_id=wallet.wallet_id, message=message.hex()),
+        idempotency_key=f"{wallet.wallet_id}-sign-{n}",
+    )
+    latency = (time.perf_counter() - started) * 1000
+    verify_externally(
+        result.scheme,
+        bytes.fromhex(result.public_key),
+        bytes.fromhex(result.message),
+        bytes.fromhex(result.signature),
+    )
     return SignatureReport(
-        wallet_id=wallet.wallet_id,
-        scheme=wallet.scheme,
-        public_key=public_key.hex(),
-        message=message.hex(),
-        signature=signature.hex(),
-        signers=list(signers),
-        ceremony_id=ceremony_id,
-        latency_ms=round(latency_ms, 3),
+        wallet_id=result.wallet_id,
+        scheme=result.scheme,
+        public_key=result.public_key,
+        message=result.message,
+        signature=result.signature,
+        signers=list(result.signers),
+        ceremony_id=result.ceremony_id,
+        latency_ms=round(latency, 2),
     )
 
 
-def run_demo(messages_per_wallet: int = 10, topology: Topology | None = None) -> DemoReport:
-    topology = topology or Topology.load()
-    wallets = [
-        _create_wallet("wallet-taproot-1", "bip340", FROST_SECP256K1_TR, topology),
-        _create_wallet("wallet-ed25519-1", "ed25519", FROST_ED25519, topology),
-    ]
-    # Signer sets rotate over the primaries' t-subsets; the backup signs only on failover.
-    signer_sets = list(
-        itertools.combinations([p.id for p in topology.primaries], topology.threshold)
-    )
-    signatures = []
-    for wallet in wallets:
-        for n in range(messages_per_wallet):
-            text = f"{wallet.wallet_id} payment #{n}".encode()
-            # BIP340 signs a 32-byte digest (a sighash); Ed25519 signs the message itself.
-            message = hashlib.sha256(text).digest() if wallet.scheme == "bip340" else text
-            signers = signer_sets[n % len(signer_sets)]
-            signatures.append(_sign(wallet, signers, message, f"{wallet.wallet_id}/sign/{n}"))
+async def run_demo_on(
+    topology: LocalTopology, messages_per_wallet: int, console: Console
+) -> DemoReport:
+    """Creates the two wallets and signs with each, on a running topology."""
+    assert topology.client is not None  # noqa: S101 - the topology is running
+    run = uuid.uuid4().hex[:8]
+    schemes: list[tuple[str, Scheme]] = [("taproot", "bip340"), ("solana", "ed25519")]
+    with console.status("Creating wallets by DKG across the party workers..."):
+        wallets = await asyncio.gather(
+            *(
+                create_wallet(
+                    topology.client,
+                    CreateWalletInput(wallet_id=f"demo-{name}-{run}", scheme=scheme),
+                    idempotency_key=f"demo-{name}-{run}-create",
+                )
+                for name, scheme in schemes
+            )
+        )
+    signatures: list[SignatureReport] = []
+    with console.status(f"Signing {messages_per_wallet} messages per wallet...") as status:
+        for wallet in wallets:
+            for n in range(messages_per_wallet):
+                signatures.append(await _signed(topology, wallet, n))
+                status.update(f"Signed {len(signatures)} of {2 * messages_per_wallet}...")
+    events = await open_event_store(topology.settings.events_url)
+    try:
+        head = await events.head()
+        store = EventStoreReport(
+            url=events.url, events=await events.count(), head_hash=head.hash if head else None
+        )
+    finally:
+        await events.close()
     return DemoReport(
         wallets=[
             WalletReport(
                 wallet_id=w.wallet_id,
                 scheme=w.scheme,
-                group_public_key=w.public.verifying_key.to_bytes().hex(),
-                threshold=topology.threshold,
-                parties=[p.id for p in topology.parties],
+                group_public_key=w.group_public_key,
+                threshold=w.threshold,
+                parties=list(w.parties),
             )
             for w in wallets
         ],
         signatures=signatures,
+        event_store=store,
     )
 
 
-def print_report(report: DemoReport, console: Console | None = None) -> None:
-    console = console or Console()
+async def run_demo(
+    settings: Settings, messages_per_wallet: int, keep_running: bool, console: Console
+) -> DemoReport:
+    topology = LocalTopology(settings)
+    with console.status("Starting the Temporal dev server and one worker per party..."):
+        await topology.start()
+    try:
+        report = await run_demo_on(topology, messages_per_wallet, console)
+        print_report(report, settings, console)
+        if keep_running:
+            console.print("Still running (--keep-running); press Ctrl-C to stop.")
+            await asyncio.Event().wait()
+        return report
+    finally:
+        topology.stop()
+
+
+def print_report(report: DemoReport, settings: Settings, console: Console) -> None:
+    parties = report.wallets[0].parties
     console.print(
-        "[bold]Quorate demo[/bold]: dealerless DKG among "
-        f"{', '.join(report.wallets[0].parties)} (threshold {report.wallets[0].threshold}); "
-        "round-2 shares sealed party to party; every signature verified by "
-        "libsecp256k1 (BIP340) or libsodium (Ed25519)."
+        f"[bold]Quorate demo[/bold]: {len(parties)} party workers ({', '.join(parties)}), each "
+        f"its own process on its own task queue; threshold {report.wallets[0].threshold}."
     )
-    table = Table(title="Signatures")
+    wallets = Table(title="Wallets (dealerless DKG, shares sealed party to party)")
+    for column in ("wallet", "scheme", "group public key"):
+        wallets.add_column(column)
+    for w in report.wallets:
+        wallets.add_row(w.wallet_id, w.scheme, w.group_public_key)
+    console.print(wallets)
+    table = Table(title="Signatures (each verified by libsecp256k1 or libsodium)")
     for column in ("wallet", "scheme", "signers", "latency (ms)"):
         table.add_column(column)
     for s in report.signatures:
-        table.add_row(s.wallet_id, s.scheme, ", ".join(s.signers), f"{s.latency_ms:.2f}")
+        table.add_row(s.wallet_id, s.scheme, ", ".join(s.signers), f"{s.latency_ms:.1f}")
     console.print(table)
+    latencies = sorted(s.latency_ms for s in report.signatures)
     console.print(
-        "Everything ran in this process. The Temporal ceremonies (a worker per party, "
-        "UI on http://127.0.0.1:8233) arrive with the ceremony issue."
+        f"{len(latencies)} signatures, median {latencies[len(latencies) // 2]:.1f} ms "
+        "end to end through Temporal."
+    )
+    console.print(f"Temporal UI: {settings.ui_url} (histories encrypted; see README for the codec)")
+    console.print(f"Data directory: {settings.data_dir.resolve()}")
+    console.print(
+        f"Event store: {report.event_store.url}, {report.event_store.events} events, "
+        f"head {report.event_store.head_hash}"
     )

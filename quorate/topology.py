@@ -21,8 +21,15 @@ class Party(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
-    region: str = Field(min_length=1)
+    region: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
     role: Role
+    # The party's long-term X25519 key that DKG shares are sealed to (hex); the private
+    # half never leaves the party's vault.
+    sealing_public_key: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+
+    @property
+    def task_queue(self) -> str:
+        return f"party.{self.id}"
 
 
 class Topology(BaseModel):
@@ -49,7 +56,23 @@ class Topology(BaseModel):
     def primaries(self) -> tuple[Party, ...]:
         return tuple(p for p in self.parties if p.role is Role.PRIMARY)
 
+    def party(self, party_id: str) -> Party:
+        for party in self.parties:
+            if party.id == party_id:
+                return party
+        raise KeyError(f"party {party_id!r} is not in the topology")
+
     @classmethod
     def load(cls, path: Path = DEFAULT_TOPOLOGY) -> Topology:
         with path.open("rb") as handle:
             return cls.model_validate(tomllib.load(handle))
+
+    def to_toml(self) -> str:
+        """TOML for this topology (tomllib reads it back to an equal Topology)."""
+        lines = [f"threshold = {self.threshold}"]
+        for party in self.parties:
+            lines += ["", "[[parties]]", f'id = "{party.id}"', f'region = "{party.region}"']
+            lines.append(f'role = "{party.role.value}"')
+            if party.sealing_public_key:
+                lines.append(f'sealing_public_key = "{party.sealing_public_key}"')
+        return "\n".join(lines) + "\n"

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mpc.frost.ciphersuite import Ciphersuite
-from mpc.frost.errors import IdentityCommitment, NonceReuse
+from mpc.frost.errors import IdentityCommitment, MalformedPackage, NonceReuse
 from mpc.frost.identifier import Identifier
 from mpc.frost.keys import KeyShare
-from mpc.group import DEFAULT_RNG, Element, Rng, Scalar
+from mpc.group import DEFAULT_RNG, Element, GroupError, Rng, Scalar
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +51,16 @@ class SigningNonces:
     @property
     def consumed(self) -> bool:
         return self._consumed
+
+    def unsafe_export(self) -> bytes:
+        """``SerializeScalar(hiding) || SerializeScalar(binding)``, without consuming.
+
+        Only for a party's own encrypted vault, which then enforces single use durably
+        (a consumed record is never handed out again); anything else must not copy nonces.
+        """
+        if self._consumed:
+            raise NonceReuse("these signing nonces were already used", [self.commitments.identifier])
+        return self._hiding.to_bytes() + self._binding.to_bytes()
 
     def consume(self) -> tuple[Scalar, Scalar]:
         """Returns ``(hiding, binding)`` exactly once; every later call raises."""
@@ -99,3 +109,19 @@ def signing_nonces_from_scalars(
         key_share.ciphersuite, key_share.identifier, group.base_mul(hiding), group.base_mul(binding)
     )
     return SigningNonces(hiding, binding, commitments), commitments
+
+
+def unsafe_import_signing_nonces(
+    key_share: KeyShare, exported: bytes
+) -> tuple[SigningNonces, SigningCommitments]:
+    """Restores nonces written by :meth:`SigningNonces.unsafe_export` (from the vault)."""
+    group = key_share.ciphersuite.group
+    size = group.scalar_size
+    if len(exported) != 2 * size:
+        raise MalformedPackage(f"exported signing nonces are {2 * size} bytes")
+    try:
+        hiding = group.deserialize_scalar(exported[:size])
+        binding = group.deserialize_scalar(exported[size:])
+    except GroupError:
+        raise MalformedPackage("exported signing nonces are not scalars") from None
+    return signing_nonces_from_scalars(key_share, hiding, binding)

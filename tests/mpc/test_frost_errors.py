@@ -197,3 +197,19 @@ def test_secrets_do_not_print(keys) -> None:
     assert shares[0].signing_share.to_bytes().hex() not in text
     assert str(shares[0].signing_share.value) not in text
     assert "redacted" in text
+
+
+def test_exported_nonces_restore_the_same_commitments(keys) -> None:
+    from mpc.frost.errors import MalformedPackage
+    from mpc.frost.round1 import unsafe_import_signing_nonces
+
+    _cs, shares, _public = keys
+    nonces, commitments = commit(shares[0], DeterministicRng("export"))
+    restored, restored_commitments = unsafe_import_signing_nonces(shares[0], nonces.unsafe_export())
+    assert restored_commitments == commitments
+    assert "redacted" in repr(restored)
+    with pytest.raises(MalformedPackage):
+        unsafe_import_signing_nonces(shares[0], nonces.unsafe_export()[:-1])
+    restored.consume()
+    with pytest.raises(NonceReuse):
+        restored.unsafe_export()

@@ -1,0 +1,402 @@
+"""Coordinator-side activities: planning, aggregation, and the event log.
+
+They run as local activities of the coordinator worker, next to the workflows: they need
+no party's secret, only the topology and the event store. Aggregation verifies every
+signature twice, with our FROST code (naming any cheating signer) and with a library we
+did not write (libsecp256k1 for BIP340, libsodium for Ed25519), before anything is
+recorded as produced.
+"""
+
+from __future__ import annotations
+
+from coincurve import PublicKeyXOnly
+from nacl.exceptions import BadSignatureError
+from nacl.signing import VerifyKey
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.errors import business_error
+from activities.models import (
+    AggregateInput,
+    CeremonyFailedInput,
+    CeremonyStartedInput,
+    CreateWalletResult,
+    PartyRef,
+    PlanSignInput,
+    PlanWalletInput,
+    RecordWalletInput,
+    SignPlan,
+    SignResult,
+    WalletInfo,
+    WalletPlan,
+)
+from activities.protocol import SCHEME_CIPHERSUITES, ciphersuite, names_by_identifier
+from mpc.frost import (
+    FROST_SECP256K1_TR,
+    PublicKeyPackage,
+    SignatureShare,
+    SigningCommitments,
+    SigningPackage,
+    aggregate,
+)
+from mpc.frost.errors import FrostError
+from mpc.frost.serialization import decode
+from mpc.frost.taproot import tweak_public_key_package
+from mpc.group import Secp256k1Element
+from quorate.topology import Topology
+from storage.events.models import (
+    CeremonyFailed,
+    CeremonyStarted,
+    PartyMisbehaved,
+    SignatureProduced,
+    WalletCreated,
+    parse_event,
+    to_new_event,
+)
+from storage.events.port import EventStore
+
+# Ed25519 messages are signed whole; bound them so a request cannot bloat the history.
+MAX_ED25519_MESSAGE = 64 * 1024
+
+
+class InvalidRequest(ValueError):
+    """A request that can never succeed as given."""
+
+
+class UnknownWallet(InvalidRequest):
+    pass
+
+
+class UnknownParty(InvalidRequest):
+    pass
+
+
+class DuplicateParty(InvalidRequest):
+    pass
+
+
+class InvalidThreshold(InvalidRequest):
+    pass
+
+
+class InvalidMessage(InvalidRequest):
+    pass
+
+
+class InvalidSigners(InvalidRequest):
+    pass
+
+
+class WalletExists(InvalidRequest):
+    pass
+
+
+class DkgDisagreement(RuntimeError):
+    """Parties finished a DKG with different public keys: nobody may use the key."""
+
+
+def _wallet_stream(wallet_id: str) -> str:
+    return f"wallet-{wallet_id}"
+
+
+def _ceremony_stream(ceremony_id: str) -> str:
+    return f"ceremony-{ceremony_id}"
+
+
+def _refuse(error: InvalidRequest) -> ApplicationError:
+    return business_error(error)
+
+
+class CoordinatorActivities:
+    """Activities that need the topology and the event store, never a secret."""
+
+    def __init__(self, topology: Topology, events: EventStore) -> None:
+        self._topology = topology
+        self._events = events
+
+    # -- wallet creation -----------------------------------------------------------------
+
+    @activity.defn(name="coordinator.plan_wallet")
+    async def plan_wallet(self, request: PlanWalletInput) -> WalletPlan:
+        """Validates a wallet-creation request and records the ceremony's start."""
+        wanted = request.request
+        known = {p.id: p for p in self._topology.parties}
+        parties = list(wanted.parties) or list(known)
+        duplicates = sorted({p for p in parties if parties.count(p) > 1})
+        if duplicates:
+            raise _refuse(DuplicateParty(f"parties listed twice: {', '.join(duplicates)}"))
+        unknown = sorted(p for p in parties if p not in known)
+        if unknown:
+            raise _refuse(UnknownParty(f"not in the topology: {', '.join(unknown)}"))
+        threshold = wanted.threshold or self._topology.threshold
+        if threshold > len(parties):
+            raise _refuse(
+                InvalidThreshold(f"threshold {threshold} exceeds the {len(parties)} parties")
+            )
+        if await self._wallet_created(wanted.wallet_id) is not None:
+            raise _refuse(WalletExists(f"wallet {wanted.wallet_id} already exists"))
+        missing_keys = sorted(p for p in parties if not known[p].sealing_public_key)
+        if missing_keys:
+            raise _refuse(UnknownParty(f"no sealing key configured for {', '.join(missing_keys)}"))
+        cs = SCHEME_CIPHERSUITES[wanted.scheme]
+        plan = WalletPlan(
+            wallet_id=wanted.wallet_id,
+            scheme=wanted.scheme,
+            ciphersuite=cs.id,
+            threshold=threshold,
+            parties=tuple(
+                PartyRef(id=p, sealing_public_key=str(known[p].sealing_public_key))
+                for p in parties
+            ),
+        )
+        await self._record_started(
+            CeremonyStartedInput(
+                ceremony_id=request.ceremony_id,
+                wallet_id=plan.wallet_id,
+                kind="create_wallet",
+                protocol=cs.id,
+                parties=tuple(parties),
+            )
+        )
+        return plan
+
+    @activity.defn(name="coordinator.record_wallet")
+    async def record_wallet(self, request: RecordWalletInput) -> CreateWalletResult:
+        """Checks that every party derived the same group key, then records the wallet."""
+        plan = request.plan
+        packages = set(request.public_key_packages.values())
+        if len(packages) != 1 or set(request.public_key_packages) != {p.id for p in plan.parties}:
+            error = DkgDisagreement("parties derived different public key packages")
+            await self._record_failed(
+                CeremonyFailedInput(
+                    ceremony_id=request.ceremony_id, wallet_id=plan.wallet_id, reason=str(error)
+                )
+            )
+            raise business_error(error)
+        encoded = packages.pop()
+        public = decode(bytes.fromhex(encoded), PublicKeyPackage)
+        event = WalletCreated(
+            wallet_id=plan.wallet_id,
+            scheme=plan.scheme,
+            ciphersuite=plan.ciphersuite,
+            group_public_key=public.verifying_key.to_bytes().hex(),
+            threshold=plan.threshold,
+            parties=[p.id for p in plan.parties],
+            public_key_package=encoded,
+            ceremony_id=request.ceremony_id,
+        )
+        await self._events.append(
+            to_new_event(
+                event,
+                stream_id=_wallet_stream(plan.wallet_id),
+                idempotency_key=f"{request.ceremony_id}/WalletCreated",
+                metadata={"ceremony": request.ceremony_id},
+            )
+        )
+        return CreateWalletResult(
+            wallet_id=plan.wallet_id,
+            scheme=plan.scheme,
+            ciphersuite=plan.ciphersuite,
+            group_public_key=event.group_public_key,
+            threshold=plan.threshold,
+            parties=tuple(event.parties),
+            ceremony_id=request.ceremony_id,
+        )
+
+    # -- signing -------------------------------------------------------------------------
+
+    @activity.defn(name="coordinator.plan_sign")
+    async def plan_sign(self, request: PlanSignInput) -> SignPlan:
+        """Validates a signing request, picks the signer set, records the ceremony's start."""
+        wanted = request.request
+        created = await self._wallet_created(wanted.wallet_id)
+        if created is None:
+            raise _refuse(UnknownWallet(f"no wallet {wanted.wallet_id}"))
+        wallet = WalletInfo(
+            wallet_id=created.wallet_id,
+            scheme=created.scheme,
+            ciphersuite=created.ciphersuite,
+            threshold=created.threshold,
+            parties=tuple(created.parties),
+            group_public_key=created.group_public_key,
+            public_key_package=created.public_key_package,
+        )
+        message = bytes.fromhex(wanted.message)
+        if wallet.scheme == "bip340" and len(message) != 32:
+            raise _refuse(InvalidMessage("a BIP340 (taproot) signature is over a 32-byte digest"))
+        if wallet.scheme == "ed25519" and not 0 < len(message) <= MAX_ED25519_MESSAGE:
+            raise _refuse(
+                InvalidMessage(f"an Ed25519 message is 1 to {MAX_ED25519_MESSAGE} bytes")
+            )
+        if wanted.taproot_merkle_root is not None and (
+            wallet.scheme != "bip340" or len(bytes.fromhex(wanted.taproot_merkle_root)) != 32
+        ):
+            raise _refuse(InvalidMessage("a taproot merkle root is 32 bytes, for bip340 wallets"))
+        signers = self._choose_signers(wallet, wanted.signers)
+        await self._record_started(
+            CeremonyStartedInput(
+                ceremony_id=request.ceremony_id,
+                wallet_id=wallet.wallet_id,
+                kind="sign",
+                protocol=wallet.ciphersuite,
+                parties=signers,
+            )
+        )
+        return SignPlan(
+            wallet=wallet,
+            signers=signers,
+            message=wanted.message,
+            taproot_merkle_root=wanted.taproot_merkle_root,
+        )
+
+    def _choose_signers(self, wallet: WalletInfo, requested: tuple[str, ...]) -> tuple[str, ...]:
+        if requested:
+            duplicates = sorted({p for p in requested if requested.count(p) > 1})
+            if duplicates:
+                raise _refuse(DuplicateParty(f"signers listed twice: {', '.join(duplicates)}"))
+            strangers = sorted(p for p in requested if p not in wallet.parties)
+            if strangers:
+                raise _refuse(InvalidSigners(f"not parties of the wallet: {', '.join(strangers)}"))
+            if len(requested) < wallet.threshold:
+                raise _refuse(
+                    InvalidSigners(f"{len(requested)} signers, the wallet needs {wallet.threshold}")
+                )
+            return requested
+        # Primaries first, in topology order; backups only if primaries are too few. Party
+        # health and circuit breakers refine this choice in the reliability work.
+        primaries = [p.id for p in self._topology.primaries if p.id in wallet.parties]
+        others = [p for p in wallet.parties if p not in primaries]
+        return tuple((primaries + others)[: wallet.threshold])
+
+    @activity.defn(name="coordinator.aggregate")
+    async def aggregate(self, request: AggregateInput) -> SignResult:
+        """Aggregates, verifies (naming cheaters), double-checks, records the signature."""
+        plan = request.plan
+        wallet = plan.wallet
+        cs = ciphersuite(wallet.ciphersuite)
+        names = names_by_identifier(cs, plan.signers)
+        message = bytes.fromhex(plan.message)
+        public = decode(bytes.fromhex(wallet.public_key_package), PublicKeyPackage)
+        if cs is FROST_SECP256K1_TR:
+            root = bytes.fromhex(plan.taproot_merkle_root) if plan.taproot_merkle_root else None
+            public = tweak_public_key_package(public, root)
+        try:
+            package = SigningPackage(
+                cs,
+                [decode(bytes.fromhex(c), SigningCommitments) for c in request.commitments.values()],
+                message,
+            )
+            shares = [
+                decode(bytes.fromhex(s), SignatureShare) for s in request.signature_shares.values()
+            ]
+            signature = aggregate(package, shares, public)
+        except FrostError as error:
+            culprits = sorted(names.get(c, str(c)) for c in error.culprits)
+            for party in culprits:
+                await self._events.append(
+                    to_new_event(
+                        PartyMisbehaved(
+                            ceremony_id=request.ceremony_id,
+                            wallet_id=wallet.wallet_id,
+                            party=party,
+                            reason=type(error).__name__,
+                        ),
+                        stream_id=_ceremony_stream(request.ceremony_id),
+                        idempotency_key=f"{request.ceremony_id}/PartyMisbehaved/{party}",
+                        metadata={"ceremony": request.ceremony_id},
+                    )
+                )
+            await self._record_failed(
+                CeremonyFailedInput(
+                    ceremony_id=request.ceremony_id,
+                    wallet_id=wallet.wallet_id,
+                    reason=str(error),
+                    culprits=tuple(culprits),
+                )
+            )
+            raise business_error(error, culprits=culprits) from None
+        encoded = signature.to_bytes()
+        key = public.verifying_key
+        if isinstance(key, Secp256k1Element):
+            public_key = key.x_only()
+            if not PublicKeyXOnly(public_key).verify(encoded, message):
+                raise RuntimeError("libsecp256k1 rejected a signature our FROST code accepted")
+        else:
+            public_key = key.to_bytes()
+            try:
+                VerifyKey(public_key).verify(message, encoded)
+            except BadSignatureError:
+                raise RuntimeError(
+                    "libsodium rejected a signature our FROST code accepted"
+                ) from None
+        await self._events.append(
+            to_new_event(
+                SignatureProduced(
+                    ceremony_id=request.ceremony_id,
+                    wallet_id=wallet.wallet_id,
+                    scheme=wallet.scheme,
+                    public_key=public_key.hex(),
+                    message=plan.message,
+                    signature=encoded.hex(),
+                    signers=list(plan.signers),
+                ),
+                # The wallet stream holds only its creation, so loading a wallet stays
+                # one small read however many signatures it makes.
+                stream_id=_ceremony_stream(request.ceremony_id),
+                idempotency_key=f"{request.ceremony_id}/SignatureProduced",
+                metadata={"ceremony": request.ceremony_id},
+            )
+        )
+        return SignResult(
+            wallet_id=wallet.wallet_id,
+            scheme=wallet.scheme,
+            public_key=public_key.hex(),
+            message=plan.message,
+            signature=encoded.hex(),
+            signers=plan.signers,
+            ceremony_id=request.ceremony_id,
+        )
+
+    # -- events ------------------------------------------------------------------------
+
+    @activity.defn(name="coordinator.record_failed")
+    async def record_failed(self, request: CeremonyFailedInput) -> None:
+        await self._record_failed(request)
+
+    async def _record_failed(self, request: CeremonyFailedInput) -> None:
+        await self._events.append(
+            to_new_event(
+                CeremonyFailed(
+                    ceremony_id=request.ceremony_id,
+                    wallet_id=request.wallet_id,
+                    reason=request.reason,
+                    culprits=list(request.culprits),
+                ),
+                stream_id=_ceremony_stream(request.ceremony_id),
+                idempotency_key=f"{request.ceremony_id}/CeremonyFailed",
+                metadata={"ceremony": request.ceremony_id},
+            )
+        )
+
+    async def _record_started(self, request: CeremonyStartedInput) -> None:
+        await self._events.append(
+            to_new_event(
+                CeremonyStarted(
+                    ceremony_id=request.ceremony_id,
+                    wallet_id=request.wallet_id,
+                    kind=request.kind,
+                    protocol=request.protocol,
+                    parties=list(request.parties),
+                ),
+                stream_id=_ceremony_stream(request.ceremony_id),
+                idempotency_key=f"{request.ceremony_id}/CeremonyStarted",
+                metadata={"ceremony": request.ceremony_id},
+            )
+        )
+
+    async def _wallet_created(self, wallet_id: str) -> WalletCreated | None:
+        for stored in await self._events.read_stream(_wallet_stream(wallet_id)):
+            event = parse_event(stored)
+            if isinstance(event, WalletCreated):
+                return event
+        return None

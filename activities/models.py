@@ -1,0 +1,221 @@
+"""Inputs and results of every activity and workflow: one pydantic model each.
+
+These models are the only things that cross Temporal (and so its history). They carry
+public protocol outputs and sealed envelopes, never a share or a nonce in the clear.
+Byte strings travel as lowercase hex. The workflow sandbox imports this module, so it
+depends on pydantic alone.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Hex = Annotated[str, StringConstraints(pattern=r"^([0-9a-f]{2})*$")]
+PartyId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")]
+WalletId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+Scheme = Literal["bip340", "ed25519"]
+
+PARTY_TASK_QUEUE_PREFIX = "party."
+COORDINATOR_TASK_QUEUE = "coordinator"
+
+
+def party_task_queue(party: str) -> str:
+    """Each party's worker polls its own queue; only that process holds its vault."""
+    return f"{PARTY_TASK_QUEUE_PREFIX}{party}"
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# -- workflow inputs and results ---------------------------------------------------------
+
+
+class CreateWalletInput(Model):
+    version: Literal[1] = 1
+    wallet_id: WalletId
+    scheme: Scheme
+    # Empty means every party of the topology (primaries and backups hold shares).
+    parties: tuple[PartyId, ...] = ()
+    threshold: int | None = Field(default=None, ge=2)
+
+
+class CreateWalletResult(Model):
+    version: Literal[1] = 1
+    wallet_id: WalletId
+    scheme: Scheme
+    ciphersuite: str
+    group_public_key: Hex
+    threshold: int
+    parties: tuple[PartyId, ...]
+    ceremony_id: str
+
+
+class SignInput(Model):
+    version: Literal[1] = 1
+    wallet_id: WalletId
+    message: Hex
+    # Empty means the coordinator picks the signer set.
+    signers: tuple[PartyId, ...] = ()
+    # BIP341 script-tree merkle root; none for a key-path-only (BIP86) output.
+    taproot_merkle_root: Hex | None = None
+
+
+class SignResult(Model):
+    version: Literal[1] = 1
+    wallet_id: WalletId
+    scheme: Scheme
+    public_key: Hex
+    message: Hex
+    signature: Hex
+    signers: tuple[PartyId, ...]
+    ceremony_id: str
+
+
+class NoopInput(Model):
+    version: Literal[1] = 1
+
+
+# -- coordinator activities --------------------------------------------------------------
+
+
+class PlanWalletInput(Model):
+    request: CreateWalletInput
+    ceremony_id: str
+
+
+class PartyRef(Model):
+    id: PartyId
+    sealing_public_key: Hex
+
+
+class WalletPlan(Model):
+    """A validated wallet-creation request, resolved against the topology."""
+
+    wallet_id: WalletId
+    scheme: Scheme
+    ciphersuite: str
+    threshold: int
+    parties: tuple[PartyRef, ...]
+
+
+class WalletInfo(Model):
+    wallet_id: WalletId
+    scheme: Scheme
+    ciphersuite: str
+    threshold: int
+    parties: tuple[PartyId, ...]
+    group_public_key: Hex
+    public_key_package: Hex
+
+
+class PlanSignInput(Model):
+    request: SignInput
+    ceremony_id: str
+
+
+class SignPlan(Model):
+    """A validated signing request: the wallet and the signer set chosen for it."""
+
+    wallet: WalletInfo
+    signers: tuple[PartyId, ...]
+    message: Hex
+    taproot_merkle_root: Hex | None
+
+
+class RecordWalletInput(Model):
+    plan: WalletPlan
+    ceremony_id: str
+    public_key_packages: dict[PartyId, Hex]
+
+
+class AggregateInput(Model):
+    plan: SignPlan
+    ceremony_id: str
+    commitments: dict[PartyId, Hex]
+    signature_shares: dict[PartyId, Hex]
+
+
+class CeremonyFailedInput(Model):
+    ceremony_id: str
+    wallet_id: WalletId
+    reason: str
+    culprits: tuple[PartyId, ...] = ()
+
+
+class CeremonyStartedInput(Model):
+    ceremony_id: str
+    wallet_id: WalletId
+    kind: Literal["create_wallet", "sign"]
+    protocol: str
+    parties: tuple[PartyId, ...]
+
+
+# -- party activities --------------------------------------------------------------------
+
+
+class DkgRound1Input(Model):
+    wallet_id: WalletId
+    ceremony_id: str
+    ciphersuite: str
+    threshold: int
+    parties: tuple[PartyId, ...]
+
+
+class DkgRound1Result(Model):
+    party: PartyId
+    package: Hex
+
+
+class DkgRound2Input(Model):
+    wallet_id: WalletId
+    ceremony_id: str
+    ciphersuite: str
+    round1_packages: dict[PartyId, Hex]
+    parties: tuple[PartyRef, ...]
+
+
+class DkgRound2Result(Model):
+    party: PartyId
+    # Each recipient's share, sealed to it: the relay (this workflow) cannot open any.
+    sealed_shares: dict[PartyId, Hex]
+
+
+class DkgRound3Input(Model):
+    wallet_id: WalletId
+    ceremony_id: str
+    ciphersuite: str
+    parties: tuple[PartyRef, ...]
+    sealed_shares: dict[PartyId, Hex]
+
+
+class DkgRound3Result(Model):
+    party: PartyId
+    public_key_package: Hex
+
+
+class SignRound1Input(Model):
+    wallet_id: WalletId
+    ceremony_id: str
+    ciphersuite: str
+
+
+class SignRound1Result(Model):
+    party: PartyId
+    commitments: Hex
+
+
+class SignRound2Input(Model):
+    wallet_id: WalletId
+    ceremony_id: str
+    ciphersuite: str
+    message: Hex
+    commitments: dict[PartyId, Hex]
+    taproot_merkle_root: Hex | None = None
+
+
+class SignRound2Result(Model):
+    party: PartyId
+    signature_share: Hex

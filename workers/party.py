@@ -1,0 +1,65 @@
+"""One party's worker: its own process, its own task queue, its own vault.
+
+``python -m workers.party --party us-1`` opens only ``parties/us-1`` (its KEK and vault)
+and polls ``party.us-1``; no other process can decrypt that party's shares.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.models import party_task_queue
+from activities.party import PartyActivities
+from quorate.client import connect
+from quorate.provision import load_sealing_key, open_party_vault
+from quorate.settings import Settings
+from storage.vault.port import ShareVault
+
+
+def build_party_worker(
+    client: Client, party: str, vault: ShareVault, executor: ThreadPoolExecutor
+) -> Worker:
+    activities = PartyActivities(party, vault, load_sealing_key(vault))
+    return Worker(
+        client,
+        task_queue=party_task_queue(party),
+        activities=[
+            activities.dkg_round1,
+            activities.dkg_round2,
+            activities.dkg_round3,
+            activities.sign_round1,
+            activities.sign_round2,
+        ],
+        activity_executor=executor,
+        max_concurrent_activities=8,
+    )
+
+
+async def run_party(settings: Settings, party: str) -> None:
+    vault = open_party_vault(settings, party)
+    client = await connect(settings)
+    with ThreadPoolExecutor(max_workers=8, thread_name_prefix=f"party-{party}") as executor:
+        worker = build_party_worker(client, party, vault, executor)
+        logging.getLogger(__name__).info("party %s polling %s", party, party_task_queue(party))
+        try:
+            await worker.run()
+        finally:
+            vault.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run one Quorate party's worker.")
+    parser.add_argument("--party", required=True)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    asyncio.run(run_party(Settings.from_env(), args.party))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""What every Quorate workflow shares: timeouts, retry policies, fan-out, failure mapping."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.models import Model, party_task_queue
+
+ResultT = TypeVar("ResultT", bound=Model)
+
+# A party round is milliseconds of work; a start-to-close timeout of a few seconds
+# notices a crashed worker quickly, and retries continue for two minutes.
+PARTY_ROUND_TIMEOUT = timedelta(seconds=5)
+PARTY_ROUND_DEADLINE = timedelta(minutes=2)
+PARTY_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=2),
+)
+COORDINATOR_TIMEOUT = timedelta(seconds=30)
+COORDINATOR_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=100),
+    maximum_interval=timedelta(seconds=2),
+    maximum_attempts=10,
+)
+
+
+async def fan_out(
+    activity_name: str,
+    inputs: Mapping[str, Model],
+    result_type: type[ResultT],
+) -> dict[str, ResultT]:
+    """One activity per party, each on that party's own task queue, run concurrently."""
+    parties = sorted(inputs)
+    results = await asyncio.gather(
+        *(
+            workflow.execute_activity(
+                activity_name,
+                inputs[party],
+                task_queue=party_task_queue(party),
+                result_type=result_type,
+                start_to_close_timeout=PARTY_ROUND_TIMEOUT,
+                schedule_to_close_timeout=PARTY_ROUND_DEADLINE,
+                retry_policy=PARTY_RETRY,
+                summary=f"{activity_name} @ {party}",
+            )
+            for party in parties
+        )
+    )
+    return dict(zip(parties, results, strict=True))
+
+
+async def coordinator(activity_name: str, arg: Model, result_type: type[Any] | None = None) -> Any:
+    """A coordinator step: a local activity, next to the workflow (no party secret needed).
+
+    A refused request surfaces as the workflow's own typed, non-retryable failure.
+    """
+    try:
+        return await workflow.execute_local_activity(
+            activity_name,
+            arg,
+            result_type=result_type,
+            start_to_close_timeout=COORDINATOR_TIMEOUT,
+            retry_policy=COORDINATOR_RETRY,
+        )
+    except ActivityError as error:
+        kind, message, culprits = failure_of(error)
+        raise ApplicationError(message, list(culprits), type=kind, non_retryable=True) from None
+
+
+def failure_of(error: BaseException) -> tuple[str, str, tuple[str, ...]]:
+    """(type, message, culprits) of an activity failure, for events and re-raising."""
+    cause = error.cause if isinstance(error, ActivityError) else error
+    if isinstance(cause, ApplicationError):
+        culprits = tuple(cause.details[0]) if cause.details else ()
+        return cause.type or "ApplicationError", cause.message, culprits
+    return type(cause).__name__ if cause else "ActivityError", str(cause or error), ()

@@ -1,0 +1,111 @@
+"""CreateWalletWorkflow: a dealerless FROST DKG across the parties' own workers.
+
+Each DKG part (mpc.frost.dkg) runs as an activity on the party's queue; the workflow only
+relays public round-1 packages and round-2 shares that are sealed to their recipient.
+"""
+
+from __future__ import annotations
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.models import (
+        CeremonyFailedInput,
+        CreateWalletInput,
+        CreateWalletResult,
+        DkgRound1Input,
+        DkgRound1Result,
+        DkgRound2Input,
+        DkgRound2Result,
+        DkgRound3Input,
+        DkgRound3Result,
+        PlanWalletInput,
+        RecordWalletInput,
+        WalletPlan,
+    )
+    from workflows.common import coordinator, failure_of, fan_out
+
+
+@workflow.defn(name="CreateWallet")
+class CreateWalletWorkflow:
+    @workflow.run
+    async def run(self, request: CreateWalletInput) -> CreateWalletResult:
+        ceremony_id = workflow.info().workflow_id
+        plan: WalletPlan = await coordinator(
+            "coordinator.plan_wallet",
+            PlanWalletInput(request=request, ceremony_id=ceremony_id),
+            WalletPlan,
+        )
+        parties = tuple(p.id for p in plan.parties)
+        try:
+            round1 = await fan_out(
+                "party.dkg_round1",
+                {
+                    p: DkgRound1Input(
+                        wallet_id=plan.wallet_id,
+                        ceremony_id=ceremony_id,
+                        ciphersuite=plan.ciphersuite,
+                        threshold=plan.threshold,
+                        parties=parties,
+                    )
+                    for p in parties
+                },
+                DkgRound1Result,
+            )
+            packages = {p: r.package for p, r in round1.items()}
+            round2 = await fan_out(
+                "party.dkg_round2",
+                {
+                    p: DkgRound2Input(
+                        wallet_id=plan.wallet_id,
+                        ceremony_id=ceremony_id,
+                        ciphersuite=plan.ciphersuite,
+                        round1_packages=packages,
+                        parties=plan.parties,
+                    )
+                    for p in parties
+                },
+                DkgRound2Result,
+            )
+            round3 = await fan_out(
+                "party.dkg_round3",
+                {
+                    p: DkgRound3Input(
+                        wallet_id=plan.wallet_id,
+                        ceremony_id=ceremony_id,
+                        ciphersuite=plan.ciphersuite,
+                        parties=plan.parties,
+                        # Every share addressed to p, still sealed: only p can open them.
+                        sealed_shares={
+                            sender: result.sealed_shares[p]
+                            for sender, result in round2.items()
+                            if sender != p
+                        },
+                    )
+                    for p in parties
+                },
+                DkgRound3Result,
+            )
+        except ActivityError as error:
+            kind, message, culprits = failure_of(error)
+            await coordinator(
+                "coordinator.record_failed",
+                CeremonyFailedInput(
+                    ceremony_id=ceremony_id,
+                    wallet_id=plan.wallet_id,
+                    reason=f"{kind}: {message}",
+                    culprits=culprits,
+                ),
+            )
+            raise ApplicationError(message, list(culprits), type=kind, non_retryable=True) from None
+        result: CreateWalletResult = await coordinator(
+            "coordinator.record_wallet",
+            RecordWalletInput(
+                plan=plan,
+                ceremony_id=ceremony_id,
+                public_key_packages={p: r.public_key_package for p, r in round3.items()},
+            ),
+            CreateWalletResult,
+        )
+        return result

@@ -20,6 +20,7 @@ lint: venv
 	$(VENV)/bin/mypy
 
 test: venv lint
+	bash .ci/services
 	$(PY) -m pytest -n auto
 
 bench: venv

@@ -59,7 +59,7 @@ from storage.events.port import EventStore
 MAX_ED25519_MESSAGE = 64 * 1024
 
 
-class InvalidRequest(ValueError):
+class InvalidRequest(ValueError):  # noqa: N818 - the type name is the API error type
     """A request that can never succeed as given."""
 
 
@@ -91,7 +91,7 @@ class WalletExists(InvalidRequest):
     pass
 
 
-class DkgDisagreement(RuntimeError):
+class DkgDisagreement(RuntimeError):  # noqa: N818
     """Parties finished a DKG with different public keys: nobody may use the key."""
 
 
@@ -145,8 +145,7 @@ class CoordinatorActivities:
             ciphersuite=cs.id,
             threshold=threshold,
             parties=tuple(
-                PartyRef(id=p, sealing_public_key=str(known[p].sealing_public_key))
-                for p in parties
+                PartyRef(id=p, sealing_public_key=str(known[p].sealing_public_key)) for p in parties
             ),
         )
         await self._record_started(
@@ -225,9 +224,7 @@ class CoordinatorActivities:
         if wallet.scheme == "bip340" and len(message) != 32:
             raise _refuse(InvalidMessage("a BIP340 (taproot) signature is over a 32-byte digest"))
         if wallet.scheme == "ed25519" and not 0 < len(message) <= MAX_ED25519_MESSAGE:
-            raise _refuse(
-                InvalidMessage(f"an Ed25519 message is 1 to {MAX_ED25519_MESSAGE} bytes")
-            )
+            raise _refuse(InvalidMessage(f"an Ed25519 message is 1 to {MAX_ED25519_MESSAGE} bytes"))
         if wanted.taproot_merkle_root is not None and (
             wallet.scheme != "bip340" or len(bytes.fromhex(wanted.taproot_merkle_root)) != 32
         ):
@@ -283,7 +280,10 @@ class CoordinatorActivities:
         try:
             package = SigningPackage(
                 cs,
-                [decode(bytes.fromhex(c), SigningCommitments) for c in request.commitments.values()],
+                [
+                    decode(bytes.fromhex(c), SigningCommitments)
+                    for c in request.commitments.values()
+                ],
                 message,
             )
             shares = [

@@ -46,8 +46,15 @@ from mpc.frost.errors import FrostError
 from mpc.frost.round1 import commit, unsafe_import_signing_nonces
 from mpc.frost.serialization import decode, encode
 from mpc.frost.taproot import tweak_key_share
-from mpc.sealing import SealedPayload, SealingError, SealingKeyPair, SealingPublicKey, open_sealed, seal
-from storage.vault.errors import NonceAlreadyConsumed, SecretNotFound
+from mpc.sealing import (
+    SealedPayload,
+    SealingError,
+    SealingKeyPair,
+    SealingPublicKey,
+    open_sealed,
+    seal,
+)
+from storage.vault.errors import NonceAlreadyConsumed, NoncesNotFound, SecretNotFound
 from storage.vault.port import ShareVault
 
 log = logging.getLogger(__name__)
@@ -125,7 +132,9 @@ class PartyActivities:
         except FrostError as error:
             raise protocol_error(error, names) from None
         keys = self._sealing_keys(request.parties)
-        session = self._dkg_session(request.wallet_id, request.ceremony_id, request.ciphersuite, request.parties)
+        session = self._dkg_session(
+            request.wallet_id, request.ceremony_id, request.ciphersuite, request.parties
+        )
         sealed = {
             names[recipient]: seal(
                 share.signing_share.to_bytes(),
@@ -140,9 +149,13 @@ class PartyActivities:
             for recipient, share in shares.items()
         }
         self._vault.put_secret(
-            request.wallet_id, dkg_record(request.ceremony_id, "round2-secret"), encode(round2_secret)
+            request.wallet_id,
+            dkg_record(request.ceremony_id, "round2-secret"),
+            encode(round2_secret),
         )
-        self._vault.put_secret(request.wallet_id, stored, json.dumps(sealed, sort_keys=True).encode())
+        self._vault.put_secret(
+            request.wallet_id, stored, json.dumps(sealed, sort_keys=True).encode()
+        )
         return DkgRound2Result(party=self.party_id, sealed_shares=sealed)
 
     @activity.defn(name="party.dkg_round3")
@@ -155,7 +168,9 @@ class PartyActivities:
         party_names = [p.id for p in request.parties]
         names = names_by_identifier(cs, party_names)
         keys = self._sealing_keys(request.parties)
-        session = self._dkg_session(request.wallet_id, request.ceremony_id, request.ciphersuite, request.parties)
+        session = self._dkg_session(
+            request.wallet_id, request.ceremony_id, request.ciphersuite, request.parties
+        )
         round2_secret = decode(
             self._vault.get_secret(
                 request.wallet_id, dkg_record(request.ceremony_id, "round2-secret")
@@ -242,7 +257,7 @@ class PartyActivities:
             share = self._vault.consume_nonces(
                 request.wallet_id, request.ceremony_id, digest, compute
             )
-        except NonceAlreadyConsumed as error:
+        except (NonceAlreadyConsumed, NoncesNotFound) as error:
             raise business_error(error) from None
         except FrostError as error:
             raise protocol_error(error, names) from None

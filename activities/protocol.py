@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from mpc.frost import FROST_ED25519, FROST_SECP256K1_TR, CIPHERSUITES, Ciphersuite, Identifier
+from mpc.frost import CIPHERSUITES, FROST_ED25519, FROST_SECP256K1_TR, Ciphersuite, Identifier
 
 SCHEME_CIPHERSUITES: dict[str, Ciphersuite] = {
     "bip340": FROST_SECP256K1_TR,

@@ -142,5 +142,7 @@ def codec_server(
     from quorate.codec_server import run_codec_server
 
     settings = Settings.from_env()
-    kwargs = {"allowed_origins": origin} if origin else {}
-    run_codec_server(settings.codec_keys_path, port=port, **kwargs)
+    if origin:
+        run_codec_server(settings.codec_keys_path, port=port, allowed_origins=origin)
+    else:
+        run_codec_server(settings.codec_keys_path, port=port)

@@ -19,7 +19,6 @@ from activities.models import (
 from quorate.codec import CodecKeyTable, data_converter
 from quorate.settings import Settings
 
-
 T = TypeVar("T")
 
 
@@ -27,7 +26,9 @@ class CeremonyFailed(Exception):  # noqa: N818 - the event of the same name
     """A ceremony ended in a typed business failure; ``culprits`` names cheating parties."""
 
     def __init__(self, kind: str, message: str, culprits: tuple[str, ...]) -> None:
-        super().__init__(f"{kind}: {message}" + (f" (culprits: {', '.join(culprits)})" if culprits else ""))
+        super().__init__(
+            f"{kind}: {message}" + (f" (culprits: {', '.join(culprits)})" if culprits else "")
+        )
         self.kind = kind
         self.culprits = culprits
 
@@ -81,6 +82,7 @@ async def _run(
     except WorkflowAlreadyStartedError:
         handle = client.get_workflow_handle(workflow_id, result_type=result_type)
     try:
-        return await handle.result()
+        result: T = await handle.result()
+        return result
     except WorkflowFailureError as error:
         raise _failure(error) from None

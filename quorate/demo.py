@@ -81,9 +81,7 @@ def demo_message(wallet: CreateWalletResult, n: int) -> bytes:
     return hashlib.sha256(text).digest() if wallet.scheme == "bip340" else text
 
 
-async def _signed(
-    topology: LocalTopology, wallet: CreateWalletResult, n: int
-) -> SignatureReport:
+async def _signed(topology: LocalTopology, wallet: CreateWalletResult, n: int) -> SignatureReport:
     assert topology.client is not None  # noqa: S101 - the topology is running
     message = demo_message(wallet, n)
     started = time.perf_counter()

@@ -32,7 +32,9 @@ class SignWorkflow:
     async def run(self, request: SignInput) -> SignResult:
         ceremony_id = workflow.info().workflow_id
         plan: SignPlan = await coordinator(
-            "coordinator.plan_sign", PlanSignInput(request=request, ceremony_id=ceremony_id), SignPlan
+            "coordinator.plan_sign",
+            PlanSignInput(request=request, ceremony_id=ceremony_id),
+            SignPlan,
         )
         wallet = plan.wallet
         try:

@@ -59,7 +59,9 @@ class SigningNonces:
         (a consumed record is never handed out again); anything else must not copy nonces.
         """
         if self._consumed:
-            raise NonceReuse("these signing nonces were already used", [self.commitments.identifier])
+            raise NonceReuse(
+                "these signing nonces were already used", [self.commitments.identifier]
+            )
         return self._hiding.to_bytes() + self._binding.to_bytes()
 
     def consume(self) -> tuple[Scalar, Scalar]:

@@ -136,6 +136,9 @@ class SQLiteEventStore(EventStore):
         """Open (creating if missing) the store at ``path``; ``":memory:"`` for a private one."""
         database = str(path)
         url = "sqlite:///" + database
+        if database != MEMORY:
+            # A fresh deployment's data directory may not exist yet; SQLite would not create it.
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: the adapter issues BEGIN IMMEDIATE / COMMIT itself, instead
         # of the sqlite3 module's implicit deferred transactions, which would read the head
         # before taking the write lock. `timeout` is SQLite's busy timeout.

@@ -399,6 +399,16 @@ class SqliteShareVault(ShareVault):
             VAULT_LABEL, _KIND_KEK_CHECK, self.party_id.encode(), kek_id.encode()
         )
         with self._transaction(immediate=True) as connection:
+            tables = {
+                str(name)
+                for (name,) in _execute(
+                    connection, "SELECT name FROM sqlite_master WHERE type = 'table'"
+                ).fetchall()
+            }
+            if tables and "vault_meta" not in tables:
+                # Never add vault tables to another application's database (a mistyped path
+                # pointing at the event store, say): secrets would end up in its backups.
+                raise VaultCorrupted(f"{self.path} is an SQLite database but not a share vault")
             for statement in _SCHEMA:
                 _execute(connection, statement)
             row = _execute(

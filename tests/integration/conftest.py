@@ -9,7 +9,8 @@ only its own vault, and the coordinator.
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -81,13 +82,15 @@ def settings(tmp_path: Path, temporal: WorkflowEnvironment, codec_keys: CodecKey
 
 async def start_system(
     settings: Settings, client: Client, events_url: str | None = None
-) -> AsyncIterator[System]:
+) -> AsyncGenerator[System, None]:
     topology = provision_local(settings)
     events = await open_event_store(events_url or settings.events_url)
     vaults = {p.id: open_party_vault(settings, p.id) for p in topology.parties}
     async with AsyncExitStack() as stack:
         executor = stack.enter_context(ThreadPoolExecutor(max_workers=16))
-        workers = [build_party_worker(client, party, vault, executor) for party, vault in vaults.items()]
+        workers = [
+            build_party_worker(client, party, vault, executor) for party, vault in vaults.items()
+        ]
         workers.append(build_coordinator_worker(client, topology, events))
         for worker in workers:
             await stack.enter_async_context(worker)
@@ -102,4 +105,26 @@ async def start_system(
 @pytest.fixture
 async def system(settings: Settings, temporal: WorkflowEnvironment) -> AsyncIterator[System]:
     async for running in start_system(settings, temporal.client):
+        yield running
+
+
+@pytest.fixture
+async def postgres_events_url() -> AsyncIterator[str]:
+    """A fresh schema in the real PostgreSQL on 127.0.0.1:5432, dropped afterwards."""
+    import asyncpg  # type: ignore[import-untyped]
+
+    schema = f"it_{uuid.uuid4().hex[:12]}"
+    yield f"{POSTGRES_URL}?schema={schema}"
+    connection = await asyncpg.connect(POSTGRES_URL)
+    try:
+        await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await connection.close()
+
+
+@pytest.fixture
+async def postgres_system(
+    settings: Settings, temporal: WorkflowEnvironment, postgres_events_url: str
+) -> AsyncIterator[System]:
+    async for running in start_system(settings, temporal.client, postgres_events_url):
         yield running

@@ -41,7 +41,11 @@ async def test_create_wallets_and_sign_with_both_schemes(system: System) -> None
         message = f"solana tx {n}".encode()
         result = await sign(
             system.client,
-            SignInput(wallet_id=solana.wallet_id, message=message.hex(), signers=("us-2", "eu-2", "apac-2")),
+            SignInput(
+                wallet_id=solana.wallet_id,
+                message=message.hex(),
+                signers=("us-2", "eu-2", "apac-2"),
+            ),
         )
         assert result.signers == ("us-2", "eu-2", "apac-2")
         VerifyKey(bytes.fromhex(result.public_key)).verify(message, bytes.fromhex(result.signature))
@@ -55,7 +59,9 @@ async def test_create_wallets_and_sign_with_both_schemes(system: System) -> None
 
 
 async def test_taproot_signing_with_a_script_tree_commits_to_it(system: System) -> None:
-    wallet = await create_wallet(system.client, CreateWalletInput(wallet_id=_id("tr"), scheme="bip340"))
+    wallet = await create_wallet(
+        system.client, CreateWalletInput(wallet_id=_id("tr"), scheme="bip340")
+    )
     digest = hashlib.sha256(b"script tree").digest()
     root = hashlib.sha256(b"a tapscript merkle root").hexdigest()
     plain = await sign(system.client, SignInput(wallet_id=wallet.wallet_id, message=digest.hex()))
@@ -70,7 +76,9 @@ async def test_taproot_signing_with_a_script_tree_commits_to_it(system: System) 
 
 
 async def test_same_idempotency_key_never_signs_twice(system: System) -> None:
-    wallet = await create_wallet(system.client, CreateWalletInput(wallet_id=_id("idem"), scheme="ed25519"))
+    wallet = await create_wallet(
+        system.client, CreateWalletInput(wallet_id=_id("idem"), scheme="ed25519")
+    )
     request = SignInput(wallet_id=wallet.wallet_id, message=b"once".hex())
     key = _id("request")
     first = await sign(system.client, request, idempotency_key=key)
@@ -86,7 +94,10 @@ async def test_same_idempotency_key_never_signs_twice(system: System) -> None:
         (lambda w: SignInput(wallet_id="no-such-wallet", message="00" * 32), "UnknownWallet"),
         (lambda w: SignInput(wallet_id=w, message="00" * 31), "InvalidMessage"),
         (lambda w: SignInput(wallet_id=w, message="00" * 33), "InvalidMessage"),
-        (lambda w: SignInput(wallet_id=w, message="00" * 32, signers=("us-1", "us-2")), "InvalidSigners"),
+        (
+            lambda w: SignInput(wallet_id=w, message="00" * 32, signers=("us-1", "us-2")),
+            "InvalidSigners",
+        ),
         (
             lambda w: SignInput(wallet_id=w, message="00" * 32, signers=("us-1", "us-1", "eu-1")),
             "DuplicateParty",
@@ -96,12 +107,21 @@ async def test_same_idempotency_key_never_signs_twice(system: System) -> None:
             "InvalidSigners",
         ),
     ],
-    ids=["unknown-wallet", "short-digest", "long-digest", "too-few-signers", "duplicate-signer", "stranger"],
+    ids=[
+        "unknown-wallet",
+        "short-digest",
+        "long-digest",
+        "too-few-signers",
+        "duplicate-signer",
+        "stranger",
+    ],
 )
 async def test_bad_sign_requests_get_typed_errors_and_append_nothing(
     system: System, request_factory, kind: str
 ) -> None:
-    wallet = await create_wallet(system.client, CreateWalletInput(wallet_id=_id("bad"), scheme="bip340"))
+    wallet = await create_wallet(
+        system.client, CreateWalletInput(wallet_id=_id("bad"), scheme="bip340")
+    )
     before = await system.events.count()
     with pytest.raises(CeremonyFailed) as caught:
         await sign(system.client, request_factory(wallet.wallet_id))
@@ -112,7 +132,10 @@ async def test_bad_sign_requests_get_typed_errors_and_append_nothing(
 @pytest.mark.parametrize(
     ("request_factory", "kind"),
     [
-        (lambda: CreateWalletInput(wallet_id=_id("w"), scheme="bip340", threshold=7), "InvalidThreshold"),
+        (
+            lambda: CreateWalletInput(wallet_id=_id("w"), scheme="bip340", threshold=7),
+            "InvalidThreshold",
+        ),
         (
             lambda: CreateWalletInput(
                 wallet_id=_id("w"), scheme="bip340", parties=("us-1", "us-1", "eu-1")

@@ -27,9 +27,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     function = pyfuncitem.obj
     if not inspect.iscoroutinefunction(function):
         return None
-    arguments = {
-        name: pyfuncitem.funcargs[name] for name in inspect.signature(function).parameters
-    }
+    arguments = {name: pyfuncitem.funcargs[name] for name in inspect.signature(function).parameters}
     asyncio.run(asyncio.wait_for(function(**arguments), ASYNC_TEST_TIMEOUT_SECONDS))
     return True
 

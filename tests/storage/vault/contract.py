@@ -8,8 +8,9 @@ it and implements :meth:`ShareVaultContract.open_vault`.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -232,7 +233,10 @@ class ShareVaultContract:
 
     def test_compute_returning_no_bytes_leaves_the_nonces_fresh(self, vault: ShareVault) -> None:
         vault.store_nonces(WALLET, CEREMONY, os.urandom(64), os.urandom(66))
-        bad: Callable[[bytes], bytes] = lambda nonces: "text"  # type: ignore[assignment,return-value]  # noqa: E731
+
+        def bad(nonces: bytes) -> Any:
+            return "text"
+
         with pytest.raises(InvalidVaultInput):
             vault.consume_nonces(WALLET, CEREMONY, DIGEST, bad)
         assert vault.nonce_state(WALLET, CEREMONY) == "fresh"

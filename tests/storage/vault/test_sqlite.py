@@ -19,6 +19,7 @@ from storage.vault.errors import (
     VaultCorrupted,
     VaultError,
     VaultPartyMismatch,
+    VaultUnavailable,
 )
 from storage.vault.kms import KeyEncryptionKey, LocalFileKek
 from storage.vault.port import ShareVault
@@ -70,8 +71,12 @@ def execute(path: Path, sql: str, parameters: tuple[object, ...] = ()) -> list[t
 
 
 def blobs_by_wallet(path: Path, table: str, column: str) -> dict[str, bytes]:
-    rows = execute(path, f"SELECT wallet_id, {column} FROM {table}")  # noqa: S608
-    return {str(wallet_id): bytes(value) for wallet_id, value in rows}  # type: ignore[call-overload]
+    blobs: dict[str, bytes] = {}
+    for wallet_id, value in execute(path, f"SELECT wallet_id, {column} FROM {table}"):  # noqa: S608
+        assert isinstance(wallet_id, str)
+        assert isinstance(value, bytes)
+        blobs[wallet_id] = value
+    return blobs
 
 
 def flip_last_byte(value: object) -> bytes:
@@ -201,6 +206,14 @@ def test_a_file_that_is_not_a_vault_is_refused(tmp_path: Path) -> None:
     path.write_bytes(os.urandom(4096))
     with pytest.raises(VaultCorrupted):
         SqliteShareVault(path, "us-1", kek_for(tmp_path, "us-1"))
+
+
+def test_another_applications_database_is_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "events.sqlite"
+    execute(path, "CREATE TABLE events (id INTEGER PRIMARY KEY)")
+    with pytest.raises(VaultCorrupted, match="not a share vault"):
+        SqliteShareVault(path, "us-1", kek_for(tmp_path, "us-1"))
+    assert execute(path, "SELECT name FROM sqlite_master WHERE type = 'table'") == [("events",)]
 
 
 # -- tampering -------------------------------------------------------------------------------
@@ -455,6 +468,24 @@ def test_concurrent_consume_from_processes_computes_once(
         assert (b"NonceAlreadyConsumed") in [value for kind, value in outcomes if kind == "error"]
     with open_sqlite_vault(tmp_path, "us-1") as vault:
         assert vault.nonce_state(WALLET, CEREMONY) == "consumed"
+
+
+def test_a_write_lock_held_past_the_busy_timeout_is_a_typed_error(tmp_path: Path) -> None:
+    path = vault_path(tmp_path, "us-1")
+    open_sqlite_vault(tmp_path, "us-1").close()
+    vault = SqliteShareVault(path, "us-1", kek_for(tmp_path, "us-1"), busy_timeout_ms=100)
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        with pytest.raises(VaultUnavailable):
+            vault.put_secret(WALLET, "key-share", b"share")
+        # Reads are not blocked by a writer in WAL mode.
+        assert not vault.has_secret(WALLET, "key-share")
+        holder.execute("ROLLBACK")
+        vault.put_secret(WALLET, "key-share", b"share")
+    finally:
+        holder.close()
+        vault.close()
 
 
 def test_missing_secret_after_reopen_is_still_typed(tmp_path: Path) -> None:

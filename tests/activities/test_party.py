@@ -1,0 +1,255 @@
+"""Party activities without Temporal: idempotent retries, single-use nonces, culprits.
+
+The activities are plain methods; here they run against the in-memory vault fake (the
+SQLite vault passes the same contract suite, and the integration tests use it for real).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from temporalio.exceptions import ApplicationError
+
+from activities.models import (
+    DkgRound1Input,
+    DkgRound2Input,
+    DkgRound3Input,
+    PartyRef,
+    SignRound1Input,
+    SignRound2Input,
+)
+from activities.party import PartyActivities
+from mpc.frost import FROST_ED25519, FROST_SECP256K1_TR
+from mpc.sealing import SealedPayload, SealingKeyPair
+from storage.vault.memory import InMemoryShareVault
+
+PARTIES = ("us-1", "us-2", "eu-1", "eu-2")
+WALLET = "wallet-1"
+DKG = "dkg-ceremony"
+
+
+def _parties() -> tuple[dict[str, PartyActivities], tuple[PartyRef, ...]]:
+    keys = {p: SealingKeyPair.generate() for p in PARTIES}
+    activities = {p: PartyActivities(p, InMemoryShareVault(p), keys[p]) for p in PARTIES}
+    refs = tuple(PartyRef(id=p, sealing_public_key=keys[p].public_key.raw.hex()) for p in PARTIES)
+    return activities, refs
+
+
+def _dkg(cs_id: str, tamper: str | None = None):
+    parties, refs = _parties()
+    round1 = {
+        p: a.dkg_round1(
+            DkgRound1Input(
+                wallet_id=WALLET, ceremony_id=DKG, ciphersuite=cs_id, threshold=3, parties=PARTIES
+            )
+        )
+        for p, a in parties.items()
+    }
+    packages = {p: r.package for p, r in round1.items()}
+    round2 = {
+        p: a.dkg_round2(
+            DkgRound2Input(
+                wallet_id=WALLET,
+                ceremony_id=DKG,
+                ciphersuite=cs_id,
+                round1_packages=packages,
+                parties=refs,
+            )
+        )
+        for p, a in parties.items()
+    }
+    results = {}
+    for p, a in parties.items():
+        sealed = {s: r.sealed_shares[p] for s, r in round2.items() if s != p}
+        if tamper and p != tamper:
+            envelope = SealedPayload.from_bytes(bytes.fromhex(sealed[tamper]))
+            flipped = bytes([envelope.ciphertext[0] ^ 1]) + envelope.ciphertext[1:]
+            sealed[tamper] = (
+                SealedPayload(
+                    envelope.version,
+                    envelope.session_id,
+                    envelope.sender,
+                    envelope.recipient,
+                    envelope.ephemeral_public_key,
+                    envelope.nonce,
+                    flipped,
+                )
+                .to_bytes()
+                .hex()
+            )
+        results[p] = a.dkg_round3(
+            DkgRound3Input(
+                wallet_id=WALLET,
+                ceremony_id=DKG,
+                ciphersuite=cs_id,
+                parties=refs,
+                sealed_shares=sealed,
+            )
+        )
+    return parties, refs, round1, results
+
+
+@pytest.mark.parametrize("cs", [FROST_SECP256K1_TR, FROST_ED25519], ids=lambda c: c.id)
+def test_dkg_rounds_are_idempotent_and_agree(cs) -> None:
+    parties, refs, round1, results = _dkg(cs.id)
+    assert len({r.public_key_package for r in results.values()}) == 1
+    # A retried round 1 returns the package it stored, not a new polynomial.
+    again = parties["us-1"].dkg_round1(
+        DkgRound1Input(
+            wallet_id=WALLET, ceremony_id=DKG, ciphersuite=cs.id, threshold=3, parties=PARTIES
+        )
+    )
+    assert again == round1["us-1"]
+    # A retried round 3 returns the stored public key package.
+    repeated = parties["eu-1"].dkg_round3(
+        DkgRound3Input(
+            wallet_id=WALLET, ceremony_id=DKG, ciphersuite=cs.id, parties=refs, sealed_shares={}
+        )
+    )
+    assert repeated == results["eu-1"]
+
+
+def test_tampered_sealed_share_names_its_sender() -> None:
+    with pytest.raises(ApplicationError) as caught:
+        _dkg(FROST_ED25519.id, tamper="eu-2")
+    assert caught.value.non_retryable
+    assert caught.value.details[0] == ["eu-2"]
+
+
+def test_relay_altering_a_partys_own_package_is_refused() -> None:
+    parties, refs = _parties()
+    round1 = {
+        p: a.dkg_round1(
+            DkgRound1Input(
+                wallet_id=WALLET,
+                ceremony_id=DKG,
+                ciphersuite=FROST_ED25519.id,
+                threshold=3,
+                parties=PARTIES,
+            )
+        )
+        for p, a in parties.items()
+    }
+    packages = {p: r.package for p, r in round1.items()}
+    packages["us-1"] = packages["us-2"]
+    with pytest.raises(ApplicationError):
+        parties["us-1"].dkg_round2(
+            DkgRound2Input(
+                wallet_id=WALLET,
+                ceremony_id=DKG,
+                ciphersuite=FROST_ED25519.id,
+                round1_packages=packages,
+                parties=refs,
+            )
+        )
+
+
+def test_bad_round1_package_names_the_culprit() -> None:
+    parties, refs = _parties()
+    round1 = {
+        p: a.dkg_round1(
+            DkgRound1Input(
+                wallet_id=WALLET,
+                ceremony_id=DKG,
+                ciphersuite=FROST_ED25519.id,
+                threshold=3,
+                parties=PARTIES,
+            )
+        )
+        for p, a in parties.items()
+    }
+    packages = {p: r.package for p, r in round1.items()}
+    # eu-2 broadcasts a package whose proof of knowledge was made for another party.
+    forged = bytearray(bytes.fromhex(packages["eu-2"]))
+    forged[-1] ^= 1
+    packages["eu-2"] = forged.hex()
+    with pytest.raises(ApplicationError) as caught:
+        parties["us-1"].dkg_round2(
+            DkgRound2Input(
+                wallet_id=WALLET,
+                ceremony_id=DKG,
+                ciphersuite=FROST_ED25519.id,
+                round1_packages=packages,
+                parties=refs,
+            )
+        )
+    assert caught.value.details[0] == ["eu-2"]
+
+
+def test_nonce_is_used_once_and_retries_get_the_stored_share() -> None:
+    parties, _, _, _ = _dkg(FROST_SECP256K1_TR.id)
+    signers = ("us-1", "eu-1", "eu-2")
+    cs_id = FROST_SECP256K1_TR.id
+    commitments = {
+        p: parties[p]
+        .sign_round1(SignRound1Input(wallet_id=WALLET, ceremony_id="sig-1", ciphersuite=cs_id))
+        .commitments
+        for p in signers
+    }
+    # A retried round 1 gets the same commitments: the nonces never change in a ceremony.
+    retry = parties["us-1"].sign_round1(
+        SignRound1Input(wallet_id=WALLET, ceremony_id="sig-1", ciphersuite=cs_id)
+    )
+    assert retry.commitments == commitments["us-1"]
+    request = SignRound2Input(
+        wallet_id=WALLET,
+        ceremony_id="sig-1",
+        ciphersuite=cs_id,
+        message=hashlib.sha256(b"m").hexdigest(),
+        commitments=commitments,
+    )
+    first = parties["us-1"].sign_round2(request)
+    assert parties["us-1"].sign_round2(request) == first
+    other = request.model_copy(update={"message": hashlib.sha256(b"other").hexdigest()})
+    with pytest.raises(ApplicationError) as caught:
+        parties["us-1"].sign_round2(other)
+    assert caught.value.type == "NonceAlreadyConsumed"
+    assert caught.value.non_retryable
+
+
+def test_round2_without_round1_and_unknown_wallets_are_refused() -> None:
+    parties, _, _, _ = _dkg(FROST_ED25519.id)
+    commitments = {
+        p: parties[p]
+        .sign_round1(
+            SignRound1Input(wallet_id=WALLET, ceremony_id="c1", ciphersuite=FROST_ED25519.id)
+        )
+        .commitments
+        for p in ("us-1", "us-2", "eu-1")
+    }
+    with pytest.raises(ApplicationError) as caught:
+        parties["us-1"].sign_round2(
+            SignRound2Input(
+                wallet_id=WALLET,
+                ceremony_id="never-committed",
+                ciphersuite=FROST_ED25519.id,
+                message="00",
+                commitments=commitments,
+            )
+        )
+    assert caught.value.type == "NoncesNotFound"
+    with pytest.raises(ApplicationError) as empty:
+        parties["us-1"].sign_round2(
+            SignRound2Input(
+                wallet_id=WALLET,
+                ceremony_id="c1",
+                ciphersuite=FROST_ED25519.id,
+                message="00",
+                commitments={},
+            )
+        )
+    assert empty.value.type == "InvalidParameters"
+    with pytest.raises(ApplicationError):
+        parties["us-1"].sign_round1(
+            SignRound1Input(wallet_id="nope", ceremony_id="c", ciphersuite=FROST_ED25519.id)
+        )
+    with pytest.raises(ApplicationError):
+        parties["us-1"].sign_round1(
+            SignRound1Input(wallet_id=WALLET, ceremony_id="c", ciphersuite=FROST_SECP256K1_TR.id)
+        )
+
+
+def test_a_party_uses_only_its_own_vault() -> None:
+    with pytest.raises(ValueError, match="own vault"):
+        PartyActivities("us-1", InMemoryShareVault("us-2"), SealingKeyPair.generate())

@@ -1,0 +1,1 @@
+"""Replay tests: workflow histories recorded from real runs, replayed against today's code."""

@@ -1,0 +1,504 @@
+"""The event-store contract: one test suite that every EventStore adapter runs.
+
+Following pyeventsourcing's abstract recorder tests, :class:`EventStoreContract` is not
+collected itself (its name does not start with ``Test``); each adapter's test module
+subclasses it, sets :attr:`EventStoreContract.store_url` in a fixture (a fresh file or a
+fresh PostgreSQL schema per test) and implements the hooks that go around the adapter:
+direct SQL against its database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import multiprocessing
+from abc import ABC, abstractmethod
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from storage.events.errors import ChainBroken, EventStoreClosed, IdempotencyConflict
+from storage.events.models import (
+    CeremonyFailed,
+    CeremonyStarted,
+    PartyMisbehaved,
+    SignatureProduced,
+    WalletCreated,
+    ceremony_stream,
+    parse_event,
+    to_new_event,
+)
+from storage.events.port import (
+    GENESIS_HASH,
+    Clock,
+    EventStore,
+    NewEvent,
+    StoredEvent,
+    open_event_store,
+    verify_chain,
+)
+
+START = datetime(2025, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+
+
+class SteppingClock:
+    """A deterministic clock: ``START`` plus one millisecond per call."""
+
+    def __init__(self, start: datetime = START) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(milliseconds=1)
+        return self.now
+
+
+def event(
+    key: str,
+    *,
+    stream: str = "wallet-w1",
+    payload: dict[str, Any] | None = None,
+    event_type: str = "Tested",
+    metadata: dict[str, str] | None = None,
+) -> NewEvent:
+    return NewEvent(
+        stream_id=stream,
+        event_type=event_type,
+        payload={"key": key} if payload is None else payload,
+        metadata={"actor": "test"} if metadata is None else metadata,
+        idempotency_key=key,
+    )
+
+
+def append_in_another_process(url: str, worker: int, count: int) -> list[int]:
+    """Open the store at ``url`` in this (child) process and append ``count`` events."""
+
+    async def run() -> list[int]:
+        async with await open_event_store(url) as store:
+            positions = []
+            for i in range(count):
+                stored = await store.append(
+                    event(f"proc-{worker}-{i}", stream=f"wallet-p{worker % 3}")
+                )
+                positions.append(stored.position)
+            return positions
+
+    return asyncio.run(run())
+
+
+class EventStoreContract(ABC):
+    """Behaviour every :class:`EventStore` must have."""
+
+    store_url: str
+    """Where this test's store lives; set by the adapter's fixture, fresh for every test."""
+
+    refusal_errors: tuple[type[BaseException], ...]
+    """What the database driver raises when a trigger refuses a change."""
+
+    @abstractmethod
+    async def raw_update_payload(self, position: int, payload_json: str) -> None:
+        """``UPDATE`` an event's payload with plain SQL, as an attacker with access would."""
+
+    @abstractmethod
+    async def raw_delete(self, position: int) -> None:
+        """``DELETE`` an event with plain SQL."""
+
+    @abstractmethod
+    async def tamper_payload(self, position: int, payload_json: str) -> None:
+        """Overwrite a payload after switching the append-only protection off."""
+
+    async def open_store(self, clock: Clock | None = None) -> EventStore:
+        return await open_event_store(self.store_url, clock=clock)
+
+    async def filled_store(self, count: int) -> tuple[EventStore, list[StoredEvent]]:
+        store = await self.open_store(SteppingClock())
+        stored = [
+            await store.append(event(f"k{i}", stream=f"wallet-w{i % 2}")) for i in range(count)
+        ]
+        return store, stored
+
+    # -- append and read -------------------------------------------------------------------
+
+    async def test_empty_store(self) -> None:
+        async with await self.open_store() as store:
+            assert await store.count() == 0
+            assert await store.head() is None
+            assert await store.read_all() == []
+            assert await store.read_stream("wallet-w1") == []
+            assert "password" not in store.url
+
+    async def test_append_then_read(self) -> None:
+        clock = SteppingClock()
+        async with await self.open_store(clock) as store:
+            new = event("k1", payload={"amount": "1.5", "nested": {"b": [1, 2], "a": None}})
+            stored = await store.append(new)
+            assert stored.position == 1
+            assert stored.stream_version == 1
+            assert stored.prev_hash == GENESIS_HASH
+            assert stored.recorded_at == clock.now
+            assert (stored.stream_id, stored.event_type, stored.schema_version) == (
+                new.stream_id,
+                new.event_type,
+                new.schema_version,
+            )
+            assert stored.payload == new.payload
+            assert stored.metadata == new.metadata
+            assert stored.idempotency_key == "k1"
+            assert await store.read_all() == [stored]
+            assert await store.read_stream(new.stream_id) == [stored]
+            assert await store.head() == stored
+            assert await store.count() == 1
+
+    async def test_positions_are_gapless_and_stream_versions_per_stream(self) -> None:
+        store, stored = await self.filled_store(7)
+        async with store:
+            assert [e.position for e in stored] == list(range(1, 8))
+            assert [e.stream_version for e in stored] == [1, 1, 2, 2, 3, 3, 4]
+            for previous, current in itertools.pairwise(stored):
+                assert current.prev_hash == previous.hash
+            assert await store.read_all() == stored
+            assert await store.read_stream("wallet-w0") == stored[0::2]
+            assert await store.read_stream("wallet-w1") == stored[1::2]
+            assert await store.head() == stored[-1]
+            assert await store.count() == 7
+
+    async def test_read_all_window(self) -> None:
+        store, stored = await self.filled_store(6)
+        async with store:
+            assert await store.read_all(after_position=2) == stored[2:]
+            assert await store.read_all(after_position=2, limit=2) == stored[2:4]
+            assert await store.read_all(limit=0) == []
+            assert await store.read_all(after_position=6) == []
+            verify_chain(await store.read_all(after_position=3), previous=stored[2])
+            with pytest.raises(ValueError, match="after_position"):
+                await store.read_all(after_position=-1)
+            with pytest.raises(ValueError, match="limit"):
+                await store.read_all(limit=-1)
+
+    async def test_payload_round_trips_exactly(self) -> None:
+        payload = {
+            "unicode": "zürich ✓ 東京",
+            "float": 1.0,
+            "int": 1,
+            "big": 2**80,
+            "negative_zero": -0.0,
+            "tiny": 5e-324,
+            "list": [1, "two", None, True, {"z": 1, "a": 2}],
+            "escaped": 'quote " backslash \\ nul \x00',
+        }
+        async with await self.open_store() as store:
+            stored = await store.append(event("k1", payload=payload))
+            (read,) = await store.read_all()
+            assert read == stored
+            assert read.payload == payload
+            assert type(read.payload["float"]) is float
+            assert type(read.payload["int"]) is int
+            verify_chain([read])
+
+    async def test_recorded_at_is_timezone_aware_utc(self) -> None:
+        async with await self.open_store() as store:
+            before = datetime.now(UTC)
+            stored = await store.append(event("k1"))
+            after = datetime.now(UTC)
+            (read,) = await store.read_all()
+        for recorded_at in (stored.recorded_at, read.recorded_at):
+            assert recorded_at.utcoffset() == timedelta(0)
+            assert before <= recorded_at <= after
+        assert read.recorded_at == stored.recorded_at
+
+    async def test_recorded_at_from_a_non_utc_clock_is_stored_in_utc(self) -> None:
+        plus_two = timezone(timedelta(hours=2))
+        instant = datetime(2025, 6, 1, 14, 0, 0, 123456, tzinfo=plus_two)
+        async with await self.open_store(lambda: instant) as store:
+            stored = await store.append(event("k1"))
+            (read,) = await store.read_all()
+        assert read.recorded_at == instant
+        assert read.recorded_at.tzinfo == UTC
+        assert read.recorded_at.hour == 12
+        assert stored == read
+
+    # -- idempotency -----------------------------------------------------------------------
+
+    async def test_idempotent_append_returns_the_stored_event(self) -> None:
+        store, _ = await self.filled_store(2)
+        async with store:
+            first = await store.append(event("same"))
+            again = await store.append(event("same"))
+            assert again == first
+            assert await store.count() == 3
+            assert await store.read_all(after_position=2) == [first]
+
+    @pytest.mark.parametrize(
+        "changed",
+        [
+            event("same", payload={"key": "other"}),
+            event("same", payload={"key": "same", "extra": 1}),
+            event("same", stream="wallet-other"),
+            event("same", event_type="Other"),
+            event("same", metadata={"actor": "someone else"}),
+            NewEvent(
+                stream_id="wallet-w1",
+                event_type="Tested",
+                schema_version=2,
+                payload={"key": "same"},
+                metadata={"actor": "test"},
+                idempotency_key="same",
+            ),
+        ],
+        ids=["payload", "payload-extra", "stream", "type", "metadata", "schema-version"],
+    )
+    async def test_conflicting_idempotent_append_raises(self, changed: NewEvent) -> None:
+        async with await self.open_store() as store:
+            first = await store.append(event("same"))
+            with pytest.raises(IdempotencyConflict) as caught:
+                await store.append(changed)
+            assert caught.value.idempotency_key == "same"
+            assert caught.value.position == 1
+            assert await store.read_all() == [first]
+
+    async def test_int_and_float_payloads_are_different_content(self) -> None:
+        async with await self.open_store() as store:
+            await store.append(event("k", payload={"x": 1}))
+            with pytest.raises(IdempotencyConflict):
+                await store.append(event("k", payload={"x": 1.0}))
+
+    # -- append_many -----------------------------------------------------------------------
+
+    async def test_append_many(self) -> None:
+        store, _ = await self.filled_store(1)
+        async with store:
+            batch = [event("b1"), event("b2", stream="ceremony-c1"), event("b3")]
+            stored = await store.append_many(batch)
+            assert [e.position for e in stored] == [2, 3, 4]
+            assert [e.idempotency_key for e in stored] == ["b1", "b2", "b3"]
+            assert [e.stream_version for e in stored] == [1, 1, 2]
+            # One batch is one instant.
+            assert len({e.recorded_at for e in stored}) == 1
+            assert await store.read_all(after_position=1) == stored
+            assert await store.append_many([]) == []
+            verify_chain(await store.read_all())
+
+    async def test_append_many_is_atomic(self) -> None:
+        store, before = await self.filled_store(2)
+        async with store:
+            bad_batch = [event("new-1"), event("k0", payload={"changed": True}), event("new-2")]
+            with pytest.raises(IdempotencyConflict):
+                await store.append_many(bad_batch)
+            assert await store.read_all() == before
+            assert await store.count() == 2
+            # The failed batch left no gap: the next append takes the next position.
+            stored = await store.append_many([event("new-1"), event("new-2")])
+            assert [e.position for e in stored] == [3, 4]
+            verify_chain(await store.read_all())
+
+    async def test_append_many_with_an_unencodable_event_stores_nothing(self) -> None:
+        store, before = await self.filled_store(1)
+        async with store:
+            # model_construct skips validation, as a buggy caller bypassing the model would.
+            unencodable = NewEvent.model_construct(
+                stream_id="wallet-w1",
+                event_type="Tested",
+                schema_version=1,
+                payload={"not json": {1, 2}},
+                metadata={},
+                idempotency_key="bad",
+            )
+            with pytest.raises(TypeError):
+                await store.append_many([event("fine"), unencodable])
+            assert await store.read_all() == before
+
+    async def test_append_many_returns_already_stored_events(self) -> None:
+        store, before = await self.filled_store(2)
+        async with store:
+            stored = await store.append_many([event("k1", stream="wallet-w1"), event("new")])
+            assert stored[0] == before[1]
+            assert stored[1].position == 3
+            assert await store.count() == 3
+
+    async def test_append_many_with_a_repeated_key(self) -> None:
+        async with await self.open_store() as store:
+            stored = await store.append_many([event("a"), event("b"), event("a")])
+            assert stored[0] == stored[2]
+            assert [e.position for e in stored] == [1, 2, 1]
+            assert await store.count() == 2
+            with pytest.raises(IdempotencyConflict) as caught:
+                await store.append_many([event("c"), event("c", payload={"other": 1})])
+            assert caught.value.position is None
+            assert await store.count() == 2
+
+    # -- the chain -------------------------------------------------------------------------
+
+    async def test_verify_chain_passes_on_a_real_store(self) -> None:
+        store, stored = await self.filled_store(10)
+        async with store:
+            verify_chain(await store.read_all())
+            verify_chain(stored)
+
+    async def test_tampering_is_detected_at_the_tampered_event(self) -> None:
+        store, _ = await self.filled_store(5)
+        await store.close()
+        await self.tamper_payload(3, '{"key":"forged"}')
+        async with await self.open_store() as store:
+            events = await store.read_all()
+        assert events[2].payload == {"key": "forged"}
+        with pytest.raises(ChainBroken) as caught:
+            verify_chain(events)
+        assert caught.value.position == 3
+        assert "hash" in caught.value.reason
+        # Everything before the tampered event still verifies.
+        verify_chain(events[:2])
+
+    async def test_database_refuses_update(self) -> None:
+        store, stored = await self.filled_store(3)
+        async with store:
+            with pytest.raises(self.refusal_errors, match="append-only"):
+                await self.raw_update_payload(2, '{"key":"forged"}')
+            assert await store.read_all() == stored
+
+    async def test_database_refuses_delete(self) -> None:
+        store, stored = await self.filled_store(3)
+        async with store:
+            with pytest.raises(self.refusal_errors, match="append-only"):
+                await self.raw_delete(3)
+            assert await store.read_all() == stored
+
+    # -- concurrency -----------------------------------------------------------------------
+
+    async def test_concurrent_appends_form_one_chain(self) -> None:
+        async with await self.open_store() as store:
+            results = await asyncio.gather(
+                *(store.append(event(f"c{i}", stream=f"wallet-w{i % 5}")) for i in range(50))
+            )
+            events = await store.read_all()
+        assert sorted(e.position for e in results) == list(range(1, 51))
+        assert len({e.idempotency_key for e in events}) == 50
+        assert len(events) == 50
+        verify_chain(events)
+        for stream in {e.stream_id for e in events}:
+            versions = [e.stream_version for e in events if e.stream_id == stream]
+            assert versions == list(range(1, len(versions) + 1))
+
+    async def test_concurrent_appends_of_one_key_store_one_event(self) -> None:
+        async with await self.open_store() as store:
+            results = await asyncio.gather(*(store.append(event("once")) for _ in range(20)))
+            assert await store.count() == 1
+        assert all(result == results[0] for result in results)
+
+    async def test_two_store_instances_share_one_chain(self) -> None:
+        async with await self.open_store() as one, await self.open_store() as two:
+            await asyncio.gather(
+                *(one.append(event(f"one-{i}")) for i in range(20)),
+                *(two.append(event(f"two-{i}")) for i in range(20)),
+            )
+            assert await one.read_all() == await two.read_all()
+            verify_chain(await one.read_all())
+            assert await two.count() == 40
+
+    def test_appends_from_several_processes_form_one_chain(self) -> None:
+        # The demo runs one worker process per party on one store. The children also race
+        # to create the store: opening a fresh store concurrently is part of the contract.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=4, mp_context=context) as pool:
+            futures = [
+                pool.submit(append_in_another_process, self.store_url, worker, 15)
+                for worker in range(4)
+            ]
+            positions = [p for future in futures for p in future.result(timeout=120)]
+        assert sorted(positions) == list(range(1, 61))
+
+        async def check() -> None:
+            async with await self.open_store() as store:
+                events = await store.read_all()
+            assert len(events) == 60
+            verify_chain(events)
+
+        asyncio.run(check())
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def test_reopening_keeps_the_data_and_the_chain(self) -> None:
+        store, stored = await self.filled_store(3)
+        await store.close()
+        async with await self.open_store() as reopened:
+            assert await reopened.read_all() == stored
+            assert await reopened.count() == 3
+            next_event = await reopened.append(event("after-reopen"))
+            assert next_event.position == 4
+            assert next_event.prev_hash == stored[-1].hash
+            assert await reopened.append(event("k0", stream="wallet-w0")) == stored[0]
+            verify_chain(await reopened.read_all())
+
+    async def test_closed_store_refuses_use(self) -> None:
+        store = await self.open_store()
+        await store.close()
+        await store.close()  # Idempotent.
+        with pytest.raises(EventStoreClosed):
+            await store.append(event("k1"))
+        with pytest.raises(EventStoreClosed):
+            await store.read_all()
+        with pytest.raises(EventStoreClosed):
+            await store.count()
+
+    # -- domain events ---------------------------------------------------------------------
+
+    async def test_domain_events_round_trip_through_the_store(self) -> None:
+        domain_events = domain_event_examples()
+        async with await self.open_store() as store:
+            stored = await store.append_many(
+                [
+                    to_new_event(
+                        e,
+                        stream_id=ceremony_stream(e.ceremony_id),
+                        idempotency_key=f"{type(e).__name__}-{e.ceremony_id}",
+                        metadata={"correlation_id": "req-1"},
+                    )
+                    for e in domain_events
+                ]
+            )
+            read = await store.read_all()
+        assert read == stored
+        assert [parse_event(e) for e in read] == domain_events
+        assert all(e.metadata == {"correlation_id": "req-1"} for e in read)
+        verify_chain(read)
+
+
+def domain_event_examples() -> list[Any]:
+    """One instance of each domain event, public values only."""
+    return [
+        CeremonyStarted(
+            ceremony_id="dkg-1",
+            wallet_id="w1",
+            kind="create_wallet",
+            protocol="frost-secp256k1-tr",
+            parties=["us-1", "us-2", "eu-1", "eu-2", "apac-1", "apac-2"],
+        ),
+        WalletCreated(
+            wallet_id="w1",
+            scheme="bip340",
+            ciphersuite="FROST-secp256k1-SHA256-TR-v1",
+            group_public_key="02" + "ab" * 32,
+            threshold=3,
+            parties=["us-1", "us-2", "eu-1", "eu-2", "apac-1", "apac-2"],
+            public_key_package="00" * 40,
+            ceremony_id="dkg-1",
+        ),
+        SignatureProduced(
+            ceremony_id="sign-1",
+            wallet_id="w1",
+            scheme="bip340",
+            public_key="ab" * 32,
+            message="",
+            signature="cd" * 64,
+            signers=["us-1", "eu-1", "apac-1"],
+        ),
+        PartyMisbehaved(
+            ceremony_id="sign-2",
+            wallet_id="w1",
+            party="eu-2",
+            reason="invalid signature share",
+        ),
+        CeremonyFailed(
+            ceremony_id="sign-2", wallet_id="w1", reason="identifiable abort", culprits=["eu-2"]
+        ),
+    ]

@@ -131,6 +131,20 @@ def sign_command(
         raise _fail(error) from None
 
 
+@app.command("rotate-codec-key")
+def rotate_codec_key() -> None:
+    """Add a fresh payload key and make it current; older keys stay to decrypt history."""
+    from quorate.codec import CodecKeyTable
+
+    settings = Settings.from_env()
+    table = CodecKeyTable.load(settings.codec_keys_path).rotate()
+    table.save(settings.codec_keys_path)
+    typer.echo(
+        f"current payload key: {table.current_key_id} ({len(table.keys)} keys); "
+        "restart workers and clients to encrypt with it"
+    )
+
+
 @app.command("codec-server")
 def codec_server(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8888,

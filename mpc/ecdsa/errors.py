@@ -1,0 +1,45 @@
+"""Errors of threshold ECDSA; protocol errors name the culprit parties (identifiable abort)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from mpc.errors import MpcError
+
+
+class EcdsaError(MpcError):
+    """Base class; ``culprits`` are the party identifiers at fault (strings), if any."""
+
+    def __init__(self, message: str, culprits: Iterable[str] = ()) -> None:
+        self.culprits: tuple[str, ...] = tuple(culprits)
+        if self.culprits:
+            message = f"{message} (culprits: {', '.join(self.culprits)})"
+        super().__init__(message)
+
+
+class InvalidParameters(EcdsaError):  # noqa: N818
+    """Sizes, counts or identifiers the protocol cannot run with."""
+
+
+class InvalidModulus(EcdsaError):  # noqa: N818
+    """A Paillier or ring-Pedersen modulus that is too small, even, prime or reused."""
+
+
+class InvalidRingPedersen(EcdsaError):  # noqa: N818
+    """Ring-Pedersen parameters that are equal, of low order or not units."""
+
+
+class InvalidProof(EcdsaError):  # noqa: N818
+    """A zero-knowledge proof that does not verify."""
+
+
+class ConsistencyCheckFailed(EcdsaError):  # noqa: N818
+    """A protocol check between parties' messages failed (e.g. g^δ ≠ ∏Δ_j)."""
+
+
+class PresignatureReuse(EcdsaError):  # noqa: N818
+    """A presignature used a second time; reuse would reveal the key."""
+
+
+class InvalidSignature(EcdsaError):  # noqa: N818
+    """An assembled ECDSA signature that does not verify."""

@@ -28,7 +28,7 @@ def random_below(bound: int, rng: Rng = os.urandom) -> int:
 
 def random_signed(bits: int, rng: Rng = os.urandom) -> int:
     """Uniform in the interval ±2^bits (CGGMP21's notation), as a Python int."""
-    return random_below(2 ** (bits + 1) + 1, rng) - 2**bits
+    return random_below((1 << (bits + 1)) + 1, rng) - (1 << bits)
 
 
 def random_unit(n: int, rng: Rng = os.urandom) -> int:

@@ -1,9 +1,16 @@
 """Logic shared by the adapters: planning an append and decoding stored rows.
 
 An adapter opens a transaction, takes its database's write lock, fetches the head, the
-current version of each stream in the batch and any events already stored under the batch's
-idempotency keys, then calls :func:`plan_append`. The plan is pure, so both adapters assign
-positions, stream versions and hashes by exactly the same rules.
+current version of each stream in the batch (and of each stream with an expected version)
+and any events already stored under the batch's idempotency keys, then calls
+:func:`plan_append`. The plan is pure, so both adapters check expected versions and assign
+positions, stream versions, times and hashes by exactly the same rules.
+
+Both adapters keep two tables: ``events`` (the full rows; in PostgreSQL partitioned by
+month) and ``event_index`` (position, stream id and version, idempotency key, hash, time),
+written in the same transaction. The index is never archived: it is what keeps positions,
+stream versions, idempotency keys and hashes unique for ever and lets the chain continue
+after the months holding its tail were moved to files.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from storage.events.errors import IdempotencyConflict
+from storage.events.errors import IdempotencyConflict, StreamVersionConflict
 from storage.events.port import (
     GENESIS_HASH,
     NewEvent,
@@ -43,10 +50,11 @@ COLUMNS = (
 
 @dataclass(frozen=True, slots=True)
 class Head:
-    """The last stored event's position and hash: all an append needs of it."""
+    """The last appended event's position, hash and time: all an append needs of it."""
 
     position: int
     hash: str
+    recorded_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +81,37 @@ def _conflict_reason(new: NewEvent, stored: StoredEvent) -> str | None:
     return None
 
 
+def streams_to_read(events: Sequence[NewEvent], expected_versions: Mapping[str, int]) -> list[str]:
+    """The streams whose current version an append needs, sorted (for stable SQL plans)."""
+    return sorted({event.stream_id for event in events} | set(expected_versions))
+
+
+def check_expected(
+    events: Sequence[NewEvent],
+    *,
+    expected_versions: Mapping[str, int],
+    stream_versions: Mapping[str, int],
+    existing: Mapping[str, StoredEvent],
+) -> None:
+    """Raise :class:`StreamVersionConflict` for the first stream not where the writer expects.
+
+    A batch whose events for a stream are *all* stored already is a retry: it passes if
+    those events were stored right after the expected version (the first attempt won), so
+    a retried command gets its stored answer instead of a conflict with itself.
+    """
+    for stream_id in sorted(expected_versions):
+        expected = expected_versions[stream_id]
+        actual = stream_versions.get(stream_id, 0)
+        batch = [event for event in events if event.stream_id == stream_id]
+        stored = [existing[e.idempotency_key] for e in batch if e.idempotency_key in existing]
+        if batch and len(stored) == len(batch):
+            if min(event.stream_version for event in stored) - 1 == expected:
+                continue
+        elif actual == expected:
+            continue
+        raise StreamVersionConflict(stream_id, expected, actual)
+
+
 def plan_append(
     events: Sequence[NewEvent],
     *,
@@ -80,16 +119,38 @@ def plan_append(
     stream_versions: Mapping[str, int],
     existing: Mapping[str, StoredEvent],
     recorded_at: datetime,
+    expected_versions: Mapping[str, int] | None = None,
+    archived: Mapping[str, int] | None = None,
 ) -> AppendPlan:
     """Assign positions, stream versions and hashes to ``events`` after ``head``.
 
-    ``stream_versions`` holds the current version of every stream in the batch that has
-    events; ``existing`` holds every stored event whose key appears in the batch. Raises
-    :class:`IdempotencyConflict` before anything is written if any key is reused for
-    different content, which is what makes ``append_many`` all-or-nothing for that case.
+    ``stream_versions`` holds the current version of every stream in the batch (and in
+    ``expected_versions``) that has events; ``existing`` holds every stored event whose key
+    appears in the batch, and ``archived`` the position of every such key whose event has
+    been archived. Raises :class:`StreamVersionConflict` or :class:`IdempotencyConflict`
+    before anything is written, which is what makes ``append_many`` all-or-nothing.
+
+    ``recorded_at`` is held at the head's instant if the clock is behind it (another host's
+    clock, an NTP step): times never decrease along positions, so each month is one run of
+    positions and archiving months removes a prefix of the log.
     """
-    recorded_at = recorded_at.astimezone(UTC)
     format_recorded_at(recorded_at)  # Fails early on a naive clock.
+    recorded_at = recorded_at.astimezone(UTC)
+    if head is not None and recorded_at < head.recorded_at:
+        recorded_at = head.recorded_at.astimezone(UTC)
+    for key, position in (archived or {}).items():
+        if any(event.idempotency_key == key for event in events):
+            raise IdempotencyConflict(
+                key,
+                position=position,
+                reason="the event stored under this key has been archived; use a new key",
+            )
+    check_expected(
+        events,
+        expected_versions=expected_versions or {},
+        stream_versions=stream_versions,
+        existing=existing,
+    )
     position = head.position if head is not None else 0
     prev_hash = head.hash if head is not None else GENESIS_HASH
     versions = dict(stream_versions)
@@ -178,6 +239,26 @@ def decode_event(row: Mapping[str, Any]) -> StoredEvent:
         prev_hash=row["prev_hash"],
         hash=row["hash"],
     )
+
+
+def prefix_upper_bound(prefix: str) -> str | None:
+    """The least string above every string that starts with ``prefix``; ``None`` if none.
+
+    Both databases compare ``stream_id`` by code point (SQLite's BINARY collation, and the
+    ``COLLATE "C"`` column in PostgreSQL, both compare UTF-8 bytes, which orders as code
+    points do), so ``prefix <= stream_id < bound`` is an index range scan for "starts with".
+    """
+    chars = list(prefix)
+    while chars:
+        code = ord(chars[-1])
+        if code < 0x10FFFF:
+            code += 1
+            if 0xD800 <= code <= 0xDFFF:  # Surrogates cannot be stored; skip over them.
+                code = 0xE000
+            chars[-1] = chr(code)
+            return "".join(chars)
+        chars.pop()
+    return None
 
 
 def display_url(url: str) -> str:

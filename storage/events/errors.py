@@ -84,3 +84,36 @@ class EventDecodeError(EventStoreError):
         self.event_type = event_type
         self.reason = reason
         super().__init__(f"cannot decode {event_type} at position {position}: {reason}")
+
+
+class StreamVersionConflict(EventStoreError):  # noqa: N818
+    """Optimistic concurrency: a stream was not at the version the writer expected.
+
+    ``expected`` is the version the writer saw (0: the stream must not exist yet) and
+    ``actual`` the version the store holds. Nothing of the append was written; the writer
+    should re-read the stream, decide again and retry with the new version.
+    """
+
+    def __init__(self, stream_id: str, expected: int, actual: int) -> None:
+        self.stream_id = stream_id
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"stream {stream_id!r} is at version {actual}, the append expected {expected}"
+        )
+
+
+class ArchiveError(EventStoreError):
+    """Retention could not archive a month: the export or the store is not as it must be.
+
+    Nothing is removed from the store when this is raised for a month; an export file
+    already written for it is a faithful copy and may be left behind.
+    """
+
+
+class RetentionNotPermitted(EventStoreError):  # noqa: N818
+    """The connected role may not remove archived events (it is not the events' owner).
+
+    In production the application role can only read and insert; retention runs as the
+    owner, a separate and rarely used credential.
+    """

@@ -16,15 +16,32 @@ where ``document`` holds the keys ``event_type``, ``idempotency_key``, ``metadat
 and ``stream_version``, and ``recorded_at`` is ISO-8601 in UTC with microseconds
 (``2024-05-01T12:00:00.000000+00:00``). That is all anyone needs to verify an exported log
 offline with :func:`verify_chain` or an independent implementation.
+
+Beyond the chain, the port promises:
+
+* optimistic concurrency: ``append(event, expected_version=n)`` stores the event only if its
+  stream is at version ``n`` (0: the stream is new), else raises
+  :class:`~storage.events.errors.StreamVersionConflict`; of two writers that read the same
+  version, exactly one wins;
+* ``recorded_at`` never decreases along positions (a clock that steps back is held at the
+  previous event's instant), so a month of events is a contiguous run of positions and
+  retention removes a prefix of the log;
+* retention: :meth:`EventStore.archive_partitions` exports whole months older than a cutoff
+  to JSON-lines files (:mod:`storage.events.archive`) and only then removes them; positions,
+  stream versions and idempotency keys of archived events stay reserved forever;
+* :meth:`EventStore.wait_for_events` wakes a follower (the projection runner) when the log
+  grows.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import TracebackType
 from typing import Annotated, Any, Self
 
@@ -39,12 +56,28 @@ from pydantic import (
 )
 
 from storage.events.errors import ChainBroken
+from storage.events.metadata import (
+    EventMetadata,
+    MetadataKey,
+    MetadataValue,
+    check_metadata_size,
+)
 
 GENESIS_HASH = "00" * 32
 """``prev_hash`` of the event at position 1."""
 
 Clock = Callable[[], datetime]
 """Source of ``recorded_at``; a parameter so tests are deterministic (STYLE.md)."""
+
+RETENTION = timedelta(days=7 * 365 + 2)
+"""How long events stay in the live store: 7 years (SOC 2 / ISO 27001 signing records), with
+two days for the leap days seven years can contain. Older months are archived to files."""
+
+DEFAULT_PAGE_SIZE = 1000
+"""Default ``limit`` of :meth:`EventStore.read_after`."""
+
+POLL_INTERVAL_SECONDS = 0.02
+"""How often :meth:`EventStore.wait_for_events` polls where the database cannot notify."""
 
 
 def utc_now() -> datetime:
@@ -92,11 +125,13 @@ class NewEvent(BaseModel):
     event_type: Name
     schema_version: int = Field(default=1, ge=1)
     payload: dict[str, Any]
-    metadata: dict[str, str] = Field(default_factory=dict)
+    metadata: dict[MetadataKey, MetadataValue] = Field(default_factory=dict)
+    """Conventional keys and spelling rules: :mod:`storage.events.metadata`."""
     idempotency_key: Name
 
     @model_validator(mode="after")
     def _canonicalizable(self) -> Self:
+        check_metadata_size(self.metadata)
         # Refuse at construction what the store could not hash or store faithfully
         # (sets, bytes, NaN, lone surrogates), so a bad event fails before any I/O.
         try:
@@ -128,6 +163,10 @@ class StoredEvent(BaseModel):
     recorded_at: Annotated[AwareDatetime, AfterValidator(lambda dt: dt.astimezone(UTC))]
     prev_hash: HexDigest
     hash: HexDigest
+
+    def event_metadata(self) -> EventMetadata:
+        """The metadata as :class:`EventMetadata`; raises ``ValidationError`` if unconventional."""
+        return EventMetadata.from_dict(self.metadata)
 
 
 def compute_event_hash(
@@ -229,6 +268,27 @@ def check_read_window(after_position: int, limit: int | None) -> None:
         raise ValueError(f"limit must be >= 0 or None, got {limit}")
 
 
+def check_time_range(start: datetime, end: datetime) -> None:
+    """Validate ``read_range`` arguments the same way in every adapter."""
+    for name, value in (("start", start), ("end", end)):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"{name} must be timezone-aware")
+    if end < start:
+        raise ValueError(f"end ({end.isoformat()}) is before start ({start.isoformat()})")
+
+
+def check_expected_versions(expected_versions: Mapping[str, int] | None) -> dict[str, int]:
+    """A copy of ``expected_versions`` (empty for ``None``); raise ``ValueError`` if negative."""
+    checked = dict(expected_versions or {})
+    for stream_id, version in checked.items():
+        # bool is an int; True as a version is a caller's bug, not version 1.
+        if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+            raise ValueError(
+                f"expected version of stream {stream_id!r} must be an int >= 0, got {version!r}"
+            )
+    return checked
+
+
 class EventStore(ABC):
     """An append-only, hash-chained log of events, ordered by a gapless global position.
 
@@ -239,21 +299,35 @@ class EventStore(ABC):
     url: str
     """Where the store lives, for logs and errors; never contains a password."""
 
-    async def append(self, event: NewEvent) -> StoredEvent:
+    async def append(self, event: NewEvent, expected_version: int | None = None) -> StoredEvent:
         """Append one event, or return the stored one if its idempotency key is known.
 
-        Raises :class:`~storage.events.errors.IdempotencyConflict` if the key was used for
+        ``expected_version`` is the version of ``event.stream_id`` the writer decided on (0:
+        the stream must not exist yet); if the stream has moved on, nothing is written and
+        :class:`~storage.events.errors.StreamVersionConflict` is raised. Raises
+        :class:`~storage.events.errors.IdempotencyConflict` if the key was used for
         different content (stream, type, schema version, payload or metadata).
         """
-        (stored,) = await self.append_many([event])
+        expected = None if expected_version is None else {event.stream_id: expected_version}
+        (stored,) = await self.append_many([event], expected)
         return stored
 
     @abstractmethod
-    async def append_many(self, events: Sequence[NewEvent]) -> list[StoredEvent]:
+    async def append_many(
+        self,
+        events: Sequence[NewEvent],
+        expected_versions: Mapping[str, int] | None = None,
+    ) -> list[StoredEvent]:
         """Append ``events`` atomically, in order: all are stored, or none.
 
         Returns one stored event per input, in input order; an input whose idempotency key
         is already stored (or repeated earlier in ``events``) yields that event.
+
+        ``expected_versions`` maps stream ids to the version each must be at before the
+        batch (0: new stream); a stream need not be in the batch (a precondition on another
+        stream). A retried batch whose events are all stored already is answered with them
+        if they were stored right after the expected version. Otherwise a mismatch raises
+        :class:`~storage.events.errors.StreamVersionConflict` and writes nothing.
         """
 
     @abstractmethod
@@ -262,17 +336,75 @@ class EventStore(ABC):
     ) -> list[StoredEvent]:
         """Events with position > ``after_position``, in position order, at most ``limit``."""
 
+    async def read_after(self, position: int, limit: int = DEFAULT_PAGE_SIZE) -> list[StoredEvent]:
+        """The next page of the log: at most ``limit`` events after ``position``, in order.
+
+        What a follower (projection runner, auditor's tail) calls in a loop; served by the
+        position index in every adapter.
+        """
+        return await self.read_all(after_position=position, limit=limit)
+
+    @abstractmethod
+    async def read_range(
+        self, start: datetime, end: datetime, stream_prefix: str | None = None
+    ) -> list[StoredEvent]:
+        """Events recorded in ``[start, end)``, in position order, for auditors.
+
+        With ``stream_prefix``, only streams whose id starts with it (``"wallet-w1"`` also
+        matches ``"wallet-w10"``; pass the whole id to mean one stream). Served by indexes
+        on ``recorded_at`` and ``stream_id`` (and, in PostgreSQL, by partition pruning).
+        """
+
     @abstractmethod
     async def read_stream(self, stream_id: str) -> list[StoredEvent]:
         """Every event of one stream, in stream-version order."""
 
     @abstractmethod
     async def head(self) -> StoredEvent | None:
-        """The event with the highest position, or ``None`` for an empty store."""
+        """The stored event with the highest position, or ``None`` if none is stored."""
+
+    @abstractmethod
+    async def head_position(self) -> int:
+        """The position of the last event ever appended (archived or not); 0 if none."""
 
     @abstractmethod
     async def count(self) -> int:
-        """The number of stored events."""
+        """The number of stored events (archived events are not counted)."""
+
+    async def wait_for_events(self, after_position: int, timeout: float) -> bool:
+        """Wait until the log holds an event after ``after_position``, or ``timeout`` seconds.
+
+        Returns ``True`` as soon as :meth:`head_position` is beyond ``after_position`` (at
+        once if it already is), ``False`` on timeout. This default polls every
+        :data:`POLL_INTERVAL_SECONDS`; the PostgreSQL adapter is woken by NOTIFY instead.
+        """
+        check_wait(after_position, timeout)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            if await self.head_position() > after_position:
+                return True
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            await asyncio.sleep(min(POLL_INTERVAL_SECONDS, remaining))
+
+    @abstractmethod
+    async def archive_partitions(self, older_than: datetime, export_dir: Path) -> list[Path]:
+        """Archive every calendar month (UTC) that ends at or before ``older_than``.
+
+        Each month is exported to ``export_dir/events-YYYY-MM.jsonl`` (one
+        :class:`StoredEvent` per line, as ``model_dump_json`` writes it) with a manifest
+        beside it (:mod:`storage.events.archive`), flushed to disk, checked against the
+        chain, and only then removed from the store. A month that contains ``older_than``
+        or anything later is never touched. Returns the exported files, oldest first.
+
+        Typically ``older_than = now - RETENTION``. Raises
+        :class:`~storage.events.errors.RetentionNotPermitted` if the connection may not
+        remove events (the application role), and
+        :class:`~storage.events.errors.ArchiveError` or
+        :class:`~storage.events.errors.ChainBroken` if a month cannot be archived faithfully.
+        """
 
     @abstractmethod
     async def close(self) -> None:
@@ -288,6 +420,14 @@ class EventStore(ABC):
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+def check_wait(after_position: int, timeout: float) -> None:
+    """Validate ``wait_for_events`` arguments the same way in every adapter."""
+    if after_position < 0:
+        raise ValueError(f"after_position must be >= 0, got {after_position}")
+    if timeout < 0:
+        raise ValueError(f"timeout must be >= 0, got {timeout}")
 
 
 async def open_event_store(url: str, *, clock: Clock | None = None) -> EventStore:

@@ -3,11 +3,32 @@
 Several processes may append to one file (the demo runs one worker process per party):
 the database is in WAL mode so readers never block the writer, every append runs in
 ``BEGIN IMMEDIATE`` so writers queue on SQLite's write lock *before* reading the head (the
-chain cannot fork), and a busy timeout makes a writer wait for that lock instead of failing.
-Within one process, one connection is shared and an ``asyncio.Lock`` keeps tasks from
-interleaving statements inside each other's transactions.
+chain cannot fork, and of two writers expecting the same stream version exactly one wins),
+and a busy timeout makes a writer wait for that lock instead of failing. Within one
+process, one connection is shared and an ``asyncio.Lock`` keeps tasks from interleaving
+statements inside each other's transactions.
 
-Triggers make the table append-only: SQLite itself refuses ``UPDATE`` and ``DELETE``.
+Layout (schema version 2; :data:`_MIGRATIONS` holds every version, applied in order and
+recorded in ``event_store_migrations`` and ``PRAGMA user_version``):
+
+``events``
+    the full rows, indexed by position, ``(stream_id, stream_version)`` and ``recorded_at``.
+``event_index``
+    position, stream id and version, idempotency key, hash and time of *every* event ever
+    appended, archived or not: it keeps those unique for ever and tells an append where the
+    chain and each stream stand after their tail was archived (as in the PostgreSQL
+    adapter, whose partitioned ``events`` table cannot carry global unique constraints).
+``event_archives``
+    one row per archived month: positions, hashes, file name and SHA-256 of the export.
+
+Triggers make all three append-only: SQLite itself refuses ``UPDATE`` and ``DELETE``, with
+one exception. Retention (SQLite has no partitions) deletes the rows of a month after
+exporting them, so the ``DELETE`` trigger lets a row go only when an ``event_archives``
+row covers its position. That row is written in the same transaction as the delete, after
+the export file is on disk, and can itself never be changed or removed: every deletion
+the database allows is recorded, with the digest of where the rows went. (Anyone who can
+write the file can drop triggers; SQLite's triggers guard against mistakes and make
+tampering deliberate and detectable by the chain, not impossible.)
 """
 
 from __future__ import annotations
@@ -16,21 +37,38 @@ import asyncio
 import contextlib
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
 
-from storage.events._core import Head, decode_event, encode_json, plan_append
-from storage.events.errors import AppendOnlyViolation, EventStoreClosed, EventStoreError
+from storage.events._core import (
+    Head,
+    decode_event,
+    encode_json,
+    plan_append,
+    prefix_upper_bound,
+    streams_to_read,
+)
+from storage.events.archive import ArchiveWriter, archive_boundary, month_start, next_month
+from storage.events.errors import (
+    AppendOnlyViolation,
+    ArchiveError,
+    EventStoreClosed,
+    EventStoreError,
+)
 from storage.events.port import (
+    GENESIS_HASH,
     Clock,
     EventStore,
     NewEvent,
     StoredEvent,
     canonical_json,
+    check_expected_versions,
     check_read_window,
+    check_time_range,
     format_recorded_at,
     utc_now,
 )
@@ -39,8 +77,8 @@ MEMORY = ":memory:"
 DEFAULT_BUSY_TIMEOUT_SECONDS = 30.0
 APPEND_ONLY_MESSAGE = "quorate event store is append-only"
 """Prefix of the triggers' error messages (spelled out in the SQL below)."""
-SCHEMA_VERSION = 1
-"""Stored in ``PRAGMA user_version``; bump it with a new entry in ``_MIGRATIONS``."""
+ARCHIVE_FETCH_SIZE = 1000
+"""Rows per fetch while exporting a month, so a large month is streamed, not loaded."""
 
 # Every query is a literal; values are always bound as parameters. Columns in COLUMNS order.
 _EVENT = (
@@ -52,45 +90,197 @@ _INSERT = (
     " payload, metadata, idempotency_key, recorded_at, prev_hash, hash)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_SELECT_BY_KEYS = _EVENT + " WHERE idempotency_key IN (SELECT value FROM json_each(?))"  # noqa: S608
+_INSERT_INDEX = (
+    "INSERT INTO event_index (position, stream_id, stream_version, idempotency_key, hash,"
+    " recorded_at) VALUES (?, ?, ?, ?, ?, ?)"
+)
+# Keys are looked up in the index, which outlives archiving: a key whose event was archived
+# comes back with NULL event columns, and is refused rather than silently reused.
+_SELECT_BY_KEYS = (
+    "SELECT i.idempotency_key AS indexed_key, i.position AS indexed_position,"
+    " e.position, e.stream_id, e.stream_version, e.event_type, e.schema_version, e.payload,"
+    " e.metadata, e.idempotency_key, e.recorded_at, e.prev_hash, e.hash"
+    " FROM event_index AS i LEFT JOIN events AS e ON e.position = i.position"
+    " WHERE i.idempotency_key IN (SELECT value FROM json_each(?))"
+)
+# One max() per stream, each answered from the end of the (stream_id, stream_version) index.
+_SELECT_STREAM_VERSIONS = (
+    "SELECT s.value AS stream_id,"
+    " (SELECT max(stream_version) FROM event_index WHERE stream_id = s.value) AS version"
+    " FROM json_each(?) AS s"
+)
+_SELECT_HEAD_LINK = (
+    "SELECT position, hash, recorded_at FROM event_index ORDER BY position DESC LIMIT 1"
+)
+_SELECT_HEAD_POSITION = "SELECT coalesce(max(position), 0) FROM event_index"
 _SELECT_AFTER = _EVENT + " WHERE position > ? ORDER BY position LIMIT ?"
 _SELECT_STREAM = _EVENT + " WHERE stream_id = ? ORDER BY stream_version"
 _SELECT_HEAD = _EVENT + " ORDER BY position DESC LIMIT 1"
+_SELECT_RANGE = _EVENT + " WHERE recorded_at >= ? AND recorded_at < ? ORDER BY position"
+_SELECT_RANGE_PREFIX = (
+    _EVENT + " WHERE recorded_at >= ? AND recorded_at < ? AND stream_id >= ? AND stream_id < ?"
+    " ORDER BY position"
+)
+# Only for a prefix of U+10FFFF characters, which has no upper bound (prefix_upper_bound).
+_SELECT_RANGE_PREFIX_UNBOUNDED = (
+    _EVENT + " WHERE recorded_at >= ? AND recorded_at < ? AND stream_id >= ?"
+    " AND substr(stream_id, 1, length(?)) = ? ORDER BY position"
+)
+_SELECT_OLDEST_BEFORE = "SELECT min(recorded_at) FROM events WHERE recorded_at < ?"
+_SELECT_MONTH = _EVENT + " WHERE recorded_at >= ? AND recorded_at < ? ORDER BY position"
+_SELECT_LAST_ARCHIVED = "SELECT coalesce(max(last_position), 0) FROM event_archives"
+_SELECT_INDEXED_HASH = "SELECT hash FROM event_index WHERE position = ?"
+_INSERT_ARCHIVE = (
+    "INSERT INTO event_archives (first_position, last_position, event_count, month,"
+    " first_prev_hash, last_hash, file_name, sha256, archived_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_DELETE_ARCHIVED = "DELETE FROM events WHERE position BETWEEN ? AND ?"
+_RECORD_MIGRATION = (
+    "INSERT OR IGNORE INTO event_store_migrations (version, description, applied_at)"
+    " VALUES (?, ?, ?)"
+)
 
-# Migration 1. Positions are assigned by the adapter under the write lock rather than by
-# AUTOINCREMENT, so they are gapless even when a transaction rolls back.
-_MIGRATIONS: dict[int, tuple[str, ...]] = {
+
+# Each version is a description and its statements; released entries are never edited,
+# only new ones appended.
+_MIGRATIONS: dict[int, tuple[str, tuple[str, ...]]] = {
+    # Positions are assigned by the adapter under the write lock rather than by
+    # AUTOINCREMENT, so they are gapless even when a transaction rolls back.
     1: (
-        """
-        CREATE TABLE events (
-            position        INTEGER PRIMARY KEY CHECK (position >= 1),
-            stream_id       TEXT    NOT NULL,
-            stream_version  INTEGER NOT NULL CHECK (stream_version >= 1),
-            event_type      TEXT    NOT NULL,
-            schema_version  INTEGER NOT NULL CHECK (schema_version >= 1),
-            payload         TEXT    NOT NULL,
-            metadata        TEXT    NOT NULL,
-            idempotency_key TEXT    NOT NULL UNIQUE,
-            recorded_at     TEXT    NOT NULL,
-            prev_hash       TEXT    NOT NULL CHECK (length(prev_hash) = 64),
-            hash            TEXT    NOT NULL UNIQUE CHECK (length(hash) = 64),
-            UNIQUE (stream_id, stream_version)
-        )
-        """,
-        """
-        CREATE TRIGGER events_refuse_update BEFORE UPDATE ON events
-        BEGIN
-            SELECT RAISE(ABORT, 'quorate event store is append-only: UPDATE refused');
-        END
-        """,
-        """
-        CREATE TRIGGER events_refuse_delete BEFORE DELETE ON events
-        BEGIN
-            SELECT RAISE(ABORT, 'quorate event store is append-only: DELETE refused');
-        END
-        """,
+        "events table, append-only triggers",
+        (
+            """
+            CREATE TABLE events (
+                position        INTEGER PRIMARY KEY CHECK (position >= 1),
+                stream_id       TEXT    NOT NULL,
+                stream_version  INTEGER NOT NULL CHECK (stream_version >= 1),
+                event_type      TEXT    NOT NULL,
+                schema_version  INTEGER NOT NULL CHECK (schema_version >= 1),
+                payload         TEXT    NOT NULL,
+                metadata        TEXT    NOT NULL,
+                idempotency_key TEXT    NOT NULL UNIQUE,
+                recorded_at     TEXT    NOT NULL,
+                prev_hash       TEXT    NOT NULL CHECK (length(prev_hash) = 64),
+                hash            TEXT    NOT NULL UNIQUE CHECK (length(hash) = 64),
+                UNIQUE (stream_id, stream_version)
+            )
+            """,
+            """
+            CREATE TRIGGER events_refuse_update BEFORE UPDATE ON events
+            BEGIN
+                SELECT RAISE(ABORT, 'quorate event store is append-only: UPDATE refused');
+            END
+            """,
+            """
+            CREATE TRIGGER events_refuse_delete BEFORE DELETE ON events
+            BEGIN
+                SELECT RAISE(ABORT, 'quorate event store is append-only: DELETE refused');
+            END
+            """,
+        ),
+    ),
+    2: (
+        "migrations table, event index, archives, time index, archive-aware delete trigger",
+        (
+            """
+            CREATE TABLE event_store_migrations (
+                version     INTEGER PRIMARY KEY,
+                description TEXT    NOT NULL,
+                applied_at  TEXT    NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE event_index (
+                position        INTEGER PRIMARY KEY CHECK (position >= 1),
+                stream_id       TEXT    NOT NULL,
+                stream_version  INTEGER NOT NULL CHECK (stream_version >= 1),
+                idempotency_key TEXT    NOT NULL UNIQUE,
+                hash            TEXT    NOT NULL UNIQUE CHECK (length(hash) = 64),
+                recorded_at     TEXT    NOT NULL,
+                UNIQUE (stream_id, stream_version)
+            )
+            """,
+            """
+            INSERT INTO event_index
+                (position, stream_id, stream_version, idempotency_key, hash, recorded_at)
+            SELECT position, stream_id, stream_version, idempotency_key, hash, recorded_at
+            FROM events ORDER BY position
+            """,
+            # recorded_at is fixed-width ISO-8601 UTC text, so text order is time order.
+            "CREATE INDEX events_recorded_at ON events (recorded_at)",
+            """
+            CREATE TABLE event_archives (
+                first_position  INTEGER PRIMARY KEY CHECK (first_position >= 1),
+                last_position   INTEGER NOT NULL,
+                event_count     INTEGER NOT NULL,
+                month           TEXT    NOT NULL,
+                first_prev_hash TEXT    NOT NULL CHECK (length(first_prev_hash) = 64),
+                last_hash       TEXT    NOT NULL CHECK (length(last_hash) = 64),
+                file_name       TEXT    NOT NULL,
+                sha256          TEXT    NOT NULL CHECK (length(sha256) = 64),
+                archived_at     TEXT    NOT NULL,
+                CHECK (last_position >= first_position),
+                CHECK (event_count = last_position - first_position + 1)
+            )
+            """,
+            "DROP TRIGGER events_refuse_delete",
+            # The archive covering a position is the one with the greatest first position
+            # at or below it (archives never overlap); found through the primary key.
+            """
+            CREATE TRIGGER events_refuse_delete BEFORE DELETE ON events
+            WHEN NOT EXISTS (
+                SELECT 1 FROM (
+                    SELECT last_position FROM event_archives
+                    WHERE first_position <= OLD.position
+                    ORDER BY first_position DESC LIMIT 1
+                ) WHERE last_position >= OLD.position
+            )
+            BEGIN
+                SELECT RAISE(
+                    ABORT, 'quorate event store is append-only: DELETE refused on events'
+                );
+            END
+            """,
+            """
+            CREATE TRIGGER event_index_refuse_update BEFORE UPDATE ON event_index
+            BEGIN
+                SELECT RAISE(
+                    ABORT, 'quorate event store is append-only: UPDATE refused on event_index'
+                );
+            END
+            """,
+            """
+            CREATE TRIGGER event_index_refuse_delete BEFORE DELETE ON event_index
+            BEGIN
+                SELECT RAISE(
+                    ABORT, 'quorate event store is append-only: DELETE refused on event_index'
+                );
+            END
+            """,
+            """
+            CREATE TRIGGER event_archives_refuse_update BEFORE UPDATE ON event_archives
+            BEGIN
+                SELECT RAISE(
+                    ABORT, 'quorate event store is append-only: UPDATE refused on event_archives'
+                );
+            END
+            """,
+            """
+            CREATE TRIGGER event_archives_refuse_delete BEFORE DELETE ON event_archives
+            BEGIN
+                SELECT RAISE(
+                    ABORT, 'quorate event store is append-only: DELETE refused on event_archives'
+                );
+            END
+            """,
+        ),
     ),
 }
+SCHEMA_VERSION = max(_MIGRATIONS)
+"""Also stored in ``PRAGMA user_version``; bump it with a new entry in ``_MIGRATIONS``."""
+_MIGRATIONS_TABLE_SINCE = 2
+"""The first version that has ``event_store_migrations``."""
 
 _T = TypeVar("_T")
 
@@ -116,6 +306,48 @@ async def _retry_while_locked(operation: Callable[[], Awaitable[_T]], *, timeout
             await asyncio.sleep(0.01)
 
 
+async def migrate(
+    connection: aiosqlite.Connection,
+    *,
+    target_version: int = SCHEMA_VERSION,
+    applied_at: datetime | None = None,
+) -> None:
+    """Bring the database to ``target_version``, recording each step.
+
+    ``target_version`` below :data:`SCHEMA_VERSION` exists for tests that build an older
+    store to migrate. ``BEGIN IMMEDIATE`` so two processes creating the same file do not
+    both run a migration.
+    """
+    if not 1 <= target_version <= SCHEMA_VERSION:
+        raise ValueError(f"target_version must be in 1..{SCHEMA_VERSION}, got {target_version}")
+    await connection.execute("BEGIN IMMEDIATE")
+    try:
+        cursor = await connection.execute("PRAGMA user_version")
+        row = await cursor.fetchone()
+        current = int(row[0]) if row is not None else 0
+        if current > SCHEMA_VERSION:
+            raise EventStoreError(
+                f"event store schema version {current} is newer than this code "
+                f"({SCHEMA_VERSION}); upgrade Quorate"
+            )
+        for version in range(current + 1, target_version + 1):
+            for statement in _MIGRATIONS[version][1]:
+                await connection.execute(statement)
+            # PRAGMA takes no parameters; the value is an int from this module's table.
+            await connection.execute(f"PRAGMA user_version = {int(version)}")
+        if current < target_version and target_version >= _MIGRATIONS_TABLE_SINCE:
+            # Versions applied before the table existed are recorded when it is created.
+            when = format_recorded_at(applied_at or utc_now())
+            for version in range(1, target_version + 1):
+                await connection.execute(
+                    _RECORD_MIGRATION, (version, _MIGRATIONS[version][0], when)
+                )
+        await connection.execute("COMMIT")
+    except BaseException:
+        await _rollback(connection)
+        raise
+
+
 class SQLiteEventStore(EventStore):
     """The event store in one SQLite file (or in memory, for tests). Use :meth:`open`."""
 
@@ -139,90 +371,71 @@ class SQLiteEventStore(EventStore):
         if database != MEMORY:
             # A fresh deployment's data directory may not exist yet; SQLite would not create it.
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: the adapter issues BEGIN IMMEDIATE / COMMIT itself, instead
-        # of the sqlite3 module's implicit deferred transactions, which would read the head
-        # before taking the write lock. `timeout` is SQLite's busy timeout.
-        connection = await aiosqlite.connect(database, timeout=busy_timeout, isolation_level=None)
+        connection = await _connect(database, busy_timeout=busy_timeout)
         try:
-            connection.row_factory = sqlite3.Row
-
-            async def configure() -> None:
-                if database != MEMORY:
-                    await connection.execute("PRAGMA journal_mode = WAL")
-                # FULL: a committed event survives power loss; it is an audit log.
-                await connection.execute("PRAGMA synchronous = FULL")
-
-            await _retry_while_locked(configure, timeout=busy_timeout)
-            await _retry_while_locked(lambda: cls._migrate(connection), timeout=busy_timeout)
+            await _retry_while_locked(lambda: migrate(connection), timeout=busy_timeout)
         except BaseException:
             await connection.close()
             raise
         return cls(connection, url=url, clock=clock or utc_now)
-
-    @staticmethod
-    async def _migrate(connection: aiosqlite.Connection) -> None:
-        # BEGIN IMMEDIATE so two processes creating the same file do not both run a migration.
-        await connection.execute("BEGIN IMMEDIATE")
-        try:
-            cursor = await connection.execute("PRAGMA user_version")
-            row = await cursor.fetchone()
-            current = int(row[0]) if row is not None else 0
-            if current > SCHEMA_VERSION:
-                raise EventStoreError(
-                    f"event store schema version {current} is newer than this code "
-                    f"({SCHEMA_VERSION}); upgrade Quorate"
-                )
-            for version in range(current + 1, SCHEMA_VERSION + 1):
-                for statement in _MIGRATIONS[version]:
-                    await connection.execute(statement)
-                # PRAGMA takes no parameters; the value is an int constant from this module.
-                await connection.execute(f"PRAGMA user_version = {int(version)}")
-            await connection.execute("COMMIT")
-        except BaseException:
-            await _rollback(connection)
-            raise
 
     def _conn(self) -> aiosqlite.Connection:
         if self._connection is None:
             raise EventStoreClosed(f"event store {self.url} is closed")
         return self._connection
 
-    async def append_many(self, events: Sequence[NewEvent]) -> list[StoredEvent]:
+    async def append_many(
+        self,
+        events: Sequence[NewEvent],
+        expected_versions: Mapping[str, int] | None = None,
+    ) -> list[StoredEvent]:
+        expected = check_expected_versions(expected_versions)
         if not events:
             return []
         keys = _json_array([event.idempotency_key for event in events])
-        streams = _json_array(sorted({event.stream_id for event in events}))
+        streams = _json_array(streams_to_read(events, expected))
         async with self._lock:
             connection = self._conn()
             await connection.execute("BEGIN IMMEDIATE")
             try:
-                existing = {
-                    stored.idempotency_key: stored
-                    for stored in await self._fetch(
-                        connection,
-                        _SELECT_BY_KEYS,
-                        (keys,),
-                    )
+                existing: dict[str, StoredEvent] = {}
+                archived: dict[str, int] = {}
+                for row in await connection.execute_fetchall(_SELECT_BY_KEYS, (keys,)):
+                    if row["position"] is None:
+                        archived[str(row["indexed_key"])] = int(row["indexed_position"])
+                    else:
+                        stored = decode_event(_row_mapping(row))
+                        existing[stored.idempotency_key] = stored
+                rows = await connection.execute_fetchall(_SELECT_STREAM_VERSIONS, (streams,))
+                stream_versions = {
+                    str(row["stream_id"]): int(row["version"])
+                    for row in rows
+                    if row["version"] is not None
                 }
-                rows = await connection.execute_fetchall(
-                    "SELECT stream_id, max(stream_version) FROM events"
-                    " WHERE stream_id IN (SELECT value FROM json_each(?)) GROUP BY stream_id",
-                    (streams,),
-                )
-                stream_versions = {str(row[0]): int(row[1]) for row in rows}
-                cursor = await connection.execute(
-                    "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1"
-                )
+                cursor = await connection.execute(_SELECT_HEAD_LINK)
                 head_row = await cursor.fetchone()
-                head = Head(int(head_row[0]), str(head_row[1])) if head_row else None
+                head = (
+                    Head(
+                        int(head_row[0]),
+                        str(head_row[1]),
+                        datetime.fromisoformat(str(head_row[2])),
+                    )
+                    if head_row
+                    else None
+                )
                 plan = plan_append(
                     events,
                     head=head,
                     stream_versions=stream_versions,
                     existing=existing,
+                    archived=archived,
+                    expected_versions=expected,
                     recorded_at=self._clock(),
                 )
                 if plan.new_events:
+                    await connection.executemany(
+                        _INSERT_INDEX, [_to_index_row(stored) for stored in plan.new_events]
+                    )
                     await connection.executemany(
                         _INSERT, [_to_row(stored) for stored in plan.new_events]
                     )
@@ -245,6 +458,21 @@ class SQLiteEventStore(EventStore):
             (after_position, -1 if limit is None else limit),
         )
 
+    async def read_range(
+        self, start: datetime, end: datetime, stream_prefix: str | None = None
+    ) -> list[StoredEvent]:
+        check_time_range(start, end)
+        window = (format_recorded_at(start), format_recorded_at(end))
+        if not stream_prefix:
+            return await self._query(_SELECT_RANGE, window)
+        bound = prefix_upper_bound(stream_prefix)
+        if bound is None:
+            return await self._query(
+                _SELECT_RANGE_PREFIX_UNBOUNDED,
+                (*window, stream_prefix, stream_prefix, stream_prefix),
+            )
+        return await self._query(_SELECT_RANGE_PREFIX, (*window, stream_prefix, bound))
+
     async def read_stream(self, stream_id: str) -> list[StoredEvent]:
         return await self._query(_SELECT_STREAM, (stream_id,))
 
@@ -252,11 +480,115 @@ class SQLiteEventStore(EventStore):
         events = await self._query(_SELECT_HEAD, ())
         return events[0] if events else None
 
+    async def head_position(self) -> int:
+        return await self._scalar(_SELECT_HEAD_POSITION)
+
     async def count(self) -> int:
-        async with self._lock:
-            cursor = await self._conn().execute("SELECT count(*) FROM events")
-            row = await cursor.fetchone()
-        return int(row[0]) if row is not None else 0
+        return await self._scalar("SELECT count(*) FROM events")
+
+    async def archive_partitions(self, older_than: datetime, export_dir: Path) -> list[Path]:
+        boundary = format_recorded_at(archive_boundary(older_than))
+        written: list[Path] = []
+        # One transaction per month: each month is exported and removed, or left whole.
+        while True:
+            async with self._lock:
+                connection = self._conn()
+                await connection.execute("BEGIN IMMEDIATE")
+                try:
+                    path = await self._archive_oldest_month(connection, boundary, export_dir)
+                    await connection.execute("COMMIT")
+                except sqlite3.IntegrityError as exc:
+                    await _rollback(connection)
+                    raise _translate(exc) from exc
+                except BaseException:
+                    await _rollback(connection)
+                    raise
+            if path is None:
+                return written
+            written.append(path)
+
+    async def _archive_oldest_month(
+        self, connection: aiosqlite.Connection, boundary: str, export_dir: Path
+    ) -> Path | None:
+        """Export and delete the oldest month before ``boundary``; ``None`` if there is none."""
+        cursor = await connection.execute(_SELECT_OLDEST_BEFORE, (boundary,))
+        row = await cursor.fetchone()
+        if row is None or row[0] is None:
+            return None
+        month = month_start(datetime.fromisoformat(str(row[0])))
+        first_position = await self._first_position_of(connection, month)
+        # Archives must be a prefix of the log: anything else would leave a hole in the
+        # middle of the live chain (only possible for data written before recorded_at was
+        # kept monotonic).
+        last_archived = await self._scalar_in(connection, _SELECT_LAST_ARCHIVED, ())
+        if first_position != last_archived + 1:
+            raise ArchiveError(
+                f"cannot archive {month:%Y-%m}: it starts at position {first_position}, but "
+                f"the log's oldest unarchived position is {last_archived + 1}"
+            )
+        prev_hash = await self._indexed_hash(connection, first_position - 1)
+        writer = ArchiveWriter(
+            export_dir, month, first_position=first_position, prev_hash=prev_hash, source=self.url
+        )
+        try:
+            cursor = await connection.execute(
+                _SELECT_MONTH,
+                (format_recorded_at(month), format_recorded_at(next_month(month))),
+            )
+            while rows := await cursor.fetchmany(ARCHIVE_FETCH_SIZE):
+                for month_row in rows:
+                    writer.add(decode_event(_row_mapping(month_row)))
+            if await self._indexed_hash(connection, writer.last_position) != writer.last_hash:
+                raise ArchiveError(
+                    f"event {writer.last_position} does not match the event index; "
+                    "run `quorate audit verify`"
+                )
+            manifest = await asyncio.to_thread(writer.finish, self._clock())
+        except BaseException:
+            writer.abort()
+            raise
+        await connection.execute(
+            _INSERT_ARCHIVE,
+            (
+                manifest.first_position,
+                manifest.last_position,
+                manifest.count,
+                manifest.month,
+                manifest.first_prev_hash,
+                manifest.last_hash,
+                manifest.file,
+                manifest.sha256,
+                format_recorded_at(manifest.archived_at),
+            ),
+        )
+        cursor = await connection.execute(
+            _DELETE_ARCHIVED, (manifest.first_position, manifest.last_position)
+        )
+        if cursor.rowcount != manifest.count:
+            raise ArchiveError(
+                f"deleted {cursor.rowcount} events of {manifest.month}, expected {manifest.count}"
+            )
+        return writer.path
+
+    async def _first_position_of(self, connection: aiosqlite.Connection, month: datetime) -> int:
+        cursor = await connection.execute(
+            "SELECT min(position) FROM events WHERE recorded_at >= ? AND recorded_at < ?",
+            (format_recorded_at(month), format_recorded_at(next_month(month))),
+        )
+        row = await cursor.fetchone()
+        if row is None or row[0] is None:
+            raise ArchiveError(f"no events in {month:%Y-%m}")
+        return int(row[0])
+
+    async def _indexed_hash(self, connection: aiosqlite.Connection, position: int) -> str:
+        """The hash of the event at ``position`` per the index; genesis for position 0."""
+        if position == 0:
+            return GENESIS_HASH
+        cursor = await connection.execute(_SELECT_INDEXED_HASH, (position,))
+        row = await cursor.fetchone()
+        if row is None:
+            raise ArchiveError(f"position {position} is missing from the event index")
+        return str(row[0])
 
     async def close(self) -> None:
         async with self._lock:
@@ -270,12 +602,46 @@ class SQLiteEventStore(EventStore):
         async with self._lock:
             return await self._fetch(self._conn(), sql, parameters)
 
+    async def _scalar(self, sql: str) -> int:
+        async with self._lock:
+            return await self._scalar_in(self._conn(), sql, ())
+
+    @staticmethod
+    async def _scalar_in(
+        connection: aiosqlite.Connection, sql: str, parameters: tuple[Any, ...]
+    ) -> int:
+        cursor = await connection.execute(sql, parameters)
+        row = await cursor.fetchone()
+        return int(row[0]) if row is not None and row[0] is not None else 0
+
     @staticmethod
     async def _fetch(
         connection: aiosqlite.Connection, sql: str, parameters: tuple[Any, ...]
     ) -> list[StoredEvent]:
         rows = await connection.execute_fetchall(sql, parameters)
         return [decode_event(_row_mapping(row)) for row in rows]
+
+
+async def _connect(database: str, *, busy_timeout: float) -> aiosqlite.Connection:
+    """A configured connection to ``database`` (WAL, synchronous=FULL, rows by name)."""
+    # isolation_level=None: the adapter issues BEGIN IMMEDIATE / COMMIT itself, instead of
+    # the sqlite3 module's implicit deferred transactions, which would read the head before
+    # taking the write lock. `timeout` is SQLite's busy timeout.
+    connection = await aiosqlite.connect(database, timeout=busy_timeout, isolation_level=None)
+    try:
+        connection.row_factory = sqlite3.Row
+
+        async def configure() -> None:
+            if database != MEMORY:
+                await connection.execute("PRAGMA journal_mode = WAL")
+            # FULL: a committed event survives power loss; it is an audit log.
+            await connection.execute("PRAGMA synchronous = FULL")
+
+        await _retry_while_locked(configure, timeout=busy_timeout)
+    except BaseException:
+        await connection.close()
+        raise
+    return connection
 
 
 def _json_array(values: list[str]) -> str:
@@ -304,6 +670,17 @@ def _to_row(event: StoredEvent) -> tuple[Any, ...]:
         format_recorded_at(event.recorded_at),
         event.prev_hash,
         event.hash,
+    )
+
+
+def _to_index_row(event: StoredEvent) -> tuple[Any, ...]:
+    return (
+        event.position,
+        event.stream_id,
+        event.stream_version,
+        event.idempotency_key,
+        event.hash,
+        format_recorded_at(event.recorded_at),
     )
 
 

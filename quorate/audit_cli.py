@@ -1,0 +1,358 @@
+"""``quorate audit`` (verify, export, query, state) and ``quorate projections`` (rebuild).
+
+Two Typer apps, registered by quorate/cli.py as ``audit`` and ``projections``. URLs default
+from :class:`quorate.settings.Settings` (``QUORATE_EVENT_STORE_URL``; the projection
+database from ``QUORATE_PROJECTIONS_URL`` or ``<data dir>/projections.sqlite3``).
+
+Exit status: 0 when all is well; 1 when ``audit verify`` finds tampering (the first bad event
+is named on stdout); 2 when a command cannot run (bad arguments, unreachable database,
+unreadable file), with the reason on stderr.
+
+Instants are ISO-8601 (``2024-05-01T12:00:00Z``, ``2024-05-01T14:00:00+02:00``); one
+without a zone is taken as UTC. Ranges are ``[since, until)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from quorate.settings import Settings
+from storage.audit.export import export_events
+from storage.audit.manifest import manifest_path_for, read_manifest
+from storage.audit.service import (
+    QueryResult,
+    Source,
+    rebuild_projections,
+    signatures_between,
+    wallet_state_as_of,
+)
+from storage.audit.verify import (
+    DEFAULT_BATCH_SIZE,
+    AuditError,
+    VerifyMode,
+    VerifyReport,
+    verify_export,
+    verify_url,
+)
+from storage.events.errors import EventStoreError
+from storage.events.port import open_event_store
+
+audit_app = typer.Typer(
+    help="Audit the event store: verify the hash chain, export for auditors, query history.",
+    no_args_is_help=True,
+)
+projections_app = typer.Typer(
+    help="Projections (read models) that follow the event store.", no_args_is_help=True
+)
+
+EXIT_TAMPERED = 1
+EXIT_ERROR = 2
+
+_T = TypeVar("_T")
+
+UrlOption = Annotated[
+    str | None,
+    typer.Option("--url", help="Event store URL (default: QUORATE_EVENT_STORE_URL / settings)."),
+]
+ProjectionsUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--projections-url",
+        help="Projection database URL (default: QUORATE_PROJECTIONS_URL, "
+        "else <data dir>/projections.sqlite3).",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+def _events_url(url: str | None) -> str:
+    return url or Settings.from_env().events_url
+
+
+def _projections_url(url: str | None) -> str:
+    if url:
+        return url
+    settings = Settings.from_env()
+    # INTEGRATION POINT (settings): prefer a projections URL setting once quorate.settings
+    # has one; until then the environment variable, then a file beside the events.
+    configured = getattr(settings, "projections_url", None) or os.environ.get(
+        "QUORATE_PROJECTIONS_URL"
+    )
+    if configured:
+        return str(configured)
+    return f"sqlite:///{settings.data_dir.resolve() / 'projections.sqlite3'}"
+
+
+def _instant(name: str, text: str | None) -> datetime | None:
+    """Parse an ISO-8601 option; naive means UTC (said in the help)."""
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(
+            f"not an ISO-8601 instant: {text!r} (e.g. 2024-05-01T12:00:00Z)",
+            param_hint=f"--{name}",
+        ) from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def _run(make: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
+    """Run a coroutine; operational failures become a message and exit status 2."""
+    try:
+        return asyncio.run(make())
+    except (AuditError, EventStoreError, OSError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_ERROR) from None
+
+
+def _error(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(EXIT_ERROR)
+
+
+def _report_json(report: VerifyReport) -> str:
+    finding = report.finding
+    return json.dumps(
+        {
+            "ok": report.ok,
+            "source": report.source,
+            "mode": report.mode.value,
+            "events": report.events,
+            "first_position": report.first_position,
+            "last_position": report.last_position,
+            "last_hash": report.last_hash,
+            "finding": None
+            if finding is None
+            else {
+                "problem": finding.problem.value,
+                "position": finding.position,
+                "line": finding.line,
+                "reason": finding.reason,
+            },
+            "notes": list(report.notes),
+        },
+        separators=(",", ":"),
+    )
+
+
+@audit_app.command("verify")
+def verify_command(
+    url: UrlOption = None,
+    export: Annotated[
+        Path | None, typer.Option("--export", help="Verify this JSON-lines export instead.")
+    ] = None,
+    manifest: Annotated[
+        Path | None,
+        typer.Option(
+            help="A manifest to check against (an export's own by default: <file>.manifest.json;"
+            " with --url, an earlier export's, to check the store still holds its events)."
+        ),
+    ] = None,
+    no_manifest: Annotated[
+        bool, typer.Option("--no-manifest", help="Ignore the export's manifest.")
+    ] = False,
+    mode: Annotated[
+        VerifyMode | None,
+        typer.Option(help="Export without manifest: log, slice or subset (default: guess)."),
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Events per read.")] = DEFAULT_BATCH_SIZE,
+    as_json: JsonOption = False,
+) -> None:
+    """Check the hash chain of the event store or of an export, offline.
+
+    Exit 0 and a summary when intact; exit 1 naming the first bad event (position, line for
+    exports, and why) on any tampering.
+    """
+    if url is not None and export is not None:
+        raise _error("give --url or --export, not both")
+    if export is not None:
+        try:
+            report = verify_export(
+                export,
+                manifest=manifest,
+                use_manifest=not no_manifest,
+                mode=mode,
+                batch_size=batch_size,
+            )
+        except (AuditError, OSError) as exc:
+            raise _error(str(exc)) from None
+    else:
+        target = _events_url(url)
+        try:
+            checkpoint = read_manifest(manifest) if manifest is not None else None
+        except (OSError, ValueError) as exc:
+            raise _error(str(exc)) from None
+        report = _run(lambda: verify_url(target, manifest=checkpoint, batch_size=batch_size))
+    typer.echo(_report_json(report) if as_json else report.summary())
+    if not report.ok:
+        raise typer.Exit(EXIT_TAMPERED)
+
+
+@audit_app.command("export")
+def export_command(
+    out: Annotated[Path, typer.Option("--out", help="The JSON-lines file to write.")],
+    wallet: Annotated[
+        str | None, typer.Option("--wallet", help="Only this wallet's events.")
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="ISO instant, inclusive (naive = UTC).")] = None,
+    until: Annotated[str | None, typer.Option(help="ISO instant, exclusive (naive = UTC).")] = None,
+    url: UrlOption = None,
+    manifest: Annotated[
+        Path | None, typer.Option(help="Where to write the manifest (default <out>.manifest.json).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Export events as JSON lines for auditors, with a manifest (count, ends, SHA-256)."""
+    start, end = _instant("since", since), _instant("until", until)
+    target = _events_url(url)
+
+    async def run() -> str:
+        async with await open_event_store(target) as store:
+            written = await export_events(
+                store, out, wallet_id=wallet, since=start, until=end, manifest_path=manifest
+            )
+        return written.model_dump_json()
+
+    written = json.loads(_run(run))
+    if as_json:
+        typer.echo(json.dumps(written, separators=(",", ":")))
+        return
+    typer.echo(
+        f"exported {written['count']} events ({written['scope']}"
+        + (
+            f", positions {written['first_position']}..{written['last_position']}"
+            if written["count"]
+            else ""
+        )
+        + f") to {out}\nmanifest: {manifest or manifest_path_for(out)}\n"
+        f"sha256: {written['sha256']}"
+    )
+
+
+def _print_rows(title: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(_cell(row.get(column)) for column in columns))
+    Console(width=200).print(table)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, list):
+        return ",".join(str(item) for item in value)
+    if isinstance(value, dict):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
+
+
+SourceOption = Annotated[
+    str,
+    typer.Option(
+        "--source",
+        help="auto: the projections' audit view if available, else the event store; "
+        "projection or events to force one.",
+    ),
+]
+
+
+def _source(value: str) -> Source:
+    if value == "auto":
+        return "auto"
+    if value == "projection":
+        return "projection"
+    if value == "events":
+        return "events"
+    raise typer.BadParameter("use auto, projection or events", param_hint="--source")
+
+
+@audit_app.command("query")
+def query_command(
+    wallet: Annotated[str, typer.Option("--wallet", help="The wallet id.")],
+    since: Annotated[str | None, typer.Option(help="ISO instant, inclusive.")] = None,
+    until: Annotated[str | None, typer.Option(help="ISO instant, exclusive.")] = None,
+    url: UrlOption = None,
+    projections_url: ProjectionsUrlOption = None,
+    source: SourceOption = "auto",
+    as_json: JsonOption = False,
+) -> None:
+    """Every signature of a wallet between two instants: who signed what, when, how."""
+    start, end = _instant("since", since), _instant("until", until)
+    events_url = _events_url(url)
+    chosen = _source(source)
+    view_url = _projections_url(projections_url)
+    result: QueryResult = _run(
+        lambda: signatures_between(
+            events_url, wallet, start, end, projections_url=view_url, source=chosen
+        )
+    )
+    if as_json:
+        typer.echo(json.dumps(result.rows, separators=(",", ":")))
+        return
+    _print_rows(
+        f"signatures of {wallet} ({len(result.rows)}, from {result.source})",
+        result.rows,
+        ["position", "recorded_at", "ceremony_id", "scheme", "protocol", "signers", "signature"],
+    )
+
+
+@audit_app.command("state")
+def state_command(
+    wallet: Annotated[str, typer.Option("--wallet", help="The wallet id.")],
+    as_of: Annotated[str, typer.Option("--as-of", help="ISO instant (inclusive).")],
+    url: UrlOption = None,
+    projections_url: ProjectionsUrlOption = None,
+    source: SourceOption = "auto",
+    as_json: JsonOption = False,
+) -> None:
+    """A wallet's state as of an instant, from the events recorded up to then."""
+    instant = _instant("as-of", as_of)
+    assert instant is not None  # noqa: S101 - a required option
+    events_url = _events_url(url)
+    chosen = _source(source)
+    view_url = _projections_url(projections_url)
+    result = _run(
+        lambda: wallet_state_as_of(
+            events_url, wallet, instant, projections_url=view_url, source=chosen
+        )
+    )
+    row = result.rows[0]
+    if as_json:
+        typer.echo(json.dumps(row, separators=(",", ":")))
+        return
+    table = Table(title=f"wallet {wallet} as of {instant.isoformat()} (from {result.source})")
+    table.add_column("field")
+    table.add_column("value")
+    for key, value in row.items():
+        table.add_row(key, _cell(value))
+    Console(width=200).print(table)
+
+
+@projections_app.command("rebuild")
+def rebuild_command(
+    name: Annotated[str | None, typer.Argument(help="The projection to rebuild.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Rebuild every projection.")] = False,
+    url: UrlOption = None,
+    projections_url: ProjectionsUrlOption = None,
+) -> None:
+    """Rebuild a projection (or all) from event zero."""
+    if (name is None) == (not all_):
+        raise _error("give a projection NAME or --all (not both)")
+    events_url = _events_url(url)
+    view_url = _projections_url(projections_url)
+    names = None if all_ else [name] if name is not None else None
+    rebuilt = _run(lambda: rebuild_projections(events_url, view_url, names))
+    typer.echo(f"rebuilt: {', '.join(rebuilt)}")

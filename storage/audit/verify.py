@@ -1,0 +1,720 @@
+"""Offline verification of the event store's hash chain (ARCHITECTURE.md invariant 6).
+
+Two sources: a database (any event-store URL; read through the port's ``read_all`` in
+batches, so a store of ten million events is never held in memory) and an export file (JSON
+lines, one :class:`~storage.events.port.StoredEvent` per line, read line by line). Every hash
+is recomputed with :func:`storage.events.port.event_hash`, and each batch is first checked
+with the port's own :func:`~storage.events.port.verify_chain`, so this tool and the store
+agree on what "intact" means by construction. When a batch fails, it is walked again event
+by event, with one event of look-ahead, to say *what* is wrong, not only *where*:
+
+===================  ================================================================
+problem              what it means
+===================  ================================================================
+hash-mismatch        an event's content no longer matches its hash: it was edited
+missing              a position is absent: a row (or an export line) was deleted
+reordered            two adjacent events are swapped (by position, or by content)
+duplicate            a position appears again (a copied row or line)
+broken-link          ``prev_hash`` is not the previous event's hash: an event before it
+                     was altered and re-hashed, or rows were deleted and renumbered
+stream-version       a stream's versions skip or repeat
+malformed            a row or line that is not a valid event (bad JSON, bad field)
+truncated            the export ends early (a cut line, or fewer events than its manifest)
+manifest-mismatch    the export differs from its manifest (count, ends, SHA-256)
+checkpoint-mismatch  the store no longer holds an earlier export's last event (rewritten)
+===================  ================================================================
+
+Verification stops at the first problem: everything after a break is unanchored, and the
+first bad event is what an investigator needs. Deleting the *last* events of a database
+cannot be seen from the chain alone; verifying against a manifest of an earlier export
+(``manifest=``) catches it, since the store must still hold that export's last event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from storage.audit.manifest import ExportManifest, manifest_path_for, read_manifest
+from storage.events.errors import ChainBroken, EventStoreError
+from storage.events.port import (
+    GENESIS_HASH,
+    EventStore,
+    StoredEvent,
+    event_hash,
+    open_event_store,
+    verify_chain,
+)
+
+DEFAULT_BATCH_SIZE = 2_000
+"""Events per read: large enough to amortize round trips, small enough to bound memory."""
+
+
+class AuditError(Exception):
+    """The verification (or export) could not run at all: a missing file, a bad manifest.
+
+    Distinct from a :class:`Finding`, which is a successful verification that found
+    tampering; the CLI gives the two different exit statuses.
+    """
+
+
+class Problem(StrEnum):
+    """What is wrong with the first bad event (see the module docstring's table)."""
+
+    HASH_MISMATCH = "hash-mismatch"
+    MISSING = "missing"
+    REORDERED = "reordered"
+    DUPLICATE = "duplicate"
+    BROKEN_LINK = "broken-link"
+    STREAM_VERSION = "stream-version"
+    MALFORMED = "malformed"
+    TRUNCATED = "truncated"
+    MANIFEST_MISMATCH = "manifest-mismatch"
+    CHECKPOINT_MISMATCH = "checkpoint-mismatch"
+
+
+class VerifyMode(StrEnum):
+    """How much of the chain a source is expected to hold."""
+
+    LOG = "log"
+    """The whole log: starts at position 1 on the genesis hash; stream versions from 1."""
+    SLICE = "slice"
+    """A contiguous run of positions starting anywhere (a time-range export); the first
+    event's ``prev_hash`` is taken from the manifest (or trusted), then every link checked."""
+    SUBSET = "subset"
+    """Selected events (one wallet's): not contiguous, so links between them cannot be
+    checked; each event's hash, increasing positions and stream versions are."""
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """The first bad event: its position (when known), export line (for files) and why."""
+
+    problem: Problem
+    reason: str
+    position: int | None = None
+    line: int | None = None
+
+    def describe(self) -> str:
+        """One line for people: where, what, why."""
+        where = []
+        if self.position is not None:
+            where.append(f"position {self.position}")
+        if self.line is not None:
+            where.append(f"line {self.line}")
+        place = ", ".join(where) if where else "unknown position"
+        return f"first bad event at {place}: {self.problem.value}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    """The outcome of one verification; ``finding`` is ``None`` when the source is intact."""
+
+    source: str
+    mode: VerifyMode
+    events: int
+    first_position: int | None
+    last_position: int | None
+    last_hash: str | None
+    finding: Finding | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return self.finding is None
+
+    def summary(self) -> str:
+        """A short human-readable account, first line ``OK`` or ``TAMPERED``."""
+        if self.finding is not None:
+            lines = [
+                f"TAMPERED: {self.source}",
+                self.finding.describe(),
+                f"{self.events} events verified before it ({self.mode.value} mode)",
+            ]
+        else:
+            span = (
+                f"positions {self.first_position}..{self.last_position}, last hash {self.last_hash}"
+                if self.events
+                else "empty"
+            )
+            lines = [
+                f"OK: {self.source}",
+                f"{self.events} events intact ({span}; {self.mode.value} mode)",
+            ]
+        lines.extend(f"note: {note}" for note in self.notes)
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class _Record:
+    """An event and where it came from (its export line; ``None`` for a database row)."""
+
+    event: StoredEvent
+    line: int | None = None
+
+
+class _Walker:
+    """The chain state carried from batch to batch: the last accepted event, stream versions.
+
+    Memory is one entry per stream, not per event.
+    """
+
+    def __init__(
+        self,
+        mode: VerifyMode | None,
+        *,
+        anchor_prev_hash: str | None = None,
+        streams_from_one: bool | None = None,
+    ) -> None:
+        self.mode = mode  # None: decided by the first event (an export without manifest).
+        self.previous: StoredEvent | None = None
+        self.count = 0
+        self.first_position: int | None = None
+        self._anchor = anchor_prev_hash
+        self._streams_from_one = streams_from_one
+        self._versions: dict[str, int] = {}
+
+    def _resolve_mode(self, first: StoredEvent) -> VerifyMode:
+        if self.mode is None:
+            # An export that starts on the genesis hash is taken as the whole log; anything
+            # else as a slice. A one-wallet export needs its manifest (or an explicit mode).
+            starts_log = first.position == 1 and first.prev_hash == GENESIS_HASH
+            self.mode = VerifyMode.LOG if starts_log else VerifyMode.SLICE
+        if self._streams_from_one is None:
+            # Only a whole log is known to hold every stream from its first version.
+            self._streams_from_one = self.mode is VerifyMode.LOG
+        return self.mode
+
+    def check(self, records: Sequence[_Record], lookahead: _Record | None) -> Finding | None:
+        """Accept ``records`` or return the first problem; ``lookahead`` follows the last."""
+        if not records:
+            return None
+        mode = self._resolve_mode(records[0].event)
+        if mode is not VerifyMode.SUBSET and self._fast(records):
+            return None
+        for index, record in enumerate(records):
+            following = records[index + 1] if index + 1 < len(records) else lookahead
+            if mode is VerifyMode.SUBSET:
+                finding = self._step_subset(record, following)
+            else:
+                finding = self._step_chain(record, following)
+            if finding is not None:
+                return finding
+        return None
+
+    # -- the fast path: the port's own verify_chain -------------------------------------
+
+    def _fast(self, records: Sequence[_Record]) -> bool:
+        """Accept the whole batch if the port's ``verify_chain`` does; ``False`` to diagnose."""
+        if self.previous is None and self.mode is not VerifyMode.LOG:
+            return False  # A slice's first event is its own anchor; the slow path handles it.
+        events = [record.event for record in records]
+        try:
+            verify_chain(events, previous=self.previous)
+        except ChainBroken:
+            return False
+        # verify_chain checks stream versions only from position 1 within one call; across
+        # batches they are tracked here. Staged, so a bad batch leaves the state untouched.
+        staged: dict[str, int] = {}
+        for event in events:
+            known = staged.get(event.stream_id, self._versions.get(event.stream_id))
+            if not self._version_ok(known, event.stream_version):
+                return False
+            staged[event.stream_id] = event.stream_version
+        self._versions.update(staged)
+        if self.first_position is None:
+            self.first_position = events[0].position
+        self.previous = events[-1]
+        self.count += len(events)
+        return True
+
+    # -- the slow path: event by event, naming the problem ------------------------------
+
+    def _version_ok(self, known: int | None, version: int) -> bool:
+        if known is not None:
+            return version == known + 1
+        return version == 1 or not self._streams_from_one
+
+    def _accept(self, event: StoredEvent) -> None:
+        self._versions[event.stream_id] = event.stream_version
+        if self.first_position is None:
+            self.first_position = event.position
+        self.previous = event
+        self.count += 1
+
+    def _content_finding(self, record: _Record) -> Finding | None:
+        """Hash and stream-version checks, shared by every mode."""
+        event = record.event
+        if event_hash(event) != event.hash:
+            return Finding(
+                Problem.HASH_MISMATCH,
+                "the event's content does not match its hash (edited payload or field)",
+                position=event.position,
+                line=record.line,
+            )
+        known = self._versions.get(event.stream_id)
+        if not self._version_ok(known, event.stream_version):
+            expected = 1 if known is None else known + 1
+            return Finding(
+                Problem.STREAM_VERSION,
+                f"stream {event.stream_id!r}: expected version {expected}, "
+                f"found {event.stream_version}",
+                position=event.position,
+                line=record.line,
+            )
+        return None
+
+    def _step_chain(self, record: _Record, following: _Record | None) -> Finding | None:
+        event = record.event
+        previous = self.previous
+        if previous is not None:
+            expected_position, expected_prev = previous.position + 1, previous.hash
+        elif self.mode is VerifyMode.LOG:
+            expected_position, expected_prev = 1, GENESIS_HASH
+        else:
+            # A slice hooks onto the manifest's first_prev_hash, or is trusted as given.
+            expected_position = event.position
+            expected_prev = self._anchor if self._anchor is not None else event.prev_hash
+        if event.position != expected_position:
+            return self._position_finding(record, following, expected_position)
+        if event.prev_hash != expected_prev:
+            if (
+                following is not None
+                and following.event.hash == event.prev_hash
+                and following.event.prev_hash == expected_prev
+            ):
+                # This event links to the *next* one, which links to our predecessor: the
+                # pair was swapped (rows' contents or positions exchanged).
+                return Finding(
+                    Problem.REORDERED,
+                    f"the events at positions {expected_position} and "
+                    f"{following.event.position} are swapped",
+                    position=expected_position,
+                    line=record.line,
+                )
+            if previous is None:
+                reason = "prev_hash does not match the manifest's first_prev_hash"
+            else:
+                reason = (
+                    f"prev_hash is not the hash of position {previous.position}: an event "
+                    "before it was altered and re-hashed, or rows were deleted and renumbered"
+                )
+            return Finding(Problem.BROKEN_LINK, reason, position=event.position, line=record.line)
+        finding = self._content_finding(record)
+        if finding is None:
+            self._accept(event)
+        return finding
+
+    def _position_finding(
+        self, record: _Record, following: _Record | None, expected: int
+    ) -> Finding:
+        found = record.event.position
+        if found > expected:
+            if following is not None and following.event.position == expected:
+                return Finding(
+                    Problem.REORDERED,
+                    f"out of order: position {found} comes before position {expected} "
+                    "(a swapped pair)",
+                    position=expected,
+                    line=record.line,
+                )
+            gone = (
+                f"position {expected} is"
+                if found == expected + 1
+                else f"positions {expected}-{found - 1} are"
+            )
+            return Finding(
+                Problem.MISSING,
+                f"{gone} missing (deleted); the next event present is position {found}",
+                position=expected,
+                line=record.line,
+            )
+        if self.previous is not None and found == self.previous.position:
+            return Finding(
+                Problem.DUPLICATE,
+                f"position {found} appears twice",
+                position=found,
+                line=record.line,
+            )
+        return Finding(
+            Problem.REORDERED,
+            f"out of order: position {found} where position {expected} was expected",
+            position=found,
+            line=record.line,
+        )
+
+    def _step_subset(self, record: _Record, following: _Record | None) -> Finding | None:
+        event = record.event
+        last = self.previous.position if self.previous is not None else 0
+        if event.position <= last:
+            problem = Problem.DUPLICATE if event.position == last else Problem.REORDERED
+            return Finding(
+                problem,
+                f"position {event.position} after position {last}: positions must increase",
+                position=event.position,
+                line=record.line,
+            )
+        if following is not None and last < following.event.position < event.position:
+            return Finding(
+                Problem.REORDERED,
+                f"out of order: position {event.position} comes before position "
+                f"{following.event.position} (a swapped pair)",
+                position=following.event.position,
+                line=record.line,
+            )
+        finding = self._content_finding(record)
+        if finding is None:
+            self._accept(event)
+        return finding
+
+
+class _Driver:
+    """Feeds batches to a :class:`_Walker`, holding one batch back for look-ahead.
+
+    Each batch is checked when the next one arrives, so the last event of a batch still sees
+    its successor (a swapped pair across a batch boundary is still called a swap).
+    """
+
+    def __init__(self, walker: _Walker) -> None:
+        self.walker = walker
+        self._pending: list[_Record] = []
+
+    def push(self, records: list[_Record]) -> Finding | None:
+        if not records:
+            return None
+        finding = self.walker.check(self._pending, records[0]) if self._pending else None
+        self._pending = records
+        return finding
+
+    def finish(self) -> Finding | None:
+        pending, self._pending = self._pending, []
+        return self.walker.check(pending, None) if pending else None
+
+
+def _report(
+    source: str,
+    walker: _Walker,
+    finding: Finding | None,
+    notes: Sequence[str] = (),
+) -> VerifyReport:
+    last = walker.previous
+    return VerifyReport(
+        source=source,
+        mode=walker.mode or VerifyMode.LOG,
+        events=walker.count,
+        first_position=walker.first_position,
+        last_position=last.position if last is not None else None,
+        last_hash=last.hash if last is not None else None,
+        finding=finding,
+        notes=tuple(notes),
+    )
+
+
+def _short_error(exc: Exception) -> str:
+    """A one-line account of a decoding error (pydantic's are long and multi-line)."""
+    if isinstance(exc, ValidationError):
+        errors = exc.errors()
+        if errors:
+            first = errors[0]
+            where = ".".join(str(part) for part in first.get("loc", ()))
+            message = str(first.get("msg", "invalid"))
+            return f"{where}: {message}" if where else message
+    text = str(exc).splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+# -- databases ---------------------------------------------------------------------------
+
+
+async def _read_batch(
+    store: EventStore, after: int, limit: int
+) -> tuple[list[StoredEvent], Finding | None]:
+    """The next ``limit`` events after ``after``; on a row that cannot be decoded, the rows
+    before it and a ``malformed`` finding (found by re-reading one row at a time)."""
+    try:
+        return await store.read_all(after_position=after, limit=limit), None
+    except (ValueError, EventStoreError) as batch_error:
+        good: list[StoredEvent] = []
+        cursor = after
+        # Only reached on a damaged store, so one row per round trip is acceptable.
+        while len(good) < limit:
+            try:
+                row = await store.read_all(after_position=cursor, limit=1)
+            except (ValueError, EventStoreError) as exc:
+                return good, Finding(
+                    Problem.MALFORMED,
+                    f"the row stored after position {cursor} cannot be decoded: "
+                    f"{_short_error(exc)}",
+                )
+            if not row:
+                break
+            good.append(row[0])
+            cursor = row[0].position
+        # The batch failed but no single row did (the damage was repaired meanwhile?).
+        return good, Finding(Problem.MALFORMED, f"unreadable batch: {_short_error(batch_error)}")
+
+
+async def verify_store(
+    store: EventStore,
+    *,
+    manifest: ExportManifest | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> VerifyReport:
+    """Verify every event of ``store`` from position 1, ``batch_size`` events at a time.
+
+    With ``manifest`` (of an earlier export of this store), also check that the store still
+    holds that export's last event with the same hash, which catches deleted or rewritten
+    tails that the chain alone cannot show.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    walker = _Walker(VerifyMode.LOG, streams_from_one=True)
+    driver = _Driver(walker)
+    after = 0
+    while True:
+        events, unreadable = await _read_batch(store, after, batch_size)
+        finding = driver.push([_Record(event) for event in events])
+        if finding is not None:
+            return _report(store.url, walker, finding)
+        if unreadable is not None:
+            return _report(store.url, walker, driver.finish() or unreadable)
+        if len(events) < batch_size:
+            break
+        after = events[-1].position
+    finding = driver.finish()
+    notes: list[str] = []
+    if finding is None and manifest is not None:
+        finding = await _check_checkpoint(store, walker, manifest)
+    if finding is None and manifest is None:
+        notes.append(
+            "events removed from the very end cannot be seen by the chain alone; "
+            "pass the manifest of an earlier export to check the store still holds it"
+        )
+    return _report(store.url, walker, finding, notes)
+
+
+async def _check_checkpoint(
+    store: EventStore, walker: _Walker, manifest: ExportManifest
+) -> Finding | None:
+    """The store must still hold ``manifest``'s last event, with the same hash."""
+    if manifest.last_position is None or manifest.last_hash is None:
+        return None
+    last = walker.previous.position if walker.previous is not None else 0
+    if manifest.last_position > last:
+        return Finding(
+            Problem.TRUNCATED,
+            f"the store ends at position {last}, but the export {manifest.file} holds events "
+            f"up to position {manifest.last_position} (events deleted from the end)",
+            position=last + 1,
+        )
+    rows = await store.read_all(after_position=manifest.last_position - 1, limit=1)
+    if not rows or rows[0].position != manifest.last_position:
+        return Finding(
+            Problem.MISSING,
+            f"position {manifest.last_position} of export {manifest.file} is not in the store",
+            position=manifest.last_position,
+        )
+    if rows[0].hash != manifest.last_hash:
+        return Finding(
+            Problem.CHECKPOINT_MISMATCH,
+            f"the store's hash at position {manifest.last_position} differs from export "
+            f"{manifest.file}'s last hash: the chain was rewritten since that export",
+            position=manifest.last_position,
+        )
+    return None
+
+
+async def verify_url(
+    url: str,
+    *,
+    manifest: ExportManifest | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> VerifyReport:
+    """Open the event store at ``url`` and :func:`verify_store` it.
+
+    A ``sqlite:///`` URL must name an existing file: opening would otherwise create an
+    empty store, and an empty store would "verify" (a deleted database is not intact).
+    """
+    from storage.events.factory import sqlite_path
+
+    if url.split(":", 1)[0].lower() == "sqlite":
+        path = sqlite_path(url)
+        if path != ":memory:" and not Path(path).is_file():
+            raise AuditError(f"no event store at {path}")
+    async with await open_event_store(url) as store:
+        return await verify_store(store, manifest=manifest, batch_size=batch_size)
+
+
+# -- export files ------------------------------------------------------------------------
+
+
+def _mode_for(manifest: ExportManifest) -> tuple[VerifyMode, bool]:
+    """The mode a manifest's scope implies, and whether its streams start at version 1."""
+    if manifest.scope == "all":
+        return VerifyMode.LOG, True
+    if manifest.scope == "range":
+        return VerifyMode.SLICE, False
+    # A one-wallet export without a lower time bound holds each of its streams whole.
+    return VerifyMode.SUBSET, manifest.since is None
+
+
+def _parse_line(raw: bytes) -> StoredEvent:
+    """One export line as an event; raises ``ValueError`` (pydantic's included)."""
+    if not raw.strip():
+        raise ValueError("empty line")
+    return StoredEvent.model_validate_json(raw)
+
+
+def _guess_position(raw: bytes) -> int | None:
+    """The ``position`` of a line that fails validation, if it still parses as JSON."""
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        return None
+    position = document.get("position") if isinstance(document, dict) else None
+    return position if isinstance(position, int) and not isinstance(position, bool) else None
+
+
+def resolve_manifest(
+    export: Path, manifest: Path | None, *, use_manifest: bool = True
+) -> ExportManifest | None:
+    """Load ``manifest``, or the one beside ``export`` if it exists; ``None`` without one."""
+    if not use_manifest:
+        return None
+    path = manifest if manifest is not None else manifest_path_for(export)
+    if manifest is None and not path.is_file():
+        return None
+    try:
+        return read_manifest(path)
+    except (OSError, ValueError) as exc:
+        raise AuditError(f"cannot read manifest {path}: {_short_error(exc)}") from exc
+
+
+def verify_export(
+    path: Path,
+    *,
+    manifest: Path | None = None,
+    use_manifest: bool = True,
+    mode: VerifyMode | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> VerifyReport:
+    """Verify an export file line by line, then against its manifest.
+
+    The manifest is ``manifest`` or, by default, ``<file>.manifest.json`` beside the export
+    if present (``use_manifest=False`` ignores it). It sets the mode (whole log, slice or
+    one wallet's subset); without it, ``mode`` or a guess from the first line does.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    loaded = resolve_manifest(path, manifest, use_manifest=use_manifest)
+    notes: list[str] = []
+    if loaded is not None:
+        manifest_mode, from_one = _mode_for(loaded)
+        walker = _Walker(
+            mode or manifest_mode,
+            anchor_prev_hash=loaded.first_prev_hash,
+            streams_from_one=from_one,
+        )
+    else:
+        walker = _Walker(mode)
+        notes.append("no manifest: a file cut exactly at a line boundary cannot be detected")
+    driver = _Driver(walker)
+    source = str(path)
+    digest = hashlib.sha256()
+    extra: _Record | None = None
+    line = 0
+    batch: list[_Record] = []
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise AuditError(f"cannot read export {path}: {exc}") from exc
+    with handle:
+        for raw in handle:  # Binary iteration: one line at a time, never the whole file.
+            digest.update(raw)
+            line += 1
+            try:
+                event = _parse_line(raw)
+            except ValueError as exc:
+                # Chain problems on earlier lines come first; then this line.
+                earlier = driver.push(batch) or driver.finish()
+                if earlier is not None:
+                    return _report(source, walker, earlier, notes)
+                cut = not raw.endswith(b"\n")
+                problem = Problem.TRUNCATED if cut else Problem.MALFORMED
+                reason = (
+                    f"the last line is incomplete (file truncated): {_short_error(exc)}"
+                    if cut
+                    else f"not a valid event: {_short_error(exc)}"
+                )
+                bad_line = Finding(problem, reason, position=_guess_position(raw), line=line)
+                return _report(source, walker, bad_line, notes)
+            record = _Record(event, line)
+            if loaded is not None and line == loaded.count + 1:
+                extra = record
+            batch.append(record)
+            if len(batch) >= batch_size:
+                finding = driver.push(batch)
+                batch = []
+                if finding is not None:
+                    return _report(source, walker, finding, notes)
+    result = driver.push(batch) or driver.finish()
+    if result is None and loaded is not None:
+        result = _check_manifest(walker, loaded, digest.hexdigest(), extra, lines=line)
+    return _report(source, walker, result, notes)
+
+
+def _check_manifest(
+    walker: _Walker,
+    manifest: ExportManifest,
+    sha256: str,
+    extra: _Record | None,
+    *,
+    lines: int,
+) -> Finding | None:
+    """Compare a chain-intact export with its manifest; the first difference is the finding."""
+    last = walker.previous
+    if walker.count < manifest.count:
+        at = f"line {lines} (position {last.position})" if last is not None else "its start"
+        return Finding(
+            Problem.TRUNCATED,
+            f"the file ends at {at}, but its manifest lists {manifest.count} events ending "
+            f"at position {manifest.last_position}",
+            position=(last.position + 1)
+            if last is not None and walker.mode is not VerifyMode.SUBSET
+            else None,
+            line=lines + 1,
+        )
+    if extra is not None:
+        return Finding(
+            Problem.MANIFEST_MISMATCH,
+            f"the manifest lists {manifest.count} events; this line and any after it are extra",
+            position=extra.event.position,
+            line=extra.line,
+        )
+    ends = (
+        ("first_position", walker.first_position, manifest.first_position),
+        ("last_position", last.position if last else None, manifest.last_position),
+        ("last_hash", last.hash if last else None, manifest.last_hash),
+    )
+    for name, actual, expected in ends:
+        if actual != expected:
+            return Finding(
+                Problem.MANIFEST_MISMATCH,
+                f"{name} is {actual}, the manifest says {expected}",
+                position=last.position
+                if last is not None and name != "first_position"
+                else walker.first_position,
+            )
+    if sha256 != manifest.sha256:
+        return Finding(
+            Problem.MANIFEST_MISMATCH,
+            "every event verifies, but the file's SHA-256 differs from the manifest's "
+            "(bytes changed outside the events' hashed fields, e.g. spacing or key order)",
+        )
+    return None

@@ -1,0 +1,265 @@
+"""The projection ports: the relational database projections live in, and the projection.
+
+CQRS read models follow the event store (ARCHITECTURE.md, "How a signature is made", step
+7). A :class:`Projection` turns events into rows; a :class:`ProjectionDb` is the relational
+database holding those rows *and* each projection's checkpoint, so that the runner
+(:mod:`storage.projections.runner`) commits a batch's rows and the checkpoint that says
+"applied up to here" in one transaction. That is the whole exactly-once argument: after a
+crash either both are there or neither is, whichever database the events live in.
+
+SQL dialect. Projections write one SQL text for both adapters:
+
+* parameters are numbered, PostgreSQL style: ``$1``, ``$2``... (the SQLite adapter rewrites
+  them to SQLite's equivalent ``?1``, ``?2``...); values are always parameters;
+* timestamps are bound as timezone-aware :class:`~datetime.datetime` values and read back
+  with :func:`as_datetime`; the column type in DDL is spelled ``{timestamp}`` and filled in
+  by :meth:`Dialect.ddl` (``timestamptz`` in PostgreSQL; in SQLite ``TEXT`` holding
+  fixed-width ISO-8601 UTC, ``2025-01-02T03:04:05.678901+00:00``, so text order is time
+  order and range queries use the index);
+* lists are stored as canonical JSON text (:func:`dump_json` / :func:`load_json`);
+* upserts use ``INSERT ... ON CONFLICT (...) DO UPDATE SET x = excluded.x``, which both
+  databases accept.
+
+Tables are unqualified: the PostgreSQL adapter sets ``search_path`` to its own schema, so the
+same SQL works in a schema or in an SQLite file, and ad-hoc queries by auditors need no
+schema prefix either.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Literal, Self
+
+from storage.events.errors import UnknownEventType
+from storage.events.models import DomainEvent, parse_event
+from storage.events.port import StoredEvent, canonical_json
+from storage.projections.errors import InvalidIdentifier
+
+Row = dict[str, Any]
+"""One result row, by column name."""
+
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def check_identifier(kind: str, name: str) -> str:
+    """``name`` if it is a safe SQL identifier (``[a-z_][a-z0-9_]{0,62}``, no ``pg_`` prefix).
+
+    Raises :class:`InvalidIdentifier` otherwise. Identifiers cannot be bound as parameters,
+    so this check is what keeps schema and table names out of SQL injection's reach.
+    """
+    if not _IDENTIFIER.fullmatch(name) or name.startswith("pg_"):
+        raise InvalidIdentifier(kind, name)
+    return name
+
+
+def quote_identifier(kind: str, name: str) -> str:
+    """``name`` checked by :func:`check_identifier`, then double-quoted for SQL."""
+    return '"' + check_identifier(kind, name) + '"'
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """What differs between the two databases, as far as projection DDL is concerned."""
+
+    name: Literal["sqlite", "postgresql"]
+    timestamp_type: str
+    no_limit: int | None
+    """The ``LIMIT`` parameter meaning "no limit" (SQLite: -1; PostgreSQL: NULL)."""
+
+    def ddl(self, template: str) -> str:
+        """``template`` with ``{timestamp}`` replaced by this dialect's timestamp type.
+
+        Only for DDL written in this package: the substituted text is a constant type name,
+        never a value.
+        """
+        return template.format(timestamp=self.timestamp_type)
+
+    def limit(self, limit: int | None) -> int | None:
+        """The ``LIMIT`` parameter for ``limit`` rows (``None``: all of them)."""
+        if limit is None:
+            return self.no_limit
+        if limit < 0:
+            raise ValueError(f"limit must be >= 0 or None, got {limit}")
+        return limit
+
+
+SQLITE = Dialect(name="sqlite", timestamp_type="TEXT", no_limit=-1)
+POSTGRESQL = Dialect(name="postgresql", timestamp_type="TIMESTAMPTZ", no_limit=None)
+
+
+def format_timestamp(value: datetime) -> str:
+    """ISO-8601 in UTC with microseconds: how the SQLite adapter stores a timestamp.
+
+    Fixed width (always microseconds, always ``+00:00``), so comparing the text compares the
+    instants. Naive datetimes are refused: an instant without a zone is ambiguous.
+    """
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("timestamps must be timezone-aware")
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def as_datetime(value: object) -> datetime | None:
+    """A column value read back as an aware UTC datetime (``None`` stays ``None``).
+
+    PostgreSQL returns ``datetime``; SQLite returns the text :func:`format_timestamp` wrote.
+    """
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).astimezone(UTC)
+    raise TypeError(f"not a timestamp: {value!r}")
+
+
+def require_datetime(value: object) -> datetime:
+    """:func:`as_datetime` for a NOT NULL column."""
+    converted = as_datetime(value)
+    if converted is None:
+        raise TypeError("timestamp column is NULL")
+    return converted
+
+
+def dump_json(value: Any) -> str:
+    """Canonical JSON text for a list or mapping column (one spelling per value)."""
+    return canonical_json(value)
+
+
+def load_json(value: object) -> Any:
+    """The value of a JSON text column (``None`` stays ``None``)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"not JSON text: {value!r}")
+    return json.loads(value)
+
+
+def decode_domain_event(stored: StoredEvent) -> DomainEvent | None:
+    """The typed domain event in ``stored``, or ``None`` if its type is unknown to this code.
+
+    Unknown types are skipped rather than fatal: an older runner must keep following a log
+    that a newer Quorate writes new event types to (``NoncesCommitted`` and
+    ``PresignaturesAdded`` are expected). The runner still advances the checkpoint past
+    them. A *known* type that fails to decode raises
+    :class:`~storage.events.errors.EventDecodeError`, which stops the runner.
+    """
+    try:
+        return parse_event(stored)
+    except UnknownEventType:
+        return None
+
+
+class ProjectionTx(ABC):
+    """One open transaction on the projection database.
+
+    SQL uses ``$1``-style parameters and the conventions of this module's docstring.
+    """
+
+    dialect: Dialect
+
+    @abstractmethod
+    async def execute(self, sql: str, *parameters: Any) -> None:
+        """Run one statement."""
+
+    @abstractmethod
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Run one statement once per parameter row."""
+
+    @abstractmethod
+    async def fetch(self, sql: str, *parameters: Any) -> list[Row]:
+        """Every row of a query."""
+
+    async def fetchrow(self, sql: str, *parameters: Any) -> Row | None:
+        """The first row of a query, or ``None``."""
+        rows = await self.fetch(sql, *parameters)
+        return rows[0] if rows else None
+
+    async def fetchval(self, sql: str, *parameters: Any) -> Any:
+        """The first column of the first row, or ``None``."""
+        row = await self.fetchrow(sql, *parameters)
+        return None if row is None else next(iter(row.values()))
+
+
+class ProjectionDb(ABC):
+    """The relational database that holds projection rows and checkpoints.
+
+    :meth:`transaction` is a write transaction, serialized across every process using the
+    same database (``BEGIN IMMEDIATE`` in SQLite, a transaction-scoped advisory lock in
+    PostgreSQL), so two runners never apply the same batch twice. :meth:`read` is a
+    consistent read-only snapshot for queries. Use as ``async with`` to close on exit.
+    """
+
+    url: str
+    """Where the database lives, for logs and errors; never contains a password."""
+
+    dialect: Dialect
+
+    @abstractmethod
+    def transaction(self) -> AbstractAsyncContextManager[ProjectionTx]:
+        """A serialized write transaction: committed on normal exit, rolled back on error."""
+
+    @abstractmethod
+    def read(self) -> AbstractAsyncContextManager[ProjectionTx]:
+        """A read-only snapshot (queries see one committed state throughout)."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Release connections; idempotent."""
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+class Projection(ABC):
+    """A read model built by folding the event log, one event at a time, in position order.
+
+    ``name`` keys the projection's checkpoint (``[a-z_][a-z0-9_]*``). ``version`` is bumped
+    whenever the projection's tables or its folding rules change: the runner then resets it
+    and replays it from event zero. ``tables`` lists every table the projection owns, which
+    the default :meth:`reset` drops.
+
+    ``apply`` must be a deterministic function of the events (use ``recorded_at``, never the
+    wall clock): that is what makes a rebuild equal to the incremental result, and what the
+    kill test checks.
+    """
+
+    name: str
+    version: int
+    tables: tuple[str, ...] = ()
+
+    @abstractmethod
+    async def setup(self, tx: ProjectionTx) -> None:
+        """Create the projection's tables and indexes if missing (idempotent)."""
+
+    @abstractmethod
+    async def apply(self, tx: ProjectionTx, event: StoredEvent) -> None:
+        """Fold one event into the tables. Unknown event types must be skipped quietly."""
+
+    async def reset(self, tx: ProjectionTx) -> None:
+        """Remove everything the projection stored; :meth:`setup` then starts afresh.
+
+        Tables are dropped rather than emptied, so a version bump may change their layout.
+        """
+        for table in self.tables:
+            await tx.execute("DROP TABLE IF EXISTS " + quote_identifier("table", table))
+
+
+async def fetch_all(db: ProjectionDb, sql: str, *parameters: Any) -> list[Row]:
+    """Run one read query in its own snapshot; a convenience for the query functions."""
+    async with db.read() as tx:
+        return await tx.fetch(sql, *parameters)

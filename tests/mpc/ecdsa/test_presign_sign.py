@@ -1,0 +1,172 @@
+"""Threshold ECDSA end to end: DKG shares, CGGMP21 presigning, one-round signing.
+
+Every signature is verified by libsecp256k1, is low-s, and recovers (eth-account) to the
+wallet's Ethereum address.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+
+import pytest
+from coincurve import PublicKey
+from eth_account import Account
+from eth_keys.datatypes import PublicKey as EthPublicKey
+
+from mpc.ecdsa import presign
+from mpc.ecdsa.errors import ConsistencyCheckFailed, InvalidProof, InvalidSignature
+from mpc.ecdsa.sign import combine, sign_share
+from mpc.group import Secp256k1Element
+from mpc.group.secp256k1 import ORDER as Q
+from tests.mpc.ecdsa.presign_helpers import PARTIES, run_presign, run_rounds, setup
+
+
+def _eth_address(compressed: bytes) -> str:
+    return EthPublicKey(PublicKey(compressed).format(compressed=False)[1:]).to_checksum_address()
+
+
+def _sign(signers, digest, tamper_share=None):
+    s = setup()
+    presignatures = run_presign(signers)
+    first = presignatures[signers[0]]
+    assert all(p.R == first.R for p in presignatures.values())
+    shares = {p: sign_share(presignatures[p], digest) for p in signers}
+    if tamper_share:
+        shares = tamper_share(shares)
+    key = s.public.verifying_key
+    assert isinstance(key, Secp256k1Element)
+    return combine(first.R, first.R_shares, key, digest, shares)
+
+
+@pytest.mark.parametrize("signers", list(itertools.combinations(PARTIES[:4], 3)))
+def test_every_three_party_subset_signs(signers) -> None:
+    s = setup()
+    digest = hashlib.sha256(f"pay {signers}".encode()).digest()
+    signature = _sign(list(signers), digest)
+    key = s.public.verifying_key.to_bytes()
+    assert PublicKey(key).verify(signature.to_der(), digest, hasher=None)
+    assert signature.s <= Q // 2
+    recovered = Account._recover_hash(
+        digest, vrs=(27 + signature.recovery_id, signature.r, signature.s)
+    )
+    assert recovered == _eth_address(key)
+
+
+def test_two_signers_below_threshold_cannot_sign() -> None:
+    digest = hashlib.sha256(b"x").digest()
+    with pytest.raises(Exception):  # noqa: B017,PT011 - the context refuses: shares do not add up
+        _sign(["us-1", "us-2"], digest)
+
+
+def test_tampered_signature_share_names_its_sender() -> None:
+    digest = hashlib.sha256(b"tamper").digest()
+
+    def tamper(shares):
+        bad = shares["eu-1"]
+        return {**shares, "eu-1": dataclasses.replace(bad, sigma=(bad.sigma + 1) % Q)}
+
+    with pytest.raises(InvalidSignature) as caught:
+        _sign(["us-1", "us-2", "eu-1"], digest, tamper)
+    assert caught.value.culprits == ("eu-1",)
+
+
+def test_tampered_S_is_caught() -> None:
+    digest = hashlib.sha256(b"S").digest()
+
+    def tamper(shares):
+        bad = shares["us-2"]
+        return {**shares, "us-2": dataclasses.replace(bad, S=bad.S + bad.S)}
+
+    with pytest.raises((InvalidSignature, ConsistencyCheckFailed)):
+        _sign(["us-1", "us-2", "eu-1"], digest, tamper)
+
+
+@pytest.mark.parametrize(
+    ("stage", "field"),
+    [
+        ("d1", "enc_proof"),
+        ("d2", "aff_g_gamma"),
+        ("d2", "aff_g_key"),
+        ("d2", "log_star_gamma"),
+        ("d3", "log_star_delta"),
+    ],
+)
+def test_tampered_proof_names_its_prover(stage: str, field: str) -> None:
+    def tamper(at, message):
+        if at == stage and message.sender == "us-2":
+            proof = getattr(message, field)
+            return dataclasses.replace(
+                message, **{field: dataclasses.replace(proof, z1=proof.z1 + 1)}
+            )
+        return message
+
+    with pytest.raises(InvalidProof) as caught:
+        run_presign(["us-1", "us-2", "eu-1"], tamper=tamper)
+    assert caught.value.culprits == ("us-2",)
+
+
+@pytest.mark.parametrize("field", ["K", "G"])
+def test_tampered_round1_ciphertext_names_its_sender(field: str) -> None:
+    def tamper(at, message):
+        if at == "b1" and message.sender == "eu-1":
+            return dataclasses.replace(
+                message, **{field: getattr(message, field) * 4 % (getattr(message, field) + 7)}
+            )
+        return message
+
+    with pytest.raises(InvalidProof) as caught:
+        run_presign(["us-1", "us-2", "eu-1"], tamper=tamper)
+    assert caught.value.culprits == ("eu-1",)
+
+
+def test_tampered_mta_ciphertext_names_its_sender() -> None:
+    def tamper(at, message):
+        if at == "d2" and message.sender == "us-1":
+            return dataclasses.replace(message, D=message.D * 2)
+        return message
+
+    with pytest.raises(InvalidProof) as caught:
+        run_presign(["us-1", "us-2", "eu-1"], tamper=tamper)
+    assert caught.value.culprits == ("us-1",)
+
+
+def test_lying_about_delta_fails_the_check_and_identification_names_the_liar() -> None:
+    def tamper(at, message):
+        if at == "b3" and message.sender == "us-2":
+            return dataclasses.replace(message, delta=(message.delta + 1) % Q)
+        return message
+
+    signers = ["us-1", "us-2", "eu-1"]
+    with pytest.raises(ConsistencyCheckFailed):
+        run_presign(signers, tamper=tamper)
+    context, states3, b1, d2, b3, _ = run_rounds(signers, tamper=tamper)
+    openings = {p: presign.open_delta(context, states3[p]) for p in signers}
+    assert presign.identify_delta_culprits(context, b1, d2, b3, openings) == ["us-2"]
+    # An honest run identifies nobody, and a signer that refuses to open is named.
+    context, states3, b1, d2, b3, _ = run_rounds(signers)
+    openings = {p: presign.open_delta(context, states3[p]) for p in signers}
+    assert presign.identify_delta_culprits(context, b1, d2, b3, openings) == []
+    del openings["eu-1"]
+    assert presign.identify_delta_culprits(context, b1, d2, b3, openings) == ["eu-1"]
+
+
+def test_message_replayed_from_another_session_is_rejected() -> None:
+    captured = {}
+
+    def capture(at, message):
+        if at == "d1" and message.sender == "us-1" and message.recipient == "us-2":
+            captured["proof"] = message
+        return message
+
+    run_presign(["us-1", "us-2", "eu-1"], session=b"session-A", tamper=capture)
+
+    def replay(at, message):
+        if at == "d1" and message.sender == "us-1" and message.recipient == "us-2":
+            return dataclasses.replace(message, enc_proof=captured["proof"].enc_proof)
+        return message
+
+    with pytest.raises(InvalidProof) as caught:
+        run_presign(["us-1", "us-2", "eu-1"], session=b"session-B", tamper=replay)
+    assert caught.value.culprits == ("us-1",)

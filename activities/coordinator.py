@@ -9,6 +9,8 @@ recorded as produced.
 
 from __future__ import annotations
 
+import json
+
 from coincurve import PublicKeyXOnly
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
@@ -18,9 +20,13 @@ from temporalio.exceptions import ApplicationError
 from activities.errors import business_error
 from activities.models import (
     AggregateInput,
+    AuxCheckInput,
     CeremonyFailedInput,
     CeremonyStartedInput,
     CreateWalletResult,
+    EcdsaCombineInput,
+    NoopInput,
+    PartiesResult,
     PartyRef,
     PlanSignInput,
     PlanWalletInput,
@@ -31,6 +37,10 @@ from activities.models import (
     WalletPlan,
 )
 from activities.protocol import SCHEME_CIPHERSUITES, ciphersuite, names_by_identifier
+from mpc.ecdsa import codec as ecdsa_codec
+from mpc.ecdsa.errors import EcdsaError, InvalidModulus
+from mpc.ecdsa.sign import SignatureShare as EcdsaSignatureShare
+from mpc.ecdsa.sign import combine as ecdsa_combine
 from mpc.frost import (
     FROST_SECP256K1_TR,
     PublicKeyPackage,
@@ -42,7 +52,7 @@ from mpc.frost import (
 from mpc.frost.errors import FrostError
 from mpc.frost.serialization import decode
 from mpc.frost.taproot import tweak_public_key_package
-from mpc.group import Secp256k1Element
+from mpc.group import SECP256K1, Secp256k1Element
 from quorate.topology import Topology
 from storage.events.models import (
     CeremonyFailed,
@@ -223,6 +233,8 @@ class CoordinatorActivities:
         message = bytes.fromhex(wanted.message)
         if wallet.scheme == "bip340" and len(message) != 32:
             raise _refuse(InvalidMessage("a BIP340 (taproot) signature is over a 32-byte digest"))
+        if wallet.scheme == "ecdsa-secp256k1" and len(message) != 32:
+            raise _refuse(InvalidMessage("an ECDSA signature is over a 32-byte digest"))
         if wallet.scheme == "ed25519" and not 0 < len(message) <= MAX_ED25519_MESSAGE:
             raise _refuse(InvalidMessage(f"an Ed25519 message is 1 to {MAX_ED25519_MESSAGE} bytes"))
         if wanted.taproot_merkle_root is not None and (
@@ -292,27 +304,8 @@ class CoordinatorActivities:
             signature = aggregate(package, shares, public)
         except FrostError as error:
             culprits = sorted(names.get(c, str(c)) for c in error.culprits)
-            for party in culprits:
-                await self._events.append(
-                    to_new_event(
-                        PartyMisbehaved(
-                            ceremony_id=request.ceremony_id,
-                            wallet_id=wallet.wallet_id,
-                            party=party,
-                            reason=type(error).__name__,
-                        ),
-                        stream_id=_ceremony_stream(request.ceremony_id),
-                        idempotency_key=f"{request.ceremony_id}/PartyMisbehaved/{party}",
-                        metadata={"ceremony": request.ceremony_id},
-                    )
-                )
-            await self._record_failed(
-                CeremonyFailedInput(
-                    ceremony_id=request.ceremony_id,
-                    wallet_id=wallet.wallet_id,
-                    reason=str(error),
-                    culprits=tuple(culprits),
-                )
+            await self.record_blame(
+                request.ceremony_id, wallet.wallet_id, type(error).__name__, str(error), culprits
             )
             raise business_error(error, culprits=culprits) from None
         encoded = signature.to_bytes()
@@ -359,6 +352,30 @@ class CoordinatorActivities:
 
     # -- events ------------------------------------------------------------------------
 
+    async def record_blame(
+        self, ceremony_id: str, wallet_id: str, kind: str, reason: str, culprits: list[str]
+    ) -> None:
+        """PartyMisbehaved for each culprit, then CeremonyFailed (identifiable abort)."""
+        for party in culprits:
+            await self._events.append(
+                to_new_event(
+                    PartyMisbehaved(
+                        ceremony_id=ceremony_id, wallet_id=wallet_id, party=party, reason=kind
+                    ),
+                    stream_id=_ceremony_stream(ceremony_id),
+                    idempotency_key=f"{ceremony_id}/PartyMisbehaved/{party}",
+                    metadata={"ceremony": ceremony_id},
+                )
+            )
+        await self._record_failed(
+            CeremonyFailedInput(
+                ceremony_id=ceremony_id,
+                wallet_id=wallet_id,
+                reason=reason,
+                culprits=tuple(culprits),
+            )
+        )
+
     @activity.defn(name="coordinator.record_failed")
     async def record_failed(self, request: CeremonyFailedInput) -> None:
         await self._record_failed(request)
@@ -400,3 +417,86 @@ class CoordinatorActivities:
             if isinstance(event, WalletCreated):
                 return event
         return None
+
+
+class EcdsaCoordinatorActivities:
+    """Coordinator steps of the ECDSA ceremonies: checks, combination, the event log."""
+
+    def __init__(self, topology: Topology, events: EventStore) -> None:
+        self._topology = topology
+        self._events = events
+
+    @activity.defn(name="coordinator.list_parties")
+    async def list_parties(self, request: NoopInput) -> PartiesResult:
+        return PartiesResult(parties=tuple(p.id for p in self._topology.parties))
+
+    @activity.defn(name="coordinator.ecdsa_check_aux")
+    async def check_aux(self, request: AuxCheckInput) -> None:
+        """CGGMP21 Fig. 6: moduli and ring-Pedersen parameters must differ across parties."""
+        seen: dict[str, list[str]] = {}
+        for party, summary in sorted(request.summaries.items()):
+            values = json.loads(summary)
+            for name in ("n", "s", "t"):
+                seen.setdefault(f"{name}:{values[name]}", []).append(party)
+        reused = sorted({p for owners in seen.values() if len(owners) > 1 for p in owners})
+        if reused:
+            raise business_error(
+                InvalidModulus("auxiliary information reused across parties"), culprits=reused
+            )
+
+    @activity.defn(name="coordinator.ecdsa_combine")
+    async def combine(self, request: EcdsaCombineInput) -> SignResult:
+        """Checks every σ_i (naming cheaters), sums, verifies with libsecp256k1, records."""
+        plan = request.plan
+        wallet = plan.wallet
+        public = decode(bytes.fromhex(wallet.public_key_package), PublicKeyPackage)
+        key = public.verifying_key
+        if not isinstance(key, Secp256k1Element):
+            raise business_error(TypeError("not a secp256k1 wallet"))
+        digest = bytes.fromhex(plan.message)
+        try:
+            R = SECP256K1.deserialize_element(bytes.fromhex(request.R))
+            R_shares = {
+                p: SECP256K1.deserialize_element(bytes.fromhex(v))
+                for p, v in request.R_shares.items()
+            }
+            shares = {
+                p: ecdsa_codec.decode(v, EcdsaSignatureShare, sender=p)
+                for p, v in request.shares.items()
+            }
+            if not isinstance(R, Secp256k1Element):
+                raise InvalidModulus("R is not a secp256k1 point")
+            signature = ecdsa_combine(R, R_shares, key, digest, shares)
+        except EcdsaError as error:
+            culprits = list(error.culprits)
+            await CoordinatorActivities(self._topology, self._events).record_blame(
+                request.ceremony_id, wallet.wallet_id, type(error).__name__, str(error), culprits
+            )
+            raise business_error(error, culprits=culprits) from None
+        encoded = signature.to_bytes()
+        await self._events.append(
+            to_new_event(
+                SignatureProduced(
+                    ceremony_id=request.ceremony_id,
+                    wallet_id=wallet.wallet_id,
+                    scheme=wallet.scheme,
+                    public_key=key.to_bytes().hex(),
+                    message=plan.message,
+                    signature=encoded.hex(),
+                    signers=list(plan.signers),
+                ),
+                stream_id=_ceremony_stream(request.ceremony_id),
+                idempotency_key=f"{request.ceremony_id}/SignatureProduced",
+                metadata={"ceremony": request.ceremony_id},
+            )
+        )
+        return SignResult(
+            wallet_id=wallet.wallet_id,
+            scheme=wallet.scheme,
+            public_key=key.to_bytes().hex(),
+            message=plan.message,
+            signature=encoded.hex(),
+            signers=plan.signers,
+            ceremony_id=request.ceremony_id,
+            recovery_id=signature.recovery_id,
+        )

@@ -19,7 +19,7 @@ PartyId = Annotated[
 WalletId = Annotated[
     str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 ]
-Scheme = Literal["bip340", "ed25519"]
+Scheme = Literal["bip340", "ed25519", "ecdsa-secp256k1"]
 
 PARTY_TASK_QUEUE_PREFIX = "party."
 COORDINATOR_TASK_QUEUE = "coordinator"
@@ -76,6 +76,8 @@ class SignResult(Model):
     signature: Hex
     signers: tuple[PartyId, ...]
     ceremony_id: str
+    # ECDSA only: the recovery id (0..3) of the 64-byte r || s signature.
+    recovery_id: int | None = None
 
 
 class NoopInput(Model):
@@ -223,3 +225,99 @@ class SignRound2Input(Model):
 class SignRound2Result(Model):
     party: PartyId
     signature_share: Hex
+
+
+# -- threshold ECDSA (CGGMP21) -----------------------------------------------------------
+
+
+class EcdsaSetupInput(Model):
+    """Auxiliary information for every party: Paillier keys and ring-Pedersen parameters."""
+
+    version: Literal[1] = 1
+    session: str = Field(min_length=1, max_length=128)
+
+
+class EcdsaSetupResult(Model):
+    version: Literal[1] = 1
+    session: str
+    parties: tuple[PartyId, ...]
+    modulus_bits: int
+
+
+class AuxGenerateInput(Model):
+    session: str
+
+
+class AuxGenerateResult(Model):
+    party: PartyId
+    public: str  # AuxInfoPublic JSON: N, s, t, Π_mod, Π_prm (public)
+    summary: str  # {"n", "s", "t"} in hex: what the duplicate check needs
+
+
+class AuxVerifyPeerInput(Model):
+    """On the prover's queue: verify the peer's aux info, then prove Π_fac to it."""
+
+    session: str
+    peer: PartyId
+    peer_public: str
+
+
+class AuxVerifyPeerResult(Model):
+    party: PartyId
+    peer: PartyId
+    fac_proof: str
+
+
+class AuxVerifyFacInput(Model):
+    """On the verifier's queue: check the Π_fac proof the prover made for us."""
+
+    session: str
+    prover: PartyId
+    fac_proof: str
+
+
+class AuxCheckInput(Model):
+    summaries: dict[PartyId, str]
+
+
+class PartiesResult(Model):
+    parties: tuple[PartyId, ...]
+
+
+class PresignRoundInput(Model):
+    wallet_id: WalletId
+    presign_id: str
+    signers: tuple[PartyId, ...]
+    broadcasts: dict[PartyId, str] = Field(default_factory=dict)
+    direct: dict[PartyId, str] = Field(default_factory=dict)
+
+
+class PresignRoundResult(Model):
+    party: PartyId
+    broadcast: str = ""
+    direct: dict[PartyId, str] = Field(default_factory=dict)
+
+
+class PresignFinishResult(Model):
+    party: PartyId
+    R: Hex
+    R_shares: dict[PartyId, Hex]
+
+
+class EcdsaSignInput(Model):
+    wallet_id: WalletId
+    presign_id: str
+    digest: Hex
+
+
+class EcdsaSignResult(Model):
+    party: PartyId
+    share: str
+
+
+class EcdsaCombineInput(Model):
+    plan: SignPlan
+    ceremony_id: str
+    R: Hex
+    R_shares: dict[PartyId, Hex]
+    shares: dict[PartyId, str]

@@ -9,11 +9,21 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from mpc.frost import CIPHERSUITES, FROST_ED25519, FROST_SECP256K1_TR, Ciphersuite, Identifier
+from mpc.frost import (
+    CIPHERSUITES,
+    FROST_ED25519,
+    FROST_SECP256K1,
+    FROST_SECP256K1_TR,
+    Ciphersuite,
+    Identifier,
+)
 
+# The DKG's ciphersuite per signature scheme. ECDSA wallets take their secp256k1 shares
+# from the same dealerless DKG (RFC 9591's FROST(secp256k1, SHA-256) key generation).
 SCHEME_CIPHERSUITES: dict[str, Ciphersuite] = {
     "bip340": FROST_SECP256K1_TR,
     "ed25519": FROST_ED25519,
+    "ecdsa-secp256k1": FROST_SECP256K1,
 }
 
 # Vault record names.

@@ -13,6 +13,8 @@ from activities.models import (
     COORDINATOR_TASK_QUEUE,
     CreateWalletInput,
     CreateWalletResult,
+    EcdsaSetupInput,
+    EcdsaSetupResult,
     SignInput,
     SignResult,
 )
@@ -61,6 +63,19 @@ async def sign(
 ) -> SignResult:
     """Signs; the idempotency key is the workflow id, so a retried request never signs twice."""
     return await _run(client, "Sign", request, SignResult, idempotency_key)
+
+
+async def setup_ecdsa(
+    client: Client, request: EcdsaSetupInput, idempotency_key: str | None = None
+) -> EcdsaSetupResult:
+    """Every party's ECDSA auxiliary information, generated and cross-verified (once)."""
+    return await _run(
+        client,
+        "SetupEcdsa",
+        request,
+        EcdsaSetupResult,
+        idempotency_key or f"ecdsa-setup-{request.session}",
+    )
 
 
 async def _run(

@@ -8,7 +8,7 @@ import logging
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.coordinator import CoordinatorActivities
+from activities.coordinator import CoordinatorActivities, EcdsaCoordinatorActivities
 from activities.models import COORDINATOR_TASK_QUEUE
 from quorate.client import connect
 from quorate.provision import load_topology
@@ -16,14 +16,16 @@ from quorate.settings import Settings
 from quorate.topology import Topology
 from storage.events.port import EventStore, open_event_store
 from workflows.create_wallet import CreateWalletWorkflow
+from workflows.ecdsa_setup import SetupEcdsaWorkflow
 from workflows.noop import NoopWorkflow
 from workflows.sign import SignWorkflow
 
-WORKFLOWS = [CreateWalletWorkflow, SignWorkflow, NoopWorkflow]
+WORKFLOWS = [CreateWalletWorkflow, SignWorkflow, NoopWorkflow, SetupEcdsaWorkflow]
 
 
 def build_coordinator_worker(client: Client, topology: Topology, events: EventStore) -> Worker:
     activities = CoordinatorActivities(topology, events)
+    ecdsa = EcdsaCoordinatorActivities(topology, events)
     return Worker(
         client,
         task_queue=COORDINATOR_TASK_QUEUE,
@@ -34,6 +36,9 @@ def build_coordinator_worker(client: Client, topology: Topology, events: EventSt
             activities.plan_sign,
             activities.aggregate,
             activities.record_failed,
+            ecdsa.list_parties,
+            ecdsa.check_aux,
+            ecdsa.combine,
         ],
         max_concurrent_workflow_tasks=64,
         max_concurrent_local_activities=64,

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.ecdsa_party import EcdsaPartyActivities
 from activities.models import party_task_queue
 from activities.party import PartyActivities
 from quorate.client import connect
@@ -26,6 +27,7 @@ def build_party_worker(
     client: Client, party: str, vault: ShareVault, executor: ThreadPoolExecutor
 ) -> Worker:
     activities = PartyActivities(party, vault, load_sealing_key(vault))
+    ecdsa = EcdsaPartyActivities(party, vault)
     return Worker(
         client,
         task_queue=party_task_queue(party),
@@ -35,6 +37,15 @@ def build_party_worker(
             activities.dkg_round3,
             activities.sign_round1,
             activities.sign_round2,
+            ecdsa.aux_generate,
+            ecdsa.aux_verify_peer,
+            ecdsa.aux_verify_fac,
+            ecdsa.aux_activate,
+            ecdsa.presign_round1,
+            ecdsa.presign_round2,
+            ecdsa.presign_round3,
+            ecdsa.presign_finish,
+            ecdsa.sign,
         ],
         activity_executor=executor,
         max_concurrent_activities=8,

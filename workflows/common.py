@@ -25,6 +25,10 @@ PARTY_RETRY = RetryPolicy(
     backoff_coefficient=2.0,
     maximum_interval=timedelta(seconds=2),
 )
+# Threshold-ECDSA steps do seconds of Paillier arithmetic (3072-bit moduli, range proofs),
+# and generating auxiliary information includes finding safe primes.
+PARTY_SLOW_TIMEOUT = timedelta(minutes=3)
+PARTY_SLOW_DEADLINE = timedelta(minutes=15)
 COORDINATOR_TIMEOUT = timedelta(seconds=30)
 COORDINATOR_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=100),
@@ -37,6 +41,8 @@ async def fan_out(
     activity_name: str,
     inputs: Mapping[str, Model],
     result_type: type[ResultT],
+    *,
+    slow: bool = False,
 ) -> dict[str, ResultT]:
     """One activity per party, each on that party's own task queue, run concurrently."""
     parties = sorted(inputs)
@@ -47,8 +53,8 @@ async def fan_out(
                 inputs[party],
                 task_queue=party_task_queue(party),
                 result_type=result_type,
-                start_to_close_timeout=PARTY_ROUND_TIMEOUT,
-                schedule_to_close_timeout=PARTY_ROUND_DEADLINE,
+                start_to_close_timeout=PARTY_SLOW_TIMEOUT if slow else PARTY_ROUND_TIMEOUT,
+                schedule_to_close_timeout=PARTY_SLOW_DEADLINE if slow else PARTY_ROUND_DEADLINE,
                 retry_policy=PARTY_RETRY,
                 summary=f"{activity_name} @ {party}",
             )
@@ -83,3 +89,28 @@ def failure_of(error: BaseException) -> tuple[str, str, tuple[str, ...]]:
         culprits = tuple(cause.details[0]) if cause.details else ()
         return cause.type or "ApplicationError", cause.message, culprits
     return type(cause).__name__ if cause else "ActivityError", str(cause or error), ()
+
+
+async def fan_out_to(
+    activity_name: str,
+    inputs: Mapping[tuple[str, str], tuple[str, Model]],
+    result_type: type[ResultT] | None = None,
+) -> dict[tuple[str, str], Any]:
+    """One activity per (from, to) pair, each on the named party's queue, concurrently."""
+    keys = sorted(inputs)
+    results = await asyncio.gather(
+        *(
+            workflow.execute_activity(
+                activity_name,
+                inputs[key][1],
+                task_queue=party_task_queue(inputs[key][0]),
+                result_type=result_type,
+                start_to_close_timeout=PARTY_SLOW_TIMEOUT,
+                schedule_to_close_timeout=PARTY_SLOW_DEADLINE,
+                retry_policy=PARTY_RETRY,
+                summary=f"{activity_name} {key[0]}->{key[1]} @ {inputs[key][0]}",
+            )
+            for key in keys
+        )
+    )
+    return dict(zip(keys, results, strict=True))

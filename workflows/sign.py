@@ -14,7 +14,13 @@ with workflow.unsafe.imports_passed_through():
     from activities.models import (
         AggregateInput,
         CeremonyFailedInput,
+        EcdsaCombineInput,
+        EcdsaSignInput,
+        EcdsaSignResult,
         PlanSignInput,
+        PresignFinishResult,
+        PresignRoundInput,
+        PresignRoundResult,
         SignInput,
         SignPlan,
         SignResult,
@@ -37,6 +43,8 @@ class SignWorkflow:
             SignPlan,
         )
         wallet = plan.wallet
+        if wallet.scheme == "ecdsa-secp256k1":
+            return await self._ecdsa(plan, ceremony_id)
         try:
             round1 = await fan_out(
                 "party.sign_round1",
@@ -85,6 +93,108 @@ class SignWorkflow:
                 ceremony_id=ceremony_id,
                 commitments=commitments,
                 signature_shares={p: r.signature_share for p, r in round2.items()},
+            ),
+            SignResult,
+        )
+        return result
+
+    async def _ecdsa(self, plan: SignPlan, ceremony_id: str) -> SignResult:
+        """CGGMP21 presigning (Fig. 7, three rounds), then one signing round (Fig. 8)."""
+        wallet = plan.wallet
+        signers = plan.signers
+
+        def request(party: str, **fields: dict[str, str]) -> PresignRoundInput:
+            return PresignRoundInput(
+                wallet_id=wallet.wallet_id, presign_id=ceremony_id, signers=signers, **fields
+            )
+
+        def others(party: str) -> list[str]:
+            return [j for j in signers if j != party]
+
+        try:
+            r1 = await fan_out(
+                "party.ecdsa_presign_round1",
+                {p: request(p) for p in signers},
+                PresignRoundResult,
+                slow=True,
+            )
+            r2 = await fan_out(
+                "party.ecdsa_presign_round2",
+                {
+                    p: request(
+                        p,
+                        broadcasts={j: r1[j].broadcast for j in others(p)},
+                        direct={j: r1[j].direct[p] for j in others(p)},
+                    )
+                    for p in signers
+                },
+                PresignRoundResult,
+                slow=True,
+            )
+            r3 = await fan_out(
+                "party.ecdsa_presign_round3",
+                {p: request(p, direct={j: r2[j].direct[p] for j in others(p)}) for p in signers},
+                PresignRoundResult,
+                slow=True,
+            )
+            finished = await fan_out(
+                "party.ecdsa_presign_finish",
+                {
+                    p: request(
+                        p,
+                        broadcasts={j: r3[j].broadcast for j in others(p)},
+                        direct={j: r3[j].direct[p] for j in others(p)},
+                    )
+                    for p in signers
+                },
+                PresignFinishResult,
+                slow=True,
+            )
+            shares = await fan_out(
+                "party.ecdsa_sign",
+                {
+                    p: EcdsaSignInput(
+                        wallet_id=wallet.wallet_id, presign_id=ceremony_id, digest=plan.message
+                    )
+                    for p in signers
+                },
+                EcdsaSignResult,
+            )
+        except ActivityError as error:
+            kind, message, culprits = failure_of(error)
+            await coordinator(
+                "coordinator.record_failed",
+                CeremonyFailedInput(
+                    ceremony_id=ceremony_id,
+                    wallet_id=wallet.wallet_id,
+                    reason=f"{kind}: {message}",
+                    culprits=culprits,
+                ),
+            )
+            raise ApplicationError(message, list(culprits), type=kind, non_retryable=True) from None
+        first = finished[signers[0]]
+        if any((f.R, f.R_shares) != (first.R, first.R_shares) for f in finished.values()):
+            await coordinator(
+                "coordinator.record_failed",
+                CeremonyFailedInput(
+                    ceremony_id=ceremony_id,
+                    wallet_id=wallet.wallet_id,
+                    reason="signers finished presigning with different nonce points",
+                ),
+            )
+            raise ApplicationError(
+                "signers disagree on the presignature",
+                type="PresignatureMismatch",
+                non_retryable=True,
+            )
+        result: SignResult = await coordinator(
+            "coordinator.ecdsa_combine",
+            EcdsaCombineInput(
+                plan=plan,
+                ceremony_id=ceremony_id,
+                R=first.R,
+                R_shares=first.R_shares,
+                shares={p: r.share for p, r in shares.items()},
             ),
             SignResult,
         )

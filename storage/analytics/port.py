@@ -45,6 +45,7 @@ from storage.analytics.errors import AnalyticsSinkClosed
 from storage.analytics.rows import JsonRow, ProjectedBatch
 from storage.analytics.sql import (
     ANALYTICS_TABLES,
+    Fragment,
     Identifier,
     SqlValue,
     bind,
@@ -57,11 +58,20 @@ ANALYTICS_PROJECTION = "analytics"
 DEFAULT_DATABASE = "quorate_analytics"
 """The database the analytics tables live in when a URL names none."""
 
-VISIBLE_POSITION = "(SELECT max(position) FROM {db}.checkpoint WHERE projection = {projection})"
+VISIBLE_POSITION = (
+    "(SELECT max(position) FROM {db}.checkpoint WHERE projection_name = {projection})"
+)
 """SQL for the last position readers may see: the projection's checkpoint (0 if none).
 
 ``max`` without ``FINAL`` is right here: the newest checkpoint row is also the highest.
 """
+
+
+def visible_condition(database: Identifier, projection: str = ANALYTICS_PROJECTION) -> Fragment:
+    """``position <= checkpoint``, bound: add it to any hand-written query of the tables."""
+    return Fragment.bound(
+        "position <= " + VISIBLE_POSITION, {"db": database, "projection": projection}
+    )
 
 
 class Checkpoint(BaseModel):
@@ -124,6 +134,11 @@ class AnalyticsSink(ABC):
             {"db": self.database, "table": Identifier(table)},
         )
 
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
     def _check_open(self) -> None:
         if self._closed:
             raise AnalyticsSinkClosed(f"analytics sink {self.url} is closed")
@@ -177,7 +192,7 @@ class AnalyticsSink(ABC):
         rows = await self.select(
             """
             SELECT position, hash FROM {db}.checkpoint FINAL
-            WHERE projection = {projection}
+            WHERE projection_name = {projection}
             ORDER BY position DESC
             LIMIT 1
             """,
@@ -194,7 +209,16 @@ class AnalyticsSink(ABC):
 
         Call it only after the batch's inserts returned: it is what makes them visible.
         """
-        await self.insert_rows("checkpoint", [checkpoint.model_dump()])
+        await self.insert_rows(
+            "checkpoint",
+            [
+                {
+                    "projection_name": checkpoint.projection,
+                    "position": checkpoint.position,
+                    "hash": checkpoint.hash,
+                }
+            ],
+        )
 
     async def truncate(self) -> None:
         """Empty every table, the checkpoint first so readers never see a half-empty state."""

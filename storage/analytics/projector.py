@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from storage.analytics.port import ANALYTICS_PROJECTION, AnalyticsSink, Checkpoint
 from storage.analytics.rows import project_batch
 from storage.events.errors import ChainBroken
-from storage.events.port import EventStore, StoredEvent, verify_chain
+from storage.events.port import EventStore, StoredEvent, event_hash, verify_chain
 
 DEFAULT_BATCH_SIZE = 500
 
@@ -49,9 +49,9 @@ class AnalyticsProjector:
     async def _trusted_previous(self) -> StoredEvent | None:
         """The last applied event, re-read from the store and checked against the checkpoint.
 
-        The checkpoint keeps the hash of the event it names; if the store now holds a
-        different event there, the log was rewritten after we projected it, and nothing
-        built on it can be trusted.
+        The event must still match its own hash, and that hash must be the one the
+        checkpoint kept; otherwise the log was rewritten after we projected it (with or
+        without recomputing the hash), and nothing built on it can be trusted.
         """
         checkpoint = await self.sink.read_checkpoint(self.name)
         if checkpoint is None:
@@ -62,6 +62,8 @@ class AnalyticsProjector:
                 position=checkpoint.position,
                 reason=f"projection {self.name!r} applied this event but the store lacks it",
             )
+        if event_hash(found[0]) != found[0].hash:
+            raise ChainBroken(position=checkpoint.position, reason="hash does not match content")
         if found[0].hash != checkpoint.hash:
             raise ChainBroken(
                 position=checkpoint.position,

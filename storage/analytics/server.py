@@ -19,6 +19,7 @@ adapter.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -89,10 +90,11 @@ class ClickHouseHttpSink(AnalyticsSink):
         create_schema: bool = True,
     ) -> ClickHouseHttpSink:
         """Connect to the server at ``location`` and create the schema if missing."""
+        credentials = f"{location.username}:{location.password}".encode()
         session = aiohttp.ClientSession(
             # Basic auth rather than the X-ClickHouse-User/Key headers: old servers only
             # read credentials from Basic auth or the URL, and the URL would log them.
-            auth=aiohttp.BasicAuth(location.username, location.password),
+            headers={"Authorization": "Basic " + base64.b64encode(credentials).decode("ascii")},
             timeout=aiohttp.ClientTimeout(total=timeout),
         )
         sink = cls(session, location, url=location.display_url + "?driver=http")

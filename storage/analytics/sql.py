@@ -219,18 +219,19 @@ def schema_statements(database: Identifier) -> list[str]:
             """,
             db,
         ),
-        # The version column is the position: of several checkpoint rows for one projection
-        # (one per batch until a merge), the highest position wins, so a checkpoint never
-        # moves backwards even if two projectors race.
+        # The key is projection_name, not projection: PROJECTION is a keyword of CREATE
+        # TABLE since ClickHouse 21.6. The version column is the position: of several
+        # checkpoint rows for one projection (one per batch until a merge), the highest
+        # position wins, so a checkpoint never moves backwards even if two projectors race.
         bind(
             """
             CREATE TABLE IF NOT EXISTS {db}.checkpoint (
-                projection String,
+                projection_name String,
                 position UInt64,
                 hash String
             )
             ENGINE = ReplacingMergeTree(position)
-            ORDER BY projection
+            ORDER BY projection_name
             """,
             db,
         ),

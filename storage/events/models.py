@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from storage.events.errors import EventDecodeError, UnknownEventType
+from storage.events.metadata import EventMetadata
 from storage.events.port import NewEvent, StoredEvent
 
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128)]
@@ -154,9 +155,15 @@ def to_new_event(
     *,
     stream_id: str,
     idempotency_key: str,
-    metadata: Mapping[str, str] | None = None,
+    metadata: Mapping[str, str] | EventMetadata | None = None,
 ) -> NewEvent:
-    """Wrap ``event`` in the store's envelope; ``version`` becomes ``schema_version``."""
+    """Wrap ``event`` in the store's envelope; ``version`` becomes ``schema_version``.
+
+    ``metadata`` is best given as :class:`~storage.events.metadata.EventMetadata` (tenant,
+    actor, correlation id, ceremony); a plain mapping must follow the same key rules.
+    """
+    if isinstance(metadata, EventMetadata):
+        metadata = metadata.to_dict()
     return NewEvent(
         stream_id=stream_id,
         event_type=type(event).__name__,

@@ -533,7 +533,9 @@ async def fold_wallet_state(
     Reads the whole log in pages, verifying the hash chain as it goes
     (:class:`~storage.events.errors.ChainBroken` on tampering), and folds the wallet's
     ``WalletCreated`` and ``SignatureProduced`` events recorded at or before ``instant``.
-    Slow on a large store; use it to check the projection or when none is at hand.
+    Slow on a large store; use it to check the projection or when none is at hand. The
+    live log must start at position 1: after the store has archived old months, the chain
+    check refuses (the answer would silently miss the archived events).
     """
     format_timestamp(instant)
     if page_size < 1:

@@ -28,7 +28,12 @@ LISTEN/NOTIFY; SQLite polling), and otherwise polls :meth:`EventStore.head` ever
 Versions. On first use the runner sets up each projection: a projection without a
 checkpoint gets its tables and checkpoint 0; one whose stored version differs from its
 code's ``version`` is reset and replayed from event zero (a newer stored version is
-refused with :class:`ProjectionVersionTooNew`).
+refused with :class:`ProjectionVersionTooNew`), and checked again before every step.
+
+Archival. A rebuild replays from position 1; once the event store has archived its oldest
+months (issue 6, retention), the live log no longer starts there and the chain check stops
+the rebuild with :class:`ProjectionChainBroken` ("expected position 1") rather than build a
+projection that silently misses years of history.
 """
 
 from __future__ import annotations
@@ -300,6 +305,16 @@ class ProjectionRunner:
         head = await self.store.head()
         head_position = head.position if head is not None else 0
         stored = await get_checkpoints(self.projection_db)
+        if any(
+            (checkpoint := stored.get(projection.name)) is None
+            or checkpoint.version != projection.version
+            for projection in projections
+        ):
+            # Someone changed the projections under this runner (another runner with a
+            # different version, a checkpoint removed by hand): set up again, which rebuilds
+            # an older version and refuses a newer one, instead of silently idling.
+            await self.setup()
+            stored = await get_checkpoints(self.projection_db)
         groups: dict[int, list[Projection]] = {}
         for projection in projections:
             checkpoint = stored.get(projection.name)

@@ -11,15 +11,26 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import multiprocessing
+import time
 from abc import ABC, abstractmethod
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from storage.events.errors import ChainBroken, EventStoreClosed, IdempotencyConflict
+from storage.events.archive import manifest_path_for, read_archive, verify_archive
+from storage.events.errors import (
+    ArchiveError,
+    ChainBroken,
+    EventStoreClosed,
+    IdempotencyConflict,
+    StreamVersionConflict,
+)
+from storage.events.metadata import EventMetadata
 from storage.events.models import (
     CeremonyFailed,
     CeremonyStarted,
@@ -32,6 +43,7 @@ from storage.events.models import (
 )
 from storage.events.port import (
     GENESIS_HASH,
+    RETENTION,
     Clock,
     EventStore,
     NewEvent,
@@ -52,6 +64,24 @@ class SteppingClock:
     def __call__(self) -> datetime:
         self.now += timedelta(milliseconds=1)
         return self.now
+
+
+class ManualClock:
+    """A clock that says whatever the test last set; ``START`` until then."""
+
+    def __init__(self, now: datetime = START) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+NOW = datetime(2025, 6, 15, 12, 0, tzinfo=UTC)
+"""The retention tests' present; the cutoff NOW - RETENTION is 2018-06-15T12:00Z."""
+
+
+def years_ago(years: int, *, days: int = 0) -> datetime:
+    return NOW.replace(year=NOW.year - years) + timedelta(days=days)
 
 
 def event(
@@ -461,6 +491,360 @@ class EventStoreContract(ABC):
         assert [parse_event(e) for e in read] == domain_events
         assert all(e.metadata == {"correlation_id": "req-1"} for e in read)
         verify_chain(read)
+
+    # -- optimistic concurrency ------------------------------------------------------------
+
+    async def test_expected_version_guards_the_stream(self) -> None:
+        async with await self.open_store(SteppingClock()) as store:
+            first = await store.append(event("a1", stream="wallet-a"), expected_version=0)
+            assert first.stream_version == 1
+            with pytest.raises(StreamVersionConflict) as caught:
+                await store.append(event("a2", stream="wallet-a"), expected_version=0)
+            assert (caught.value.stream_id, caught.value.expected, caught.value.actual) == (
+                "wallet-a",
+                0,
+                1,
+            )
+            with pytest.raises(StreamVersionConflict) as caught:
+                await store.append(event("a2", stream="wallet-a"), expected_version=2)
+            assert caught.value.actual == 1
+            # The refusals wrote nothing and left no gap.
+            assert await store.count() == 1
+            second = await store.append(event("a2", stream="wallet-a"), expected_version=1)
+            assert (second.position, second.stream_version) == (2, 2)
+            # Without an expectation, an append goes through whatever the version.
+            third = await store.append(event("a3", stream="wallet-a"))
+            assert third.stream_version == 3
+            verify_chain(await store.read_all())
+
+    async def test_append_many_checks_every_expected_version_first(self) -> None:
+        store, before = await self.filled_store(2)  # wallet-w0 and wallet-w1 at version 1
+        async with store:
+            batch = [event("n1", stream="wallet-w0"), event("n2", stream="wallet-new")]
+            with pytest.raises(StreamVersionConflict) as caught:
+                await store.append_many(batch, {"wallet-w0": 1, "wallet-new": 1})
+            assert caught.value.stream_id == "wallet-new"
+            # A precondition on a stream the batch does not touch.
+            with pytest.raises(StreamVersionConflict) as caught:
+                await store.append_many(batch, {"wallet-w1": 0})
+            assert (caught.value.stream_id, caught.value.actual) == ("wallet-w1", 1)
+            assert await store.read_all() == before
+            stored = await store.append_many(
+                batch, {"wallet-w0": 1, "wallet-new": 0, "wallet-w1": 1}
+            )
+            assert [(e.stream_id, e.stream_version) for e in stored] == [
+                ("wallet-w0", 2),
+                ("wallet-new", 1),
+            ]
+
+    async def test_a_retried_append_with_its_expected_version_gets_the_stored_event(
+        self,
+    ) -> None:
+        async with await self.open_store(SteppingClock()) as store:
+            stored = await store.append(event("once", stream="wallet-a"), expected_version=0)
+            # The first attempt committed but its answer was lost; the retry is not a
+            # conflict with itself.
+            assert await store.append(event("once", stream="wallet-a"), 0) == stored
+            batch = [event("b1", stream="wallet-a"), event("b2", stream="wallet-a")]
+            first = await store.append_many(batch, {"wallet-a": 1})
+            assert await store.append_many(batch, {"wallet-a": 1}) == first
+            # A stored key replayed under another expectation is a conflict.
+            with pytest.raises(StreamVersionConflict):
+                await store.append(event("once", stream="wallet-a"), expected_version=2)
+            assert await store.count() == 3
+
+    @pytest.mark.parametrize("bad", [-1, True, 1.0, "1"])
+    async def test_malformed_expected_versions_are_refused(self, bad: Any) -> None:
+        async with await self.open_store() as store:
+            with pytest.raises(ValueError, match="expected version"):
+                await store.append(event("k"), expected_version=bad)
+            with pytest.raises(ValueError, match="expected version"):
+                await store.append_many([event("k")], {"wallet-w1": bad})
+            assert await store.count() == 0
+
+    async def test_concurrent_appends_at_the_same_version_exactly_one_wins(self) -> None:
+        async with await self.open_store() as store:
+            for version in range(5):
+                results = await asyncio.gather(
+                    *(
+                        store.append(event(f"v{version}-{i}", stream="wallet-race"), version)
+                        for i in range(4)
+                    ),
+                    return_exceptions=True,
+                )
+                winners = [r for r in results if isinstance(r, StoredEvent)]
+                losers = [r for r in results if isinstance(r, StreamVersionConflict)]
+                assert len(winners) == 1, results
+                assert len(losers) == 3, results
+                assert winners[0].stream_version == version + 1
+                assert {(c.expected, c.actual) for c in losers} == {(version, version + 1)}
+            events = await store.read_all()
+        assert len(events) == 5
+        verify_chain(events)
+
+    async def test_two_store_instances_at_the_same_version_exactly_one_wins(self) -> None:
+        async with await self.open_store() as one, await self.open_store() as two:
+            await one.append(event("base", stream="wallet-race"))
+            for round_ in range(3):
+                version = round_ + 1
+                results = await asyncio.gather(
+                    one.append(event(f"one-{round_}", stream="wallet-race"), version),
+                    two.append(event(f"two-{round_}", stream="wallet-race"), version),
+                    return_exceptions=True,
+                )
+                assert sorted(type(r).__name__ for r in results) == [
+                    "StoredEvent",
+                    "StreamVersionConflict",
+                ], results
+            events = await two.read_all()
+        assert [e.stream_version for e in events] == [1, 2, 3, 4]
+        verify_chain(events)
+
+    # -- metadata --------------------------------------------------------------------------
+
+    async def test_event_metadata_round_trips(self) -> None:
+        metadata = EventMetadata(
+            tenant="acme",
+            actor="api:alice",
+            correlation_id="req-7",
+            ceremony="sign-1",
+            extra={"source.region": "eu"},
+        )
+        (example, *_) = domain_event_examples()
+        async with await self.open_store() as store:
+            stored = await store.append(
+                to_new_event(
+                    example, stream_id="ceremony-dkg-1", idempotency_key="m1", metadata=metadata
+                )
+            )
+            (read,) = await store.read_all()
+        assert read == stored
+        assert read.metadata == {
+            "tenant": "acme",
+            "actor": "api:alice",
+            "correlation_id": "req-7",
+            "ceremony": "sign-1",
+            "source.region": "eu",
+        }
+        assert read.event_metadata() == metadata
+        verify_chain([read])
+
+    # -- reading for auditors and followers ------------------------------------------------
+
+    async def test_read_range_by_time_and_stream_prefix(self) -> None:
+        clock = ManualClock()
+        t = [START + timedelta(hours=h) for h in range(6)]
+        streams = ["wallet-w1", "wallet-w10", "wallet-w2", "wallet-w1", "ceremony-c1", "wallet-w1"]
+        async with await self.open_store(clock) as store:
+            stored = []
+            for i, (when, stream) in enumerate(zip(t, streams, strict=True)):
+                clock.now = when
+                stored.append(await store.append(event(f"r{i}", stream=stream)))
+            assert await store.read_range(t[0], t[5] + timedelta(seconds=1)) == stored
+            # Half-open: start included, end excluded.
+            assert await store.read_range(t[1], t[4]) == stored[1:4]
+            assert await store.read_range(t[2], t[2]) == []
+            assert await store.read_range(t[0], t[5], "wallet-w1") == [
+                stored[0],
+                stored[1],
+                stored[3],
+            ]
+            assert await store.read_range(t[0], t[5], "wallet-") == [
+                stored[0],
+                stored[1],
+                stored[2],
+                stored[3],
+            ]
+            assert await store.read_range(t[0], t[5], "") == stored[:5]
+            assert await store.read_range(t[0], t[5], "nothing") == []
+            # Times in another zone mean the same instants.
+            plus_two = timezone(timedelta(hours=2))
+            assert await store.read_range(t[1].astimezone(plus_two), t[2]) == [stored[1]]
+            with pytest.raises(ValueError, match="timezone-aware"):
+                await store.read_range(t[0].replace(tzinfo=None), t[1])
+            with pytest.raises(ValueError, match="before start"):
+                await store.read_range(t[2], t[1])
+
+    async def test_read_range_with_unusual_prefixes(self) -> None:
+        top = "\U0010ffff"
+        streams = ["wallet-é", "wallet-éa", "wallet-f", f"x{top}", f"x{top}{top}y", "y"]
+        async with await self.open_store(SteppingClock()) as store:
+            stored = [
+                await store.append(event(f"u{i}", stream=stream))
+                for i, stream in enumerate(streams)
+            ]
+            end = START + timedelta(days=1)
+            assert await store.read_range(START, end, "wallet-é") == stored[0:2]
+            assert await store.read_range(START, end, f"x{top}") == stored[3:5]
+            assert await store.read_range(START, end, top) == []
+
+    async def test_read_after_pages_through_the_log(self) -> None:
+        store, stored = await self.filled_store(7)
+        async with store:
+            pages = []
+            position = 0
+            while page := await store.read_after(position, 3):
+                pages.append(page)
+                position = page[-1].position
+            assert [len(page) for page in pages] == [3, 3, 1]
+            assert [e for page in pages for e in page] == stored
+            assert await store.read_after(7, 10) == []
+
+    async def test_recorded_at_never_goes_back(self) -> None:
+        clock = ManualClock(START)
+        async with await self.open_store(clock) as store:
+            first = await store.append(event("k1"))
+            clock.now = START - timedelta(hours=1)  # An NTP step back, or a skewed host.
+            second = await store.append(event("k2"))
+            clock.now = START + timedelta(seconds=1)
+            third = await store.append(event("k3"))
+            assert second.recorded_at == first.recorded_at
+            assert third.recorded_at == START + timedelta(seconds=1)
+            verify_chain(await store.read_all())
+
+    async def test_head_position(self) -> None:
+        async with await self.open_store() as store:
+            assert await store.head_position() == 0
+            await store.append_many([event("a"), event("b")])
+            assert await store.head_position() == 2
+
+    async def test_wait_for_events(self) -> None:
+        async with await self.open_store() as store:
+            assert await store.wait_for_events(0, 0.05) is False
+            await store.append(event("a"))
+            # Already beyond: at once, even with no time to wait.
+            assert await store.wait_for_events(0, 0) is True
+            assert await store.wait_for_events(1, 0.05) is False
+            with pytest.raises(ValueError, match="after_position"):
+                await store.wait_for_events(-1, 1)
+            with pytest.raises(ValueError, match="timeout"):
+                await store.wait_for_events(0, -1)
+
+    async def test_wait_for_events_wakes_on_an_append_by_another_instance(self) -> None:
+        async with await self.open_store() as follower, await self.open_store() as writer:
+            await writer.append(event("a"))
+            for round_ in range(3):
+                waiting = asyncio.create_task(follower.wait_for_events(round_ + 1, 30))
+                await asyncio.sleep(0.1)
+                assert not waiting.done()
+                started = time.monotonic()
+                await writer.append(event(f"b{round_}"))
+                assert await waiting is True
+                # Well below a second: NOTIFY in PostgreSQL, a 20 ms poll in SQLite.
+                assert time.monotonic() - started < 0.5
+            # Several followers wait at once; one append wakes them all.
+            waiters = [asyncio.create_task(follower.wait_for_events(4, 30)) for _ in range(5)]
+            await asyncio.sleep(0.1)
+            await writer.append(event("c"))
+            assert await asyncio.gather(*waiters) == [True] * 5
+
+    # -- retention -------------------------------------------------------------------------
+
+    async def test_retention_archives_only_months_older_than_the_cutoff(
+        self, tmp_path: Path
+    ) -> None:
+        clock = ManualClock()
+        cutoff = NOW - RETENTION
+        assert cutoff == datetime(2018, 6, 15, 12, 0, tzinfo=UTC)
+        timeline = [
+            (years_ago(8), "wallet-a"),  # 2017-06: archived
+            (years_ago(8, days=1), "wallet-b"),
+            (years_ago(8, days=17), "wallet-a"),  # 2017-07: archived
+            (datetime(2018, 6, 1, tzinfo=UTC), "wallet-a"),  # spans the cutoff: kept
+            (years_ago(6), "wallet-b"),  # 2019-06: kept
+            (NOW, "wallet-a"),
+        ]
+        async with await self.open_store(clock) as store:
+            stored = []
+            for i, (when, stream) in enumerate(timeline):
+                clock.now = when
+                stored.append(await store.append(event(f"t{i}", stream=stream)))
+            clock.now = NOW
+            paths = await store.archive_partitions(cutoff, tmp_path)
+            assert [p.name for p in paths] == ["events-2017-06.jsonl", "events-2017-07.jsonl"]
+            june, july = (read_archive(p) for p in paths)
+            assert june == stored[0:2]
+            assert july == stored[2:3]
+            assert await store.read_all() == stored[3:]
+            assert await store.count() == 3
+            assert await store.head_position() == 6
+            # Archives and the live store are one chain, stream versions included.
+            verify_chain([*june, *july, *await store.read_all()])
+            first = verify_archive(paths[0], previous_hash=GENESIS_HASH)
+            second = verify_archive(paths[1], previous_hash=first.last_hash)
+            assert (first.month, first.count, first.first_position, first.last_position) == (
+                "2017-06",
+                2,
+                1,
+                2,
+            )
+            assert (second.first_prev_hash, second.last_hash) == (stored[1].hash, stored[2].hash)
+            assert second.source == store.url
+            assert json.loads(manifest_path_for(paths[1]).read_text())["sha256"] == second.sha256
+            # Running again finds nothing more to do.
+            assert await store.archive_partitions(cutoff, tmp_path) == []
+            assert await store.count() == 3
+            # The chain and the streams go on from where they were.
+            later = await store.append(event("after", stream="wallet-a"), expected_version=4)
+            assert (later.position, later.stream_version) == (7, 5)
+            assert later.prev_hash == stored[-1].hash
+            # Keys of archived events stay taken.
+            with pytest.raises(IdempotencyConflict, match="archived") as caught:
+                await store.append(event("t0", stream="wallet-a"))
+            assert caught.value.position == 1
+            assert await store.read_stream("wallet-a") == [stored[3], stored[5], later]
+            verify_chain([*june, *july, *await store.read_all()])
+
+    async def test_retention_never_touches_younger_months(self, tmp_path: Path) -> None:
+        clock = ManualClock(years_ago(6))
+        async with await self.open_store(clock) as store:
+            stored = [await store.append(event(f"y{i}")) for i in range(3)]
+            assert await store.archive_partitions(NOW - RETENTION, tmp_path) == []
+            # Nor the month that contains the cutoff itself.
+            assert await store.archive_partitions(years_ago(6, days=1), tmp_path) == []
+            assert await store.read_all() == stored
+        assert list(tmp_path.glob("events-*")) == []
+
+    async def test_archiving_everything_keeps_the_chain_going(self, tmp_path: Path) -> None:
+        clock = ManualClock(years_ago(9))
+        async with await self.open_store(clock) as store:
+            stored = await store.append_many([event("a"), event("b", stream="wallet-b")])
+            clock.now = NOW
+            (path,) = await store.archive_partitions(NOW, tmp_path)
+            assert await store.count() == 0
+            assert await store.head() is None
+            assert await store.head_position() == 2
+            after = await store.append(event("c", stream="wallet-b"), expected_version=1)
+            assert (after.position, after.prev_hash, after.stream_version) == (
+                3,
+                stored[-1].hash,
+                2,
+            )
+            verify_chain([*read_archive(path), *await store.read_all()])
+
+    async def test_retention_refuses_a_tampered_month(self, tmp_path: Path) -> None:
+        clock = ManualClock(years_ago(9))
+        store = await self.open_store(clock)
+        await store.append_many([event("a"), event("b"), event("c")])
+        await store.close()
+        await self.tamper_payload(2, '{"key":"forged"}')
+        async with await self.open_store(clock) as store:
+            with pytest.raises(ChainBroken) as caught:
+                await store.archive_partitions(NOW, tmp_path)
+            assert caught.value.position == 2
+            assert await store.count() == 3
+        # Nothing half-written is left behind.
+        assert list(tmp_path.glob("events-*")) == []
+
+    async def test_archived_month_files_are_not_overwritten(self, tmp_path: Path) -> None:
+        clock = ManualClock(years_ago(9))
+        (tmp_path / "events-2016-06.jsonl").write_text("someone else's archive\n")
+        async with await self.open_store(clock) as store:
+            await store.append(event("a"))
+            with pytest.raises(ArchiveError, match="refusing to overwrite"):
+                await store.archive_partitions(NOW, tmp_path)
+            assert await store.count() == 1
+        assert (tmp_path / "events-2016-06.jsonl").read_text() == "someone else's archive\n"
 
 
 def domain_event_examples() -> list[Any]:

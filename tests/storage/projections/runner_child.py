@@ -44,7 +44,9 @@ class HangAfter(Projection):
             await asyncio.sleep(3600)
 
 
-async def main(store_url: str, projection_url: str, batch_size: int, hang_at: int, marker: Path) -> None:
+async def main(
+    store_url: str, projection_url: str, batch_size: int, hang_at: int, marker: Path
+) -> None:
     store = await open_event_store(store_url)
     db = await open_projection_db(projection_url)
     projections = default_projections()

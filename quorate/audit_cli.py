@@ -138,6 +138,7 @@ def _report_json(report: VerifyReport) -> str:
                 "problem": finding.problem.value,
                 "position": finding.position,
                 "line": finding.line,
+                "file": finding.file,
                 "reason": finding.reason,
             },
             "notes": list(report.notes),
@@ -162,6 +163,13 @@ def verify_command(
     no_manifest: Annotated[
         bool, typer.Option("--no-manifest", help="Ignore the export's manifest.")
     ] = False,
+    archives: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --url: the retention archives' directory (events-YYYY-MM.jsonl), "
+            "verified first; the live store must continue their chain."
+        ),
+    ] = None,
     mode: Annotated[
         VerifyMode | None,
         typer.Option(help="Export without manifest: log, slice or subset (default: guess)."),
@@ -172,10 +180,13 @@ def verify_command(
     """Check the hash chain of the event store or of an export, offline.
 
     Exit 0 and a summary when intact; exit 1 naming the first bad event (position, line for
-    exports, and why) on any tampering.
+    exports, and why) on any tampering. A store whose oldest months were archived needs
+    --archives DIR (archived and deleted events look alike to the chain alone).
     """
     if url is not None and export is not None:
         raise _error("give --url or --export, not both")
+    if export is not None and archives is not None:
+        raise _error("--archives goes with a database (--url), not with --export")
     if export is not None:
         try:
             report = verify_export(
@@ -193,7 +204,11 @@ def verify_command(
             checkpoint = read_manifest(manifest) if manifest is not None else None
         except (OSError, ValueError) as exc:
             raise _error(str(exc)) from None
-        report = _run(lambda: verify_url(target, manifest=checkpoint, batch_size=batch_size))
+        report = _run(
+            lambda: verify_url(
+                target, manifest=checkpoint, archives=archives, batch_size=batch_size
+            )
+        )
     typer.echo(_report_json(report) if as_json else report.summary())
     if not report.ok:
         raise typer.Exit(EXIT_TAMPERED)

@@ -13,15 +13,24 @@ import hashlib
 import time
 import uuid
 
-from coincurve import PublicKeyXOnly
+from coincurve import PublicKey, PublicKeyXOnly
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from nacl.signing import VerifyKey
 from pydantic import BaseModel, ConfigDict
 from rich.console import Console
 from rich.table import Table
 
-from activities.models import CreateWalletInput, CreateWalletResult, Scheme, SignInput, SignResult
+from activities.ecdsa_party import ecdsa_parameters
+from activities.models import (
+    CreateWalletInput,
+    CreateWalletResult,
+    EcdsaSetupInput,
+    Scheme,
+    SignInput,
+    SignResult,
+)
 from mpc.errors import InvalidSignature
-from quorate.client import create_wallet, sign
+from quorate.client import create_wallet, setup_ecdsa, sign
 from quorate.settings import Settings
 from storage.events.port import open_event_store
 from workers.runner import LocalTopology
@@ -48,6 +57,7 @@ class SignatureReport(BaseModel):
     signers: list[str]
     ceremony_id: str
     latency_ms: float
+    recovery_id: int | None = None
 
 
 class EventStoreReport(BaseModel):
@@ -66,19 +76,35 @@ class DemoReport(BaseModel):
     event_store: EventStoreReport
 
 
-def verify_externally(scheme: str, public_key: bytes, message: bytes, signature: bytes) -> None:
+def verify_externally(
+    scheme: str, public_key: bytes, message: bytes, signature: bytes, recovery_id: int | None = None
+) -> None:
     """Verification by libraries we did not write: libsecp256k1 and libsodium."""
     if scheme == "bip340":
         if not PublicKeyXOnly(public_key).verify(signature, message):
             raise InvalidSignature("libsecp256k1 rejected a BIP340 signature")
+    elif scheme == "ecdsa-secp256k1":
+        if recovery_id is None:
+            raise InvalidSignature("an ECDSA signature comes with its recovery id")
+        der = encode_dss_signature(
+            int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+        )
+        if not PublicKey(public_key).verify(der, message, hasher=None):
+            raise InvalidSignature("libsecp256k1 rejected an ECDSA signature")
+        recovered = PublicKey.from_signature_and_message(
+            signature + bytes([recovery_id]), message, hasher=None
+        )
+        if recovered.format() != public_key:
+            raise InvalidSignature("the recovery id does not recover the wallet's key")
     else:
         VerifyKey(public_key).verify(message, signature)
 
 
 def demo_message(wallet: CreateWalletResult, n: int) -> bytes:
     text = f"{wallet.wallet_id} payment #{n}".encode()
-    # BIP340 signs a 32-byte digest (a sighash, later); Ed25519 signs the message itself.
-    return hashlib.sha256(text).digest() if wallet.scheme == "bip340" else text
+    # BIP340 and ECDSA sign a 32-byte digest (a sighash or transaction hash, later);
+    # Ed25519 signs the message itself.
+    return text if wallet.scheme == "ed25519" else hashlib.sha256(text).digest()
 
 
 async def _signed(topology: LocalTopology, wallet: CreateWalletResult, n: int) -> SignatureReport:
@@ -96,6 +122,7 @@ async def _signed(topology: LocalTopology, wallet: CreateWalletResult, n: int) -
         bytes.fromhex(result.public_key),
         bytes.fromhex(result.message),
         bytes.fromhex(result.signature),
+        result.recovery_id,
     )
     return SignatureReport(
         wallet_id=result.wallet_id,
@@ -106,25 +133,28 @@ async def _signed(topology: LocalTopology, wallet: CreateWalletResult, n: int) -
         signers=list(result.signers),
         ceremony_id=result.ceremony_id,
         latency_ms=round(latency, 2),
+        recovery_id=result.recovery_id,
     )
 
 
 async def run_demo_on(
-    topology: LocalTopology, messages_per_wallet: int, console: Console
+    topology: LocalTopology, messages_per_wallet: int, console: Console, ecdsa_signatures: int = 5
 ) -> DemoReport:
-    """Creates the two wallets and signs with each, on a running topology."""
+    """Creates the wallets and signs with each, on a running topology."""
     assert topology.client is not None  # noqa: S101 - the topology is running
     run = uuid.uuid4().hex[:8]
     schemes: list[tuple[str, Scheme]] = [("taproot", "bip340"), ("solana", "ed25519")]
     with console.status("Creating wallets by DKG across the party workers..."):
-        wallets = await asyncio.gather(
-            *(
-                create_wallet(
-                    topology.client,
-                    CreateWalletInput(wallet_id=f"demo-{name}-{run}", scheme=scheme),
-                    idempotency_key=f"demo-{name}-{run}-create",
+        wallets = list(
+            await asyncio.gather(
+                *(
+                    create_wallet(
+                        topology.client,
+                        CreateWalletInput(wallet_id=f"demo-{name}-{run}", scheme=scheme),
+                        idempotency_key=f"demo-{name}-{run}-create",
+                    )
+                    for name, scheme in schemes
                 )
-                for name, scheme in schemes
             )
         )
     signatures: list[SignatureReport] = []
@@ -133,6 +163,29 @@ async def run_demo_on(
             for n in range(messages_per_wallet):
                 signatures.append(await _signed(topology, wallet, n))
                 status.update(f"Signed {len(signatures)} of {2 * messages_per_wallet}...")
+    if ecdsa_signatures:
+        bits = ecdsa_parameters().modulus_bits
+        with console.status(
+            f"ECDSA setup: {bits}-bit Paillier keys, ring-Pedersen parameters and proofs for "
+            "every party, verified by every other (first run only)..."
+        ):
+            await setup_ecdsa(
+                topology.client,
+                EcdsaSetupInput(session=f"demo-{bits}"),
+                idempotency_key=f"demo-ecdsa-setup-{bits}",
+            )
+            ethereum = await create_wallet(
+                topology.client,
+                CreateWalletInput(wallet_id=f"demo-ethereum-{run}", scheme="ecdsa-secp256k1"),
+                idempotency_key=f"demo-ethereum-{run}-create",
+            )
+        wallets.append(ethereum)
+        with console.status(
+            "Signing with the ECDSA wallet (CGGMP21 presigning + signing)..."
+        ) as status:
+            for n in range(ecdsa_signatures):
+                signatures.append(await _signed(topology, ethereum, n))
+                status.update(f"ECDSA signature {n + 1} of {ecdsa_signatures}...")
     events = await open_event_store(topology.settings.events_url)
     try:
         head = await events.head()

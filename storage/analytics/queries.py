@@ -1,7 +1,7 @@
 """Forensics queries over the analytics projection.
 
 Every query reads with ``FINAL`` (duplicates left by a re-applied batch never count) and
-only up to the projection's checkpoint (:data:`~storage.analytics.port.VISIBLE_POSITION`:
+only up to the projection's checkpoint (:func:`~storage.analytics.port.visible_condition`:
 a batch whose checkpoint has not landed is not counted yet), which together make each
 event count exactly once. Time windows are half-open, ``[since, until)``, exact to the
 microsecond.
@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from storage.analytics.errors import InvalidAnalyticsQuery
-from storage.analytics.port import ANALYTICS_PROJECTION, VISIBLE_POSITION, AnalyticsSink
+from storage.analytics.port import ANALYTICS_PROJECTION, AnalyticsSink, visible_condition
 from storage.analytics.rows import UtcDatetime
 from storage.analytics.sql import (
     Fragment,
@@ -76,8 +76,8 @@ class _Filter:
     """The ``WHERE`` clause of one query: conditions and their values, bound together."""
 
     def __init__(self, sink: AnalyticsSink, projection: str) -> None:
-        self.clauses = [VISIBLE_CONDITION]
-        self.params: dict[str, SqlValue] = {"db": sink.database, "projection": projection}
+        self.clauses = ["{visible}"]
+        self.params: dict[str, SqlValue] = {"visible": visible_condition(sink.database, projection)}
 
     def add(self, clause: str, **params: SqlValue) -> None:
         self.clauses.append(clause)
@@ -106,9 +106,6 @@ class _Filter:
     def fragment(self) -> Fragment:
         """The conditions joined with ``AND``, every value bound."""
         return Fragment.bound(" AND ".join(self.clauses), self.params)
-
-
-VISIBLE_CONDITION = "position <= " + VISIBLE_POSITION
 
 
 def _at(value: Any) -> datetime:

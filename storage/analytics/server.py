@@ -270,22 +270,10 @@ async def open_server_sink(
     if driver == "connect":
         return await ClickHouseConnectSink.open(location, timeout=timeout)
     http = await ClickHouseHttpSink.open(location, timeout=timeout, create_schema=False)
-    if driver == "http":
-        try:
-            await http.ensure_schema()
-        except BaseException:
+    try:
+        if driver == "auto" and await http.supports_clickhouse_connect():
             await http.close()
-            raise
-        return http
-    try:
-        use_connect = await http.supports_clickhouse_connect()
-    except BaseException:
-        await http.close()
-        raise
-    if use_connect:
-        await http.close()
-        return await ClickHouseConnectSink.open(location, timeout=timeout)
-    try:
+            return await ClickHouseConnectSink.open(location, timeout=timeout)
         await http.ensure_schema()
     except BaseException:
         await http.close()

@@ -12,7 +12,7 @@ an event twice); "as of" includes events recorded at exactly that instant.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -25,6 +25,7 @@ from storage.events.models import (
     PartyMisbehaved,
     SignatureProduced,
     WalletCreated,
+    ceremony_stream,
     parse_event,
     wallet_stream,
 )
@@ -85,6 +86,16 @@ def _is_wallets(event: StoredEvent, wallet_id: str) -> bool:
     ) and event.event_type in EVENT_TYPES
 
 
+async def _protocol_of(store: EventStore, ceremony_id: str) -> str:
+    """The protocol a ceremony started with ("" if its start is not recorded)."""
+    for stored in await store.read_stream(ceremony_stream(ceremony_id)):
+        if stored.event_type == CeremonyStarted.__name__:
+            event = parse_event(stored)
+            if isinstance(event, CeremonyStarted):
+                return event.protocol
+    return ""
+
+
 async def fold_signatures_between(
     store: EventStore,
     wallet_id: str,
@@ -98,14 +109,17 @@ async def fold_signatures_between(
     _require_aware("until", until)
     protocols: dict[str, str] = {}
     found: list[SignatureRecord] = []
-    async for stored in iter_events(store, batch_size=batch_size):
+    async for stored in iter_events(store, since=since, until=until, batch_size=batch_size):
         if not _is_wallets(stored, wallet_id):
             continue
         event = parse_event(stored)
         if isinstance(event, CeremonyStarted):
-            # Started precedes Produced in the log, so one pass sees the protocol first.
+            # Started precedes Produced in the log, so one pass sees the protocol first,
+            # unless the ceremony started before ``since`` (looked up below).
             protocols[event.ceremony_id] = event.protocol
         elif isinstance(event, SignatureProduced) and in_window(stored.recorded_at, since, until):
+            if event.ceremony_id not in protocols:
+                protocols[event.ceremony_id] = await _protocol_of(store, event.ceremony_id)
             found.append(
                 SignatureRecord(
                     position=stored.position,
@@ -113,7 +127,7 @@ async def fold_signatures_between(
                     wallet_id=event.wallet_id,
                     ceremony_id=event.ceremony_id,
                     scheme=event.scheme,
-                    protocol=protocols.get(event.ceremony_id),
+                    protocol=protocols[event.ceremony_id] or None,
                     signers=list(event.signers),
                     public_key=event.public_key,
                     message=event.message,
@@ -137,8 +151,10 @@ async def fold_wallet_state_as_of(
     misbehaviours: dict[str, int] = {}
     counts = {"signatures": 0, "ceremonies_started": 0, "ceremonies_failed": 0}
     last: StoredEvent | None = None
-    async for stored in iter_events(store, batch_size=batch_size):
-        # Not a break: recorded_at follows position only as closely as the writers' clocks.
+    # recorded_at has microsecond precision: "at or before as_of" is "before as_of + 1 µs".
+    until = as_of + timedelta(microseconds=1)
+    async for stored in iter_events(store, until=until, batch_size=batch_size):
+        # Filtered again: a store that broke its clock discipline must not leak later events.
         if stored.recorded_at > as_of or not _is_wallets(stored, wallet_id):
             continue
         event = parse_event(stored)

@@ -41,7 +41,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from storage.audit.manifest import ExportManifest, manifest_path_for, read_manifest
+from storage.audit.manifest import ExportManifest, manifest_path_for
+from storage.events.archive import ARCHIVE_FORMAT, ArchiveManifest
+from storage.events.archive import DATA_SUFFIX as ARCHIVE_DATA_SUFFIX
 from storage.events.errors import ChainBroken, EventStoreError
 from storage.events.port import (
     GENESIS_HASH,
@@ -100,6 +102,8 @@ class Finding:
     reason: str
     position: int | None = None
     line: int | None = None
+    file: str | None = None
+    """The file's name, when the event came from an export or a retention archive."""
 
     def describe(self) -> str:
         """One line for people: where, what, why."""
@@ -107,7 +111,9 @@ class Finding:
         if self.position is not None:
             where.append(f"position {self.position}")
         if self.line is not None:
-            where.append(f"line {self.line}")
+            where.append(f"line {self.line}" + (f" of {self.file}" if self.file else ""))
+        elif self.file is not None:
+            where.append(self.file)
         place = ", ".join(where) if where else "unknown position"
         return f"first bad event at {place}: {self.problem.value}: {self.reason}"
 
@@ -157,6 +163,7 @@ class _Record:
 
     event: StoredEvent
     line: int | None = None
+    file: str | None = None
 
 
 class _Walker:
@@ -257,6 +264,7 @@ class _Walker:
                 "the event's content does not match its hash (edited payload or field)",
                 position=event.position,
                 line=record.line,
+                file=record.file,
             )
         known = self._versions.get(event.stream_id)
         if not self._version_ok(known, event.stream_version):
@@ -267,6 +275,7 @@ class _Walker:
                 f"found {event.stream_version}",
                 position=event.position,
                 line=record.line,
+                file=record.file,
             )
         return None
 
@@ -297,6 +306,7 @@ class _Walker:
                     f"{following.event.position} are swapped",
                     position=expected_position,
                     line=record.line,
+                    file=record.file,
                 )
             if previous is None:
                 reason = "prev_hash does not match the manifest's first_prev_hash"
@@ -305,7 +315,13 @@ class _Walker:
                     f"prev_hash is not the hash of position {previous.position}: an event "
                     "before it was altered and re-hashed, or rows were deleted and renumbered"
                 )
-            return Finding(Problem.BROKEN_LINK, reason, position=event.position, line=record.line)
+            return Finding(
+                Problem.BROKEN_LINK,
+                reason,
+                position=event.position,
+                line=record.line,
+                file=record.file,
+            )
         finding = self._content_finding(record)
         if finding is None:
             self._accept(event)
@@ -323,6 +339,7 @@ class _Walker:
                     "(a swapped pair)",
                     position=expected,
                     line=record.line,
+                    file=record.file,
                 )
             gone = (
                 f"position {expected} is"
@@ -334,6 +351,7 @@ class _Walker:
                 f"{gone} missing (deleted); the next event present is position {found}",
                 position=expected,
                 line=record.line,
+                file=record.file,
             )
         if self.previous is not None and found == self.previous.position:
             return Finding(
@@ -341,12 +359,14 @@ class _Walker:
                 f"position {found} appears twice",
                 position=found,
                 line=record.line,
+                file=record.file,
             )
         return Finding(
             Problem.REORDERED,
             f"out of order: position {found} where position {expected} was expected",
             position=found,
             line=record.line,
+            file=record.file,
         )
 
     def _step_subset(self, record: _Record, following: _Record | None) -> Finding | None:
@@ -359,6 +379,7 @@ class _Walker:
                 f"position {event.position} after position {last}: positions must increase",
                 position=event.position,
                 line=record.line,
+                file=record.file,
             )
         if following is not None and last < following.event.position < event.position:
             return Finding(
@@ -367,6 +388,7 @@ class _Walker:
                 f"{following.event.position} (a swapped pair)",
                 position=following.event.position,
                 line=record.line,
+                file=record.file,
             )
         finding = self._content_finding(record)
         if finding is None:
@@ -429,6 +451,277 @@ def _short_error(exc: Exception) -> str:
     return text[0] if text else type(exc).__name__
 
 
+# -- files: exports and retention archives ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Expected:
+    """What a manifest (an audit export's or a retention archive's) says its file holds."""
+
+    file: str
+    count: int
+    first_position: int | None
+    last_position: int | None
+    first_prev_hash: str | None
+    last_hash: str | None
+    sha256: str
+
+
+def _expected(manifest: ExportManifest | ArchiveManifest) -> _Expected:
+    return _Expected(
+        file=manifest.file,
+        count=manifest.count,
+        first_position=manifest.first_position,
+        last_position=manifest.last_position,
+        first_prev_hash=manifest.first_prev_hash,
+        last_hash=manifest.last_hash,
+        sha256=manifest.sha256,
+    )
+
+
+def load_manifest(path: Path) -> ExportManifest | ArchiveManifest:
+    """An export's manifest or a retention archive's (told apart by ``format``).
+
+    Raises :class:`AuditError` if it cannot be read or is neither.
+    """
+    try:
+        raw = path.read_bytes()
+        document = json.loads(raw)
+        if isinstance(document, dict) and document.get("format") == ARCHIVE_FORMAT:
+            return ArchiveManifest.model_validate_json(raw)
+        return ExportManifest.model_validate_json(raw)
+    except (OSError, ValueError) as exc:
+        raise AuditError(f"cannot read manifest {path}: {_short_error(exc)}") from exc
+
+
+def resolve_manifest(
+    export: Path, manifest: Path | None, *, use_manifest: bool = True
+) -> ExportManifest | ArchiveManifest | None:
+    """Load ``manifest``, or the one beside ``export`` if it exists; ``None`` without one."""
+    if not use_manifest:
+        return None
+    path = manifest if manifest is not None else manifest_path_for(export)
+    if manifest is None and not path.is_file():
+        return None
+    return load_manifest(path)
+
+
+def _parse_line(raw: bytes) -> StoredEvent:
+    """One export line as an event; raises ``ValueError`` (pydantic's included)."""
+    if not raw.strip():
+        raise ValueError("empty line")
+    return StoredEvent.model_validate_json(raw)
+
+
+def _guess_position(raw: bytes) -> int | None:
+    """The ``position`` of a line that fails validation, if it still parses as JSON."""
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        return None
+    position = document.get("position") if isinstance(document, dict) else None
+    return position if isinstance(position, int) and not isinstance(position, bool) else None
+
+
+@dataclass(slots=True)
+class _FileStats:
+    """What one pass over a file saw, for the manifest comparison."""
+
+    lines: int = 0
+    events: int = 0
+    first: StoredEvent | None = None
+    last: StoredEvent | None = None
+    extra: _Record | None = None
+    sha256: str = ""
+
+
+def _feed_file(
+    driver: _Driver, path: Path, *, batch_size: int, expected_count: int | None
+) -> tuple[Finding | None, _FileStats]:
+    """Stream ``path`` line by line through ``driver``; the first problem, and what was seen.
+
+    The driver is finished at the end of the file, so every event of it has been checked
+    when this returns without a finding.
+    """
+    stats = _FileStats()
+    digest = hashlib.sha256()
+    batch: list[_Record] = []
+    name = path.name
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise AuditError(f"cannot read {path}: {exc}") from exc
+    with handle:
+        for raw in handle:  # Binary iteration: one line at a time, never the whole file.
+            digest.update(raw)
+            stats.lines += 1
+            try:
+                event = _parse_line(raw)
+            except ValueError as exc:
+                # Chain problems on earlier lines come first; then this line.
+                earlier = driver.push(batch) or driver.finish()
+                if earlier is not None:
+                    return earlier, stats
+                cut = not raw.endswith(b"\n")
+                reason = (
+                    f"the last line is incomplete (file truncated): {_short_error(exc)}"
+                    if cut
+                    else f"not a valid event: {_short_error(exc)}"
+                )
+                return Finding(
+                    Problem.TRUNCATED if cut else Problem.MALFORMED,
+                    reason,
+                    position=_guess_position(raw),
+                    line=stats.lines,
+                    file=name,
+                ), stats
+            record = _Record(event, stats.lines, name)
+            stats.events += 1
+            stats.first = stats.first or event
+            stats.last = event
+            if expected_count is not None and stats.events == expected_count + 1:
+                stats.extra = record
+            batch.append(record)
+            if len(batch) >= batch_size:
+                finding = driver.push(batch)
+                batch = []
+                if finding is not None:
+                    return finding, stats
+    stats.sha256 = digest.hexdigest()
+    return driver.push(batch) or driver.finish(), stats
+
+
+def _check_manifest(expected: _Expected, stats: _FileStats, *, chained: bool) -> Finding | None:
+    """Compare a chain-intact file with its manifest; the first difference is the finding.
+
+    ``chained``: the file is a contiguous run of positions, so the first missing event of a
+    truncated file is known (the one after its last line).
+    """
+    last = stats.last
+    if stats.events < expected.count:
+        at = f"line {stats.lines} (position {last.position})" if last is not None else "its start"
+        return Finding(
+            Problem.TRUNCATED,
+            f"the file ends at {at}, but its manifest lists {expected.count} events ending "
+            f"at position {expected.last_position}",
+            position=(last.position + 1) if last is not None and chained else None,
+            line=stats.lines + 1,
+            file=expected.file,
+        )
+    if stats.extra is not None:
+        return Finding(
+            Problem.MANIFEST_MISMATCH,
+            f"the manifest lists {expected.count} events; this line and any after it are extra",
+            position=stats.extra.event.position,
+            line=stats.extra.line,
+            file=expected.file,
+        )
+    first = stats.first
+    ends = (
+        ("first_position", first.position if first else None, expected.first_position),
+        ("first_prev_hash", first.prev_hash if first else None, expected.first_prev_hash),
+        ("last_position", last.position if last else None, expected.last_position),
+        ("last_hash", last.hash if last else None, expected.last_hash),
+    )
+    for name, actual, promised in ends:
+        if actual != promised:
+            event = first if name.startswith("first") else last
+            return Finding(
+                Problem.MANIFEST_MISMATCH,
+                f"{name} is {actual}, the manifest says {promised}",
+                position=event.position if event is not None else None,
+                file=expected.file,
+            )
+    if stats.sha256 != expected.sha256:
+        return Finding(
+            Problem.MANIFEST_MISMATCH,
+            "every event verifies, but the file's SHA-256 differs from the manifest's "
+            "(bytes changed outside the events' hashed fields, e.g. spacing or key order)",
+            file=expected.file,
+        )
+    return None
+
+
+def _mode_for(manifest: ExportManifest | ArchiveManifest) -> tuple[VerifyMode, bool]:
+    """The mode a manifest implies, and whether its streams start at version 1."""
+    if isinstance(manifest, ArchiveManifest) or manifest.scope == "range":
+        # A retention archive is a slice of the chain (the first one starts the log).
+        starts_log = manifest.first_position == 1
+        return (VerifyMode.LOG if starts_log else VerifyMode.SLICE), starts_log
+    if manifest.scope == "all":
+        return VerifyMode.LOG, True
+    # A one-wallet export without a lower time bound holds each of its streams whole.
+    return VerifyMode.SUBSET, manifest.since is None
+
+
+def verify_export(
+    path: Path,
+    *,
+    manifest: Path | None = None,
+    use_manifest: bool = True,
+    mode: VerifyMode | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> VerifyReport:
+    """Verify an export file (or one retention archive) line by line, then its manifest.
+
+    The manifest is ``manifest`` or, by default, ``<file>.manifest.json`` beside the file
+    if present (``use_manifest=False`` ignores it). It sets the mode (whole log, slice or
+    one wallet's subset); without it, ``mode`` or a guess from the first line does.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    loaded = resolve_manifest(path, manifest, use_manifest=use_manifest)
+    notes: list[str] = []
+    if loaded is not None:
+        manifest_mode, from_one = _mode_for(loaded)
+        walker = _Walker(
+            mode or manifest_mode,
+            anchor_prev_hash=loaded.first_prev_hash,
+            streams_from_one=from_one,
+        )
+    else:
+        walker = _Walker(mode)
+        notes.append("no manifest: a file cut exactly at a line boundary cannot be detected")
+    finding, stats = _feed_file(
+        _Driver(walker),
+        path,
+        batch_size=batch_size,
+        expected_count=loaded.count if loaded is not None else None,
+    )
+    if finding is None and loaded is not None:
+        finding = _check_manifest(
+            _expected(loaded), stats, chained=walker.mode is not VerifyMode.SUBSET
+        )
+    return _report(str(path), walker, finding, notes)
+
+
+def archive_files(directory: Path) -> list[Path]:
+    """The retention archives' data files in ``directory``, oldest month first."""
+    return sorted(
+        path for path in directory.glob("events-*" + ARCHIVE_DATA_SUFFIX) if path.is_file()
+    )
+
+
+def _verify_archives(walker: _Walker, directory: Path, *, batch_size: int) -> Finding | None:
+    """Feed every retention archive in ``directory`` to ``walker``, checking each manifest.
+
+    A whole missing month shows as missing positions at the start of the next file.
+    """
+    files = archive_files(directory)
+    if not files:
+        raise AuditError(f"no retention archives (events-YYYY-MM.jsonl) in {directory}")
+    for path in files:
+        loaded = load_manifest(manifest_path_for(path))
+        finding, stats = _feed_file(
+            _Driver(walker), path, batch_size=batch_size, expected_count=loaded.count
+        )
+        if finding is None:
+            finding = _check_manifest(_expected(loaded), stats, chained=True)
+        if finding is not None:
+            return finding
+    return None
+
+
 # -- databases ---------------------------------------------------------------------------
 
 
@@ -464,9 +757,16 @@ async def verify_store(
     store: EventStore,
     *,
     manifest: ExportManifest | None = None,
+    archives: Path | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> VerifyReport:
     """Verify every event of ``store`` from position 1, ``batch_size`` events at a time.
+
+    ``archives``: the directory of the store's retention archives (months moved out of the
+    live store); they are verified first, oldest first, and the live store must continue
+    the chain where the last one ends. Without it, a store whose oldest months were
+    archived fails at position 1, since from the chain alone archived and deleted events
+    look alike.
 
     With ``manifest`` (of an earlier export of this store), also check that the store still
     holds that export's last event with the same hash, which catches deleted or rewritten
@@ -475,15 +775,20 @@ async def verify_store(
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     walker = _Walker(VerifyMode.LOG, streams_from_one=True)
+    source = store.url if archives is None else f"{archives} + {store.url}"
+    if archives is not None:
+        finding = _verify_archives(walker, archives, batch_size=batch_size)
+        if finding is not None:
+            return _report(source, walker, finding)
     driver = _Driver(walker)
     after = 0
     while True:
         events, unreadable = await _read_batch(store, after, batch_size)
         finding = driver.push([_Record(event) for event in events])
         if finding is not None:
-            return _report(store.url, walker, finding)
+            return _report(source, walker, _hint_archives(finding, archives))
         if unreadable is not None:
-            return _report(store.url, walker, driver.finish() or unreadable)
+            return _report(source, walker, driver.finish() or unreadable)
         if len(events) < batch_size:
             break
         after = events[-1].position
@@ -496,7 +801,26 @@ async def verify_store(
             "events removed from the very end cannot be seen by the chain alone; "
             "pass the manifest of an earlier export to check the store still holds it"
         )
-    return _report(store.url, walker, finding, notes)
+    return _report(source, walker, _hint_archives(finding, archives), notes)
+
+
+def _hint_archives(finding: Finding | None, archives: Path | None) -> Finding | None:
+    """Say what to do when a store starts after position 1 and no archives were given."""
+    if (
+        finding is None
+        or archives is not None
+        or finding.problem is not Problem.MISSING
+        or finding.position != 1
+    ):
+        return finding
+    return Finding(
+        finding.problem,
+        finding.reason + "; if these months were archived by the retention policy, verify "
+        "with their archives (--archives DIR)",
+        position=finding.position,
+        line=finding.line,
+        file=finding.file,
+    )
 
 
 async def _check_checkpoint(
@@ -534,6 +858,7 @@ async def verify_url(
     url: str,
     *,
     manifest: ExportManifest | None = None,
+    archives: Path | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> VerifyReport:
     """Open the event store at ``url`` and :func:`verify_store` it.
@@ -548,173 +873,6 @@ async def verify_url(
         if path != ":memory:" and not Path(path).is_file():
             raise AuditError(f"no event store at {path}")
     async with await open_event_store(url) as store:
-        return await verify_store(store, manifest=manifest, batch_size=batch_size)
-
-
-# -- export files ------------------------------------------------------------------------
-
-
-def _mode_for(manifest: ExportManifest) -> tuple[VerifyMode, bool]:
-    """The mode a manifest's scope implies, and whether its streams start at version 1."""
-    if manifest.scope == "all":
-        return VerifyMode.LOG, True
-    if manifest.scope == "range":
-        return VerifyMode.SLICE, False
-    # A one-wallet export without a lower time bound holds each of its streams whole.
-    return VerifyMode.SUBSET, manifest.since is None
-
-
-def _parse_line(raw: bytes) -> StoredEvent:
-    """One export line as an event; raises ``ValueError`` (pydantic's included)."""
-    if not raw.strip():
-        raise ValueError("empty line")
-    return StoredEvent.model_validate_json(raw)
-
-
-def _guess_position(raw: bytes) -> int | None:
-    """The ``position`` of a line that fails validation, if it still parses as JSON."""
-    try:
-        document = json.loads(raw)
-    except ValueError:
-        return None
-    position = document.get("position") if isinstance(document, dict) else None
-    return position if isinstance(position, int) and not isinstance(position, bool) else None
-
-
-def resolve_manifest(
-    export: Path, manifest: Path | None, *, use_manifest: bool = True
-) -> ExportManifest | None:
-    """Load ``manifest``, or the one beside ``export`` if it exists; ``None`` without one."""
-    if not use_manifest:
-        return None
-    path = manifest if manifest is not None else manifest_path_for(export)
-    if manifest is None and not path.is_file():
-        return None
-    try:
-        return read_manifest(path)
-    except (OSError, ValueError) as exc:
-        raise AuditError(f"cannot read manifest {path}: {_short_error(exc)}") from exc
-
-
-def verify_export(
-    path: Path,
-    *,
-    manifest: Path | None = None,
-    use_manifest: bool = True,
-    mode: VerifyMode | None = None,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-) -> VerifyReport:
-    """Verify an export file line by line, then against its manifest.
-
-    The manifest is ``manifest`` or, by default, ``<file>.manifest.json`` beside the export
-    if present (``use_manifest=False`` ignores it). It sets the mode (whole log, slice or
-    one wallet's subset); without it, ``mode`` or a guess from the first line does.
-    """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    loaded = resolve_manifest(path, manifest, use_manifest=use_manifest)
-    notes: list[str] = []
-    if loaded is not None:
-        manifest_mode, from_one = _mode_for(loaded)
-        walker = _Walker(
-            mode or manifest_mode,
-            anchor_prev_hash=loaded.first_prev_hash,
-            streams_from_one=from_one,
+        return await verify_store(
+            store, manifest=manifest, archives=archives, batch_size=batch_size
         )
-    else:
-        walker = _Walker(mode)
-        notes.append("no manifest: a file cut exactly at a line boundary cannot be detected")
-    driver = _Driver(walker)
-    source = str(path)
-    digest = hashlib.sha256()
-    extra: _Record | None = None
-    line = 0
-    batch: list[_Record] = []
-    try:
-        handle = path.open("rb")
-    except OSError as exc:
-        raise AuditError(f"cannot read export {path}: {exc}") from exc
-    with handle:
-        for raw in handle:  # Binary iteration: one line at a time, never the whole file.
-            digest.update(raw)
-            line += 1
-            try:
-                event = _parse_line(raw)
-            except ValueError as exc:
-                # Chain problems on earlier lines come first; then this line.
-                earlier = driver.push(batch) or driver.finish()
-                if earlier is not None:
-                    return _report(source, walker, earlier, notes)
-                cut = not raw.endswith(b"\n")
-                problem = Problem.TRUNCATED if cut else Problem.MALFORMED
-                reason = (
-                    f"the last line is incomplete (file truncated): {_short_error(exc)}"
-                    if cut
-                    else f"not a valid event: {_short_error(exc)}"
-                )
-                bad_line = Finding(problem, reason, position=_guess_position(raw), line=line)
-                return _report(source, walker, bad_line, notes)
-            record = _Record(event, line)
-            if loaded is not None and line == loaded.count + 1:
-                extra = record
-            batch.append(record)
-            if len(batch) >= batch_size:
-                finding = driver.push(batch)
-                batch = []
-                if finding is not None:
-                    return _report(source, walker, finding, notes)
-    result = driver.push(batch) or driver.finish()
-    if result is None and loaded is not None:
-        result = _check_manifest(walker, loaded, digest.hexdigest(), extra, lines=line)
-    return _report(source, walker, result, notes)
-
-
-def _check_manifest(
-    walker: _Walker,
-    manifest: ExportManifest,
-    sha256: str,
-    extra: _Record | None,
-    *,
-    lines: int,
-) -> Finding | None:
-    """Compare a chain-intact export with its manifest; the first difference is the finding."""
-    last = walker.previous
-    if walker.count < manifest.count:
-        at = f"line {lines} (position {last.position})" if last is not None else "its start"
-        return Finding(
-            Problem.TRUNCATED,
-            f"the file ends at {at}, but its manifest lists {manifest.count} events ending "
-            f"at position {manifest.last_position}",
-            position=(last.position + 1)
-            if last is not None and walker.mode is not VerifyMode.SUBSET
-            else None,
-            line=lines + 1,
-        )
-    if extra is not None:
-        return Finding(
-            Problem.MANIFEST_MISMATCH,
-            f"the manifest lists {manifest.count} events; this line and any after it are extra",
-            position=extra.event.position,
-            line=extra.line,
-        )
-    ends = (
-        ("first_position", walker.first_position, manifest.first_position),
-        ("last_position", last.position if last else None, manifest.last_position),
-        ("last_hash", last.hash if last else None, manifest.last_hash),
-    )
-    for name, actual, expected in ends:
-        if actual != expected:
-            return Finding(
-                Problem.MANIFEST_MISMATCH,
-                f"{name} is {actual}, the manifest says {expected}",
-                position=last.position
-                if last is not None and name != "first_position"
-                else walker.first_position,
-            )
-    if sha256 != manifest.sha256:
-        return Finding(
-            Problem.MANIFEST_MISMATCH,
-            "every event verifies, but the file's SHA-256 differs from the manifest's "
-            "(bytes changed outside the events' hashed fields, e.g. spacing or key order)",
-        )
-    return None

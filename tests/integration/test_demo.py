@@ -9,9 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from coincurve import PublicKeyXOnly
+from coincurve import PublicKey, PublicKeyXOnly
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from nacl.signing import VerifyKey
 
+from mpc.group.secp256k1 import ORDER
 from storage.events.port import open_event_store, verify_chain
 from tests.integration.conftest import free_port
 
@@ -23,25 +25,39 @@ async def test_demo_json_signatures_verify(tmp_path: Path) -> None:
         "QUORATE_DATA_DIR": str(data_dir),
         "QUORATE_TEMPORAL_PORT": str(free_port()),
         "QUORATE_TEMPORAL_UI_PORT": str(free_port()),
+        # The demo's default is 3072-bit Paillier moduli; the test uses 2048 for speed.
+        "QUORATE_ECDSA_MODULUS_BITS": "2048",
     }
     env.pop("QUORATE_TEMPORAL_ADDRESS", None)
     done = subprocess.run(
         [sys.executable, "-m", "quorate", "demo", "--messages", "10", "--json"],
         env=env,
         capture_output=True,
-        timeout=240,
+        timeout=600,
         check=False,
     )
     assert done.returncode == 0, done.stderr.decode()[-3000:]
     report = json.loads(done.stdout.decode().strip().splitlines()[-1])
-    assert {w["scheme"] for w in report["wallets"]} == {"bip340", "ed25519"}
-    assert len(report["signatures"]) == 20
+    assert {w["scheme"] for w in report["wallets"]} == {"bip340", "ed25519", "ecdsa-secp256k1"}
+    assert len(report["signatures"]) == 25
     for entry in report["signatures"]:
         key = bytes.fromhex(entry["public_key"])
         message = bytes.fromhex(entry["message"])
         signature = bytes.fromhex(entry["signature"])
         assert len(entry["signers"]) == 3
-        if entry["scheme"] == "bip340":
+        if entry["scheme"] == "ecdsa-secp256k1":
+            assert len(key) == 33
+            assert len(message) == 32
+            der = encode_dss_signature(
+                int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+            )
+            assert PublicKey(key).verify(der, message, hasher=None)
+            assert int.from_bytes(signature[32:], "big") <= ORDER // 2
+            recovered = PublicKey.from_signature_and_message(
+                signature + bytes([entry["recovery_id"]]), message, hasher=None
+            )
+            assert recovered.format() == key
+        elif entry["scheme"] == "bip340":
             assert len(key) == 32
             assert len(message) == 32
             assert PublicKeyXOnly(key).verify(signature, message)
@@ -57,7 +73,7 @@ async def test_demo_json_signatures_verify(tmp_path: Path) -> None:
         stored = await events.read_all()
     finally:
         await events.close()
-    assert len(stored) == store["events"] == 2 + 2 + 20 + 20
+    assert len(stored) == store["events"] == 3 + 3 + 25 + 25
     assert stored[-1].hash == store["head_hash"]
     verify_chain(stored)
     # Histories persist in the data directory's SQLite file, and the stderr names the UI.

@@ -32,6 +32,7 @@ from storage.analytics.queries import (
     signatures_per_wallet_per_day,
     signer_set_frequency,
 )
+from storage.analytics.rows import EventRow
 from storage.analytics.sql import Identifier
 from storage.events.errors import ChainBroken
 from storage.events.models import CeremonyFailed, parse_event
@@ -177,6 +178,26 @@ class AnalyticsSinkContract(ABC):
     @pytest.mark.parametrize("text", NASTY_STRINGS)
     async def test_bound_strings_read_back_unchanged(self, sink: AnalyticsSink, text: str) -> None:
         assert await sink.select("SELECT {s} AS s", {"s": text}) == [{"s": text}]
+
+    async def test_a_large_batch_is_one_insert(self, sink: AnalyticsSink) -> None:
+        # About 3 MB: well past max_query_size (256 KiB), which must not apply to the data.
+        at = datetime(2025, 1, 1, tzinfo=UTC)
+        rows = [
+            EventRow(
+                position=position,
+                stream_id="s",
+                stream_version=position,
+                event_type="Bulk",
+                schema_version=1,
+                recorded_at=at,
+                payload=canonical_json({"pad": "x" * 1000}),
+                metadata="{}",
+                hash="ab" * 32,
+            ).to_json_row()
+            for position in range(1, 3001)
+        ]
+        await sink.insert_rows("events", rows)
+        assert await physical_rows(sink) == 3000
 
     async def test_closed_sink_refuses_work(self, sink: AnalyticsSink) -> None:
         await sink.drop_database()

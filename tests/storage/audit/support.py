@@ -50,12 +50,14 @@ def recorded_at(position: int) -> datetime:
     return T0 + timedelta(minutes=position - 1)
 
 
-def ticking_clock(start: datetime = T0) -> Callable[[], datetime]:
-    """A clock that returns ``start``, then one minute later on each call."""
+def ticking_clock(
+    start: datetime = T0, step: timedelta = timedelta(minutes=1)
+) -> Callable[[], datetime]:
+    """A clock that returns ``start``, then ``step`` later on each call."""
     ticks = iter(range(1_000_000))
 
     def now() -> datetime:
-        return start + timedelta(minutes=next(ticks))
+        return start + step * next(ticks)
 
     return now
 
@@ -174,9 +176,11 @@ class Backend(ABC):
     name: str
     url: str
 
-    async def build(self, *, repeat: int = 1) -> list[StoredEvent]:
+    async def build(
+        self, *, repeat: int = 1, step: timedelta = timedelta(minutes=1)
+    ) -> list[StoredEvent]:
         """Create and fill the store, then close it (tampering happens with it closed)."""
-        async with await open_event_store(self.url, clock=ticking_clock()) as store:
+        async with await open_event_store(self.url, clock=ticking_clock(T0, step)) as store:
             return await populate(store, repeat=repeat)
 
     @abstractmethod
@@ -283,7 +287,9 @@ class PostgresBackend(Backend):
         connection = await self._connect()
         try:
             return str(
-                await connection.fetchval("SELECT payload FROM events WHERE position = $1", position)
+                await connection.fetchval(
+                    "SELECT payload FROM events WHERE position = $1", position
+                )
             )
         finally:
             await connection.close()

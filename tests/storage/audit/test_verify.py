@@ -7,14 +7,12 @@ kind of tampering, with batches small enough that the damage straddles batch bou
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import pytest
 
 from storage.audit.manifest import ExportManifest
 from storage.audit.verify import AuditError, Problem, VerifyMode, verify_store, verify_url
 from storage.events.errors import ChainBroken
-from storage.events.port import EventStore, NewEvent, StoredEvent, open_event_store, verify_chain
+from storage.events.port import StoredEvent, open_event_store, verify_chain
 from tests.storage.audit.support import EVENT_COUNT, Backend, SQLiteBackend
 
 BATCH_SIZES = [1, 4, 1000]
@@ -144,43 +142,24 @@ async def test_missing_sqlite_file_is_an_error_not_an_empty_pass(tmp_path: objec
         await verify_url(f"sqlite:///{tmp_path}/nothing-here.sqlite3")
 
 
-class _CountingStore(EventStore):
-    """Wraps a store and records every read_all limit, to prove reads are batched."""
-
-    def __init__(self, inner: EventStore) -> None:
-        self.inner = inner
-        self.url = inner.url
-        self.limits: list[int | None] = []
-
-    async def append_many(self, events: Sequence[NewEvent]) -> list[StoredEvent]:
-        return await self.inner.append_many(events)
-
-    async def read_all(self, after_position: int = 0, limit: int | None = None) -> list[StoredEvent]:
-        self.limits.append(limit)
-        return await self.inner.read_all(after_position, limit)
-
-    async def read_stream(self, stream_id: str) -> list[StoredEvent]:
-        return await self.inner.read_stream(stream_id)
-
-    async def head(self) -> StoredEvent | None:
-        return await self.inner.head()
-
-    async def count(self) -> int:
-        return await self.inner.count()
-
-    async def close(self) -> None:
-        await self.inner.close()
-
-
-async def test_streams_in_batches(sqlite_backend: SQLiteBackend) -> None:
+async def test_streams_in_batches(
+    sqlite_backend: SQLiteBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Never one read for the whole store: every read asks for at most ``batch_size`` rows."""
     await sqlite_backend.build(repeat=20)  # 300 events
-    async with await open_event_store(sqlite_backend.url) as inner:
-        store = _CountingStore(inner)
+    async with await open_event_store(sqlite_backend.url) as store:
+        limits: list[int | None] = []
+        read_all = store.read_all
+
+        async def spy(after_position: int = 0, limit: int | None = None) -> list[StoredEvent]:
+            limits.append(limit)
+            return await read_all(after_position, limit)
+
+        monkeypatch.setattr(store, "read_all", spy)
         report = await verify_store(store, batch_size=32)
     assert report.ok, report.summary()
     assert report.events == 20 * EVENT_COUNT
-    assert store.limits and all(limit == 32 for limit in store.limits)
-    assert len(store.limits) == 20 * EVENT_COUNT // 32 + 1
+    assert limits == [32] * (20 * EVENT_COUNT // 32 + 1)
 
 
 async def test_rejects_a_zero_batch(sqlite_backend: SQLiteBackend) -> None:

@@ -30,6 +30,9 @@ from activities.models import (
     PartyRef,
     PlanSignInput,
     PlanWalletInput,
+    PresignatureRef,
+    PresignPlanInput,
+    RecordPresignatureInput,
     RecordWalletInput,
     SignPlan,
     SignResult,
@@ -54,10 +57,13 @@ from mpc.frost.serialization import decode
 from mpc.frost.taproot import tweak_public_key_package
 from mpc.group import SECP256K1, Secp256k1Element
 from quorate.topology import Topology
+from storage.events.errors import IdempotencyConflict
 from storage.events.models import (
     CeremonyFailed,
     CeremonyStarted,
     PartyMisbehaved,
+    PresignatureAdded,
+    PresignatureUsed,
     SignatureProduced,
     WalletCreated,
     parse_event,
@@ -107,6 +113,10 @@ class DkgDisagreement(RuntimeError):  # noqa: N818
 
 def _wallet_stream(wallet_id: str) -> str:
     return f"wallet-{wallet_id}"
+
+
+def _presignature_stream(wallet_id: str) -> str:
+    return f"presignatures-{wallet_id}"
 
 
 def _ceremony_stream(ceremony_id: str) -> str:
@@ -251,11 +261,104 @@ class CoordinatorActivities:
                 parties=signers,
             )
         )
+        presignature = None
+        if wallet.scheme == "ecdsa-secp256k1":
+            presignature = await self._reserve_presignature(
+                wallet.wallet_id, signers, request.ceremony_id
+            )
         return SignPlan(
             wallet=wallet,
             signers=signers,
             message=wanted.message,
             taproot_merkle_root=wanted.taproot_merkle_root,
+            presignature=presignature,
+        )
+
+    async def _reserve_presignature(
+        self, wallet_id: str, signers: tuple[str, ...], ceremony_id: str
+    ) -> PresignatureRef | None:
+        """Takes a pooled presignature of this signer set, if any is left.
+
+        The reservation is an append whose idempotency key is the presignature's: a retry
+        of this ceremony gets its own reservation back, while a concurrent ceremony's
+        attempt conflicts and moves on to the next one, so none is handed out twice.
+        """
+        added: dict[str, PresignatureAdded] = {}
+        used: set[str] = set()
+        for stored in await self._events.read_stream(_presignature_stream(wallet_id)):
+            event = parse_event(stored)
+            if isinstance(event, PresignatureAdded):
+                added[event.presign_id] = event
+            elif isinstance(event, PresignatureUsed):
+                if event.ceremony_id == ceremony_id:
+                    ours = added[event.presign_id]
+                    return PresignatureRef(
+                        presign_id=ours.presign_id, R=ours.R, R_shares=ours.R_shares
+                    )
+                used.add(event.presign_id)
+        for presign_id, event in added.items():
+            if presign_id in used or sorted(event.signers) != sorted(signers):
+                continue
+            try:
+                await self._events.append(
+                    to_new_event(
+                        PresignatureUsed(
+                            wallet_id=wallet_id, presign_id=presign_id, ceremony_id=ceremony_id
+                        ),
+                        stream_id=_presignature_stream(wallet_id),
+                        idempotency_key=f"{presign_id}/PresignatureUsed",
+                        metadata={"ceremony": ceremony_id},
+                    )
+                )
+            except IdempotencyConflict:
+                continue
+            return PresignatureRef(presign_id=presign_id, R=event.R, R_shares=event.R_shares)
+        return None
+
+    @activity.defn(name="coordinator.plan_presign")
+    async def plan_presign(self, request: PresignPlanInput) -> SignPlan:
+        """Validates a pool refill for an ECDSA wallet and records the ceremony's start."""
+        wanted = request.request
+        created = await self._wallet_created(wanted.wallet_id)
+        if created is None:
+            raise _refuse(UnknownWallet(f"no wallet {wanted.wallet_id}"))
+        if created.scheme != "ecdsa-secp256k1":
+            raise _refuse(InvalidMessage("presignatures are for ECDSA wallets"))
+        wallet = WalletInfo(
+            wallet_id=created.wallet_id,
+            scheme=created.scheme,
+            ciphersuite=created.ciphersuite,
+            threshold=created.threshold,
+            parties=tuple(created.parties),
+            group_public_key=created.group_public_key,
+            public_key_package=created.public_key_package,
+        )
+        signers = tuple(sorted(self._choose_signers(wallet, wanted.signers)))
+        await self._record_started(
+            CeremonyStartedInput(
+                ceremony_id=request.ceremony_id,
+                wallet_id=wallet.wallet_id,
+                kind="presign",
+                protocol=wallet.ciphersuite,
+                parties=signers,
+            )
+        )
+        return SignPlan(wallet=wallet, signers=signers, message="", taproot_merkle_root=None)
+
+    @activity.defn(name="coordinator.record_presignature")
+    async def record_presignature(self, request: RecordPresignatureInput) -> None:
+        await self._events.append(
+            to_new_event(
+                PresignatureAdded(
+                    wallet_id=request.wallet_id,
+                    presign_id=request.presign_id,
+                    signers=list(request.signers),
+                    R=request.R,
+                    R_shares=request.R_shares,
+                ),
+                stream_id=_presignature_stream(request.wallet_id),
+                idempotency_key=f"{request.presign_id}/PresignatureAdded",
+            )
         )
 
     def _choose_signers(self, wallet: WalletInfo, requested: tuple[str, ...]) -> tuple[str, ...]:

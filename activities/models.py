@@ -107,6 +107,12 @@ class WalletPlan(Model):
     parties: tuple[PartyRef, ...]
 
 
+class PresignatureRef(Model):
+    presign_id: str
+    R: Hex
+    R_shares: dict[PartyId, Hex]
+
+
 class WalletInfo(Model):
     wallet_id: WalletId
     scheme: Scheme
@@ -129,6 +135,8 @@ class SignPlan(Model):
     signers: tuple[PartyId, ...]
     message: Hex
     taproot_merkle_root: Hex | None
+    # ECDSA: a presignature from the pool, reserved for this ceremony, if one was ready.
+    presignature: PresignatureRef | None = None
 
 
 class RecordWalletInput(Model):
@@ -154,7 +162,7 @@ class CeremonyFailedInput(Model):
 class CeremonyStartedInput(Model):
     ceremony_id: str
     wallet_id: WalletId
-    kind: Literal["create_wallet", "sign"]
+    kind: Literal["create_wallet", "sign", "presign"]
     protocol: str
     parties: tuple[PartyId, ...]
 
@@ -321,3 +329,32 @@ class EcdsaCombineInput(Model):
     R: Hex
     R_shares: dict[PartyId, Hex]
     shares: dict[PartyId, str]
+
+
+class PresignInput(Model):
+    """Fill a wallet's presignature pool: ECDSA's offline phase, ahead of any message."""
+
+    version: Literal[1] = 1
+    wallet_id: WalletId
+    count: int = Field(default=1, ge=1, le=100)
+    signers: tuple[PartyId, ...] = ()
+
+
+class PresignResult(Model):
+    version: Literal[1] = 1
+    wallet_id: WalletId
+    presign_ids: tuple[str, ...]
+    signers: tuple[PartyId, ...]
+
+
+class PresignPlanInput(Model):
+    request: PresignInput
+    ceremony_id: str
+
+
+class RecordPresignatureInput(Model):
+    wallet_id: WalletId
+    presign_id: str
+    signers: tuple[PartyId, ...]
+    R: Hex
+    R_shares: dict[PartyId, Hex]

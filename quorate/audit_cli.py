@@ -46,6 +46,7 @@ from storage.audit.verify import (
 )
 from storage.events.errors import EventStoreError
 from storage.events.port import open_event_store
+from storage.projections.errors import ProjectionError
 
 audit_app = typer.Typer(
     help="Audit the event store: verify the hash chain, export for auditors, query history.",
@@ -54,6 +55,19 @@ audit_app = typer.Typer(
 projections_app = typer.Typer(
     help="Projections (read models) that follow the event store.", no_args_is_help=True
 )
+
+
+@audit_app.callback()
+def audit_main() -> None:
+    """Audit the event store: verify the hash chain, export for auditors, query history."""
+
+
+@projections_app.callback()
+def projections_main() -> None:
+    """Projections (read models) that follow the event store."""
+    # A callback makes this a command group even with one command, so the command line is
+    # `quorate projections rebuild ...` (Typer would otherwise fold `rebuild` away).
+
 
 EXIT_TAMPERED = 1
 EXIT_ERROR = 2
@@ -111,7 +125,7 @@ def _run(make: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
     """Run a coroutine; operational failures become a message and exit status 2."""
     try:
         return asyncio.run(make())
-    except (AuditError, EventStoreError, OSError, ValueError) as exc:
+    except (AuditError, EventStoreError, ProjectionError, OSError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_ERROR) from None
 
@@ -264,6 +278,12 @@ def _print_rows(title: str, rows: list[dict[str, Any]], columns: list[str]) -> N
     Console(width=200).print(table)
 
 
+def _notes(result: QueryResult) -> None:
+    # On stderr, so --json output stays one parsable document.
+    for note in result.notes:
+        typer.echo(f"note: {note}", err=True)
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return "-"
@@ -314,6 +334,7 @@ def query_command(
             events_url, wallet, start, end, projections_url=view_url, source=chosen
         )
     )
+    _notes(result)
     if as_json:
         typer.echo(json.dumps(result.rows, separators=(",", ":")))
         return
@@ -344,6 +365,7 @@ def state_command(
             events_url, wallet, instant, projections_url=view_url, source=chosen
         )
     )
+    _notes(result)
     row = result.rows[0]
     if as_json:
         typer.echo(json.dumps(row, separators=(",", ":")))
@@ -370,4 +392,5 @@ def rebuild_command(
     view_url = _projections_url(projections_url)
     names = None if all_ else [name] if name is not None else None
     rebuilt = _run(lambda: rebuild_projections(events_url, view_url, names))
-    typer.echo(f"rebuilt: {', '.join(rebuilt)}")
+    for rebuilt_name, position in rebuilt.items():
+        typer.echo(f"rebuilt {rebuilt_name} from event zero to position {position}")

@@ -15,6 +15,8 @@ from activities.models import (
     CreateWalletResult,
     EcdsaSetupInput,
     EcdsaSetupResult,
+    PresignInput,
+    PresignResult,
     SignInput,
     SignResult,
 )
@@ -76,6 +78,13 @@ async def setup_ecdsa(
         EcdsaSetupResult,
         idempotency_key or f"ecdsa-setup-{request.session}",
     )
+
+
+async def presign(
+    client: Client, request: PresignInput, idempotency_key: str | None = None
+) -> PresignResult:
+    """Fills an ECDSA wallet's presignature pool (the offline phase)."""
+    return await _run(client, "Presign", request, PresignResult, idempotency_key)
 
 
 async def _run(

@@ -16,11 +16,12 @@ from quorate.settings import Settings
 from quorate.topology import Topology
 from storage.events.port import EventStore, open_event_store
 from workflows.create_wallet import CreateWalletWorkflow
+from workflows.ecdsa_presign import PresignWorkflow
 from workflows.ecdsa_setup import SetupEcdsaWorkflow
 from workflows.noop import NoopWorkflow
 from workflows.sign import SignWorkflow
 
-WORKFLOWS = [CreateWalletWorkflow, SignWorkflow, NoopWorkflow, SetupEcdsaWorkflow]
+WORKFLOWS = [CreateWalletWorkflow, SignWorkflow, NoopWorkflow, SetupEcdsaWorkflow, PresignWorkflow]
 
 
 def build_coordinator_worker(client: Client, topology: Topology, events: EventStore) -> Worker:
@@ -36,6 +37,8 @@ def build_coordinator_worker(client: Client, topology: Topology, events: EventSt
             activities.plan_sign,
             activities.aggregate,
             activities.record_failed,
+            activities.plan_presign,
+            activities.record_presignature,
             ecdsa.list_parties,
             ecdsa.check_aux,
             ecdsa.combine,

@@ -18,9 +18,6 @@ with workflow.unsafe.imports_passed_through():
         EcdsaSignInput,
         EcdsaSignResult,
         PlanSignInput,
-        PresignFinishResult,
-        PresignRoundInput,
-        PresignRoundResult,
         SignInput,
         SignPlan,
         SignResult,
@@ -30,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         SignRound2Result,
     )
     from workflows.common import coordinator, failure_of, fan_out
+    from workflows.ecdsa_presign import run_presign
 
 
 @workflow.defn(name="Sign")
@@ -99,68 +97,29 @@ class SignWorkflow:
         return result
 
     async def _ecdsa(self, plan: SignPlan, ceremony_id: str) -> SignResult:
-        """CGGMP21 presigning (Fig. 7, three rounds), then one signing round (Fig. 8)."""
+        """CGGMP21: a pooled presignature if one was reserved, else presigning inline
+        (Fig. 7); then the one signing round (Fig. 8) and the coordinator's combination."""
         wallet = plan.wallet
         signers = plan.signers
-
-        def request(party: str, **fields: dict[str, str]) -> PresignRoundInput:
-            return PresignRoundInput(
-                wallet_id=wallet.wallet_id, presign_id=ceremony_id, signers=signers, **fields
-            )
-
-        def others(party: str) -> list[str]:
-            return [j for j in signers if j != party]
-
         try:
-            r1 = await fan_out(
-                "party.ecdsa_presign_round1",
-                {p: request(p) for p in signers},
-                PresignRoundResult,
-                slow=True,
-            )
-            r2 = await fan_out(
-                "party.ecdsa_presign_round2",
-                {
-                    p: request(
-                        p,
-                        broadcasts={j: r1[j].broadcast for j in others(p)},
-                        direct={j: r1[j].direct[p] for j in others(p)},
-                    )
-                    for p in signers
-                },
-                PresignRoundResult,
-                slow=True,
-            )
-            r3 = await fan_out(
-                "party.ecdsa_presign_round3",
-                {p: request(p, direct={j: r2[j].direct[p] for j in others(p)}) for p in signers},
-                PresignRoundResult,
-                slow=True,
-            )
-            finished = await fan_out(
-                "party.ecdsa_presign_finish",
-                {
-                    p: request(
-                        p,
-                        broadcasts={j: r3[j].broadcast for j in others(p)},
-                        direct={j: r3[j].direct[p] for j in others(p)},
-                    )
-                    for p in signers
-                },
-                PresignFinishResult,
-                slow=True,
-            )
+            if plan.presignature is not None:
+                presign_id = plan.presignature.presign_id
+                R, R_shares = plan.presignature.R, plan.presignature.R_shares
+            else:
+                presign_id = ceremony_id
+                finished = await run_presign(wallet.wallet_id, presign_id, signers)
+                R, R_shares = finished.R, finished.R_shares
             shares = await fan_out(
                 "party.ecdsa_sign",
                 {
                     p: EcdsaSignInput(
-                        wallet_id=wallet.wallet_id, presign_id=ceremony_id, digest=plan.message
+                        wallet_id=wallet.wallet_id, presign_id=presign_id, digest=plan.message
                     )
                     for p in signers
                 },
                 EcdsaSignResult,
             )
-        except ActivityError as error:
+        except (ActivityError, ApplicationError) as error:
             kind, message, culprits = failure_of(error)
             await coordinator(
                 "coordinator.record_failed",
@@ -172,28 +131,13 @@ class SignWorkflow:
                 ),
             )
             raise ApplicationError(message, list(culprits), type=kind, non_retryable=True) from None
-        first = finished[signers[0]]
-        if any((f.R, f.R_shares) != (first.R, first.R_shares) for f in finished.values()):
-            await coordinator(
-                "coordinator.record_failed",
-                CeremonyFailedInput(
-                    ceremony_id=ceremony_id,
-                    wallet_id=wallet.wallet_id,
-                    reason="signers finished presigning with different nonce points",
-                ),
-            )
-            raise ApplicationError(
-                "signers disagree on the presignature",
-                type="PresignatureMismatch",
-                non_retryable=True,
-            )
         result: SignResult = await coordinator(
             "coordinator.ecdsa_combine",
             EcdsaCombineInput(
                 plan=plan,
                 ceremony_id=ceremony_id,
-                R=first.R,
-                R_shares=first.R_shares,
+                R=R,
+                R_shares=R_shares,
                 shares={p: r.share for p, r in shares.items()},
             ),
             SignResult,

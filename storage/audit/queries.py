@@ -52,23 +52,30 @@ class SignatureRecord(BaseModel):
 
 
 class WalletState(BaseModel):
-    """A wallet as the log described it at ``as_of``: created yet, with what, and activity."""
+    """A wallet as the log described it at ``as_of``: created yet, with what, and activity.
+
+    The fields up to ``last_signed_at`` are those of the projections' audit view
+    (storage.projections ``WalletState``), so both sources print alike; the activity counts
+    after them only the fold knows (``None`` when the audit view answered).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     wallet_id: str
     as_of: AwareDatetime
     exists: bool = False
-    created_at: AwareDatetime | None = None
     scheme: str | None = None
     ciphersuite: str | None = None
     threshold: int | None = None
     parties: list[str] = Field(default_factory=list)
     group_public_key: str | None = None
-    signatures: int = 0
-    ceremonies_started: int = 0
-    ceremonies_failed: int = 0
-    misbehaviours: dict[str, int] = Field(default_factory=dict)
+    ceremony_id: str | None = Field(default=None, description="The creating (DKG) ceremony.")
+    created_at: AwareDatetime | None = None
+    signature_count: int = 0
+    last_signed_at: AwareDatetime | None = None
+    ceremonies_started: int | None = None
+    ceremonies_failed: int | None = None
+    misbehaviours: dict[str, int] | None = None
     last_position: int | None = None
     last_event_at: AwareDatetime | None = None
 
@@ -149,7 +156,9 @@ async def fold_wallet_state_as_of(
     state = WalletState(wallet_id=wallet_id, as_of=as_of)
     changes: dict[str, object] = {}
     misbehaviours: dict[str, int] = {}
-    counts = {"signatures": 0, "ceremonies_started": 0, "ceremonies_failed": 0}
+    counts = {"signature_count": 0, "ceremonies_started": 0, "ceremonies_failed": 0}
+    signed: set[str] = set()
+    last_signed_at: datetime | None = None
     last: StoredEvent | None = None
     # recorded_at has microsecond precision: "at or before as_of" is "before as_of + 1 µs".
     until = as_of + timedelta(microseconds=1)
@@ -168,9 +177,14 @@ async def fold_wallet_state_as_of(
                 threshold=event.threshold,
                 parties=list(event.parties),
                 group_public_key=event.group_public_key,
+                ceremony_id=event.ceremony_id,
             )
         elif isinstance(event, SignatureProduced):
-            counts["signatures"] += 1
+            # One signature per ceremony, as the audit view counts them.
+            if event.ceremony_id not in signed:
+                signed.add(event.ceremony_id)
+                counts["signature_count"] += 1
+                last_signed_at = stored.recorded_at
         elif isinstance(event, CeremonyStarted):
             counts["ceremonies_started"] += 1
         elif isinstance(event, CeremonyFailed):
@@ -181,6 +195,7 @@ async def fold_wallet_state_as_of(
         update={
             **changes,
             **counts,
+            "last_signed_at": last_signed_at,
             "misbehaviours": misbehaviours,
             "last_position": last.position if last is not None else None,
             "last_event_at": last.recorded_at if last is not None else None,

@@ -1,96 +1,116 @@
 """What the ``quorate audit`` and ``quorate projections`` commands do, minus the terminal.
 
-Queries go to the projections' audit view when storage.projections provides one and its
-database exists, and otherwise to a fold over the event store (:mod:`storage.audit.queries`);
-the result says which answered. Either way the answer is a list of plain JSON-able rows, so
-the command prints the same table whichever source it came from.
+Queries are answered by the projections' audit view (storage.projections.audit) when its
+database exists and the ``audit`` projection has caught up with the event store (its
+checkpoint is the store's head, same hash), and otherwise by a fold over the store
+(:mod:`storage.audit.queries`). Audit commands only read: they never advance a projection
+themselves (``quorate projections rebuild`` and the runner do), so an auditor with read
+access gets an answer either way, and the result says which source gave it.
+
+Both sources are normalized to the same rows (:class:`~storage.audit.queries.
+SignatureRecord`, :class:`~storage.audit.queries.WalletState`), so the command prints the
+same table whichever answered.
 """
 
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel
-
-from storage.audit.queries import fold_signatures_between, fold_wallet_state_as_of
+from storage.audit.queries import (
+    SignatureRecord,
+    WalletState,
+    fold_signatures_between,
+    fold_wallet_state_as_of,
+)
 from storage.audit.verify import AuditError
-from storage.events.port import open_event_store
+from storage.events.port import EventStore, open_event_store
+from storage.projections import (
+    AuditProjection,
+    ProjectionDb,
+    ProjectionRunner,
+    default_projections,
+    get_checkpoints,
+    open_projection_db,
+)
+from storage.projections import signatures_between as view_signatures_between
+from storage.projections import wallet_state_as_of as view_wallet_state_as_of
 
 Source = Literal["auto", "projection", "events"]
-"""Where a query is answered: the audit view if available (auto), only it, or the log."""
+"""Where a query is answered: the audit view if fresh (auto), only it, or only the log."""
+
+EARLIEST = datetime(1, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+"""Open bounds, for the audit view whose range queries take both ends."""
 
 
 @dataclass(frozen=True, slots=True)
 class QueryResult:
-    """Rows of a query and the name of what answered it (``projection`` or ``events``)."""
+    """Rows of a query, what answered it (``projection`` or ``events``), and remarks."""
 
     source: str
     rows: list[dict[str, Any]]
-
-
-def jsonable(value: Any) -> Any:
-    """``value`` as JSON-compatible data: models and dataclasses become dicts, instants ISO."""
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    if hasattr(value, "__dataclass_fields__"):
-        return {name: jsonable(getattr(value, name)) for name in value.__dataclass_fields__}
-    if isinstance(value, dict):
-        return {str(key): jsonable(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(item) for item in value]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if hasattr(value, "_asdict"):
-        return jsonable(value._asdict())
-    return value
-
-
-def _projections_module() -> Any | None:
-    """``storage.projections`` if it is installed (it is built alongside this package)."""
-    try:
-        return importlib.import_module("storage.projections")
-    except ImportError:
-        return None
+    notes: list[str] = field(default_factory=list)
 
 
 def projection_db_exists(url: str) -> bool:
-    """Whether a projection database is there to ask (a SQLite file must exist already;
-    opening one would create it empty, and an empty view would answer "no signatures")."""
+    """Whether a projection database is there to ask. A SQLite file must exist already:
+    opening one would create it empty, and an empty view would answer "no signatures"."""
     if url.split(":", 1)[0].lower() != "sqlite":
         return True
     path = url.split(":///", 1)[1] if ":///" in url else ""
     return path != ":memory:" and Path(path).is_file()
 
 
-async def _via_projection(
-    projections_url: str, method: str, *args: Any
-) -> list[dict[str, Any]] | dict[str, Any] | None:
-    """INTEGRATION POINT (storage.projections): ask the audit view, or ``None`` if absent.
+async def _audit_view_lag(store: EventStore, db: ProjectionDb) -> str | None:
+    """``None`` if the audit projection is at the store's head, else why it is not."""
+    checkpoint = (await get_checkpoints(db)).get(AuditProjection.name)
+    head = await store.head()
+    if checkpoint is None:
+        return "the audit projection has not been built"
+    if head is None:
+        return None if checkpoint.position == 0 else "the audit projection is ahead of the store"
+    if checkpoint.position != head.position:
+        return (
+            f"the audit projection is at position {checkpoint.position}, "
+            f"the store at {head.position}"
+        )
+    if checkpoint.last_hash != head.hash:
+        return "the audit projection's last hash differs from the store's head"
+    return None
 
-    Uses ``open_projection_db(url)`` and the audit view's ``signatures_between(wallet_id,
-    start, end)`` / ``wallet_state_as_of(wallet_id, instant)``; anything missing means the
-    projections are not available in this build, and the caller folds the log instead.
-    """
-    module = _projections_module()
-    if module is None or not projection_db_exists(projections_url):
-        return None
-    opener = getattr(module, "open_projection_db", None)
-    view_factory = getattr(module, "AuditView", None) or getattr(module, "audit_view", None)
-    if opener is None or view_factory is None:
-        return None
-    async with await opener(projections_url) as db:
-        view = view_factory(db)
-        query = getattr(view, method, None)
-        if query is None:
-            return None
-        result = jsonable(await query(*args))
-    if result is None or isinstance(result, dict):
-        return result
-    return list(result)
+
+async def _ask_view(
+    store: EventStore, projections_url: str | None, source: Source
+) -> tuple[ProjectionDb | None, list[str]]:
+    """An open projection database to answer from, or ``None`` and why not."""
+    if source == "events":
+        return None, []
+    if projections_url is None or not projection_db_exists(projections_url):
+        if source == "projection":
+            raise AuditError(f"no projection database at {projections_url}")
+        return None, []
+    db = await open_projection_db(projections_url)
+    lag = await _audit_view_lag(store, db)
+    if lag is None:
+        return db, []
+    if source == "projection":
+        return db, [f"{lag}: the answer may be incomplete"]
+    await db.close()
+    return None, [f"{lag}; answered from the event store instead"]
+
+
+async def _archived_note(store: EventStore) -> list[str]:
+    """A remark when the live store no longer starts at position 1 (months archived)."""
+    first = await store.read_all(after_position=0, limit=1)
+    if first and first[0].position > 1:
+        return [
+            f"positions 1-{first[0].position - 1} are archived; the event store only "
+            "answers for the live log"
+        ]
+    return []
 
 
 async def signatures_between(
@@ -102,16 +122,33 @@ async def signatures_between(
     projections_url: str | None = None,
     source: Source = "auto",
 ) -> QueryResult:
-    """Every signature of ``wallet_id`` recorded in ``[since, until)``."""
-    if source != "events" and projections_url is not None:
-        rows = await _via_projection(projections_url, "signatures_between", wallet_id, since, until)
-        if isinstance(rows, list):
-            return QueryResult("projection", rows)
-    if source == "projection":
-        raise AuditError("the projections' audit view is not available")
+    """Every signature of ``wallet_id`` recorded in ``[since, until)``, oldest first."""
     async with await open_event_store(events_url) as store:
+        db, notes = await _ask_view(store, projections_url, source)
+        if db is not None:
+            async with db:
+                records = await view_signatures_between(
+                    db, wallet_id, since or EARLIEST, until or LATEST
+                )
+            rows = [
+                SignatureRecord(
+                    position=record.finished_position or 0,
+                    recorded_at=record.finished_at or EARLIEST,
+                    wallet_id=record.wallet_id,
+                    ceremony_id=record.ceremony_id,
+                    scheme=record.scheme or "",
+                    protocol=record.protocol,
+                    signers=list(record.signers or []),
+                    public_key=record.public_key or "",
+                    message=record.message or "",
+                    signature=record.signature or "",
+                ).model_dump(mode="json")
+                for record in records
+            ]
+            return QueryResult("projection", rows, notes)
         found = await fold_signatures_between(store, wallet_id, since, until)
-    return QueryResult("events", [record.model_dump(mode="json") for record in found])
+        notes += await _archived_note(store)
+    return QueryResult("events", [record.model_dump(mode="json") for record in found], notes)
 
 
 async def wallet_state_as_of(
@@ -123,39 +160,41 @@ async def wallet_state_as_of(
     source: Source = "auto",
 ) -> QueryResult:
     """``wallet_id``'s state as of ``as_of`` (one row)."""
-    if source != "events" and projections_url is not None:
-        row = await _via_projection(projections_url, "wallet_state_as_of", wallet_id, as_of)
-        if isinstance(row, dict):
-            return QueryResult("projection", [row])
-    if source == "projection":
-        raise AuditError("the projections' audit view is not available")
     async with await open_event_store(events_url) as store:
-        state = await fold_wallet_state_as_of(store, wallet_id, as_of)
-    return QueryResult("events", [state.model_dump(mode="json")])
+        db, notes = await _ask_view(store, projections_url, source)
+        if db is not None:
+            async with db:
+                viewed = await view_wallet_state_as_of(db, wallet_id, as_of)
+            state = WalletState(wallet_id=wallet_id, as_of=as_of)
+            if viewed is not None:
+                state = WalletState.model_validate(
+                    {**viewed.model_dump(), "as_of": as_of, "exists": True}
+                )
+            return QueryResult("projection", [state.model_dump(mode="json")], notes)
+        folded = await fold_wallet_state_as_of(store, wallet_id, as_of)
+        notes += await _archived_note(store)
+    return QueryResult("events", [folded.model_dump(mode="json")], notes)
 
 
 async def rebuild_projections(
     events_url: str, projections_url: str, names: list[str] | None
-) -> list[str]:
+) -> dict[str, int]:
     """Rebuild the named projections (every default one if ``names`` is None) from event 0.
 
-    INTEGRATION POINT (storage.projections): ``ProjectionRunner(...)`` over
-    ``default_projections()`` with ``rebuild(name)``. Returns the names rebuilt.
+    Returns the position each reached. Raises :class:`AuditError` for an unknown name.
     """
-    module = _projections_module()
-    runner_type = getattr(module, "ProjectionRunner", None) if module else None
-    defaults = getattr(module, "default_projections", None) if module else None
-    opener = getattr(module, "open_projection_db", None) if module else None
-    if runner_type is None or defaults is None or opener is None:
-        raise AuditError("projections are not available in this build (storage.projections)")
-    projections = list(defaults())
-    known = [str(projection.name) for projection in projections]
+    projections = default_projections()
+    known = [projection.name for projection in projections]
     chosen = known if names is None else names
     unknown = [name for name in chosen if name not in known]
     if unknown:
         raise AuditError(f"unknown projection(s) {', '.join(unknown)}; known: {', '.join(known)}")
-    async with await open_event_store(events_url) as store, await opener(projections_url) as db:
-        runner = runner_type(store, db, projections)
+    reached: dict[str, int] = {}
+    async with (
+        await open_event_store(events_url) as store,
+        await open_projection_db(projections_url) as db,
+    ):
+        runner = ProjectionRunner(store, db, projections)
         for name in chosen:
-            await runner.rebuild(name)
-    return chosen
+            reached[name] = await runner.rebuild(name)
+    return reached

@@ -28,6 +28,13 @@ Verification stops at the first problem: everything after a break is unanchored,
 first bad event is what an investigator needs. Deleting the *last* events of a database
 cannot be seen from the chain alone; verifying against a manifest of an earlier export
 (``manifest=``) catches it, since the store must still hold that export's last event.
+
+Retention: once the store has archived its oldest months (storage.events.archive), the live
+log starts after position 1. ``verify_store(..., archives=DIR)`` verifies the archive files
+first, oldest month first, each against its manifest, and the live store must continue the
+chain where the last archive ends: one walk over ``archives + live store`` as over one log.
+Without the archives such a store fails at position 1 with a hint, because to the chain
+alone archived and deleted events look the same.
 """
 
 from __future__ import annotations

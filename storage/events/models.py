@@ -37,7 +37,7 @@ HexOrEmpty = Annotated[str, StringConstraints(pattern=r"^(?:[0-9a-f]{2})*$")]
 """Lowercase hex, possibly empty (Ed25519 and BIP340 both sign the empty message)."""
 
 Scheme = Literal["bip340", "ed25519", "ecdsa-secp256k1"]
-CeremonyKind = Literal["create_wallet", "sign"]
+CeremonyKind = Literal["create_wallet", "sign", "presign"]
 
 
 def _check_unique(field: str, values: list[str]) -> None:
@@ -131,11 +131,54 @@ class PartyMisbehaved(_DomainEvent):
     reason: str = Field(min_length=1)
 
 
-DomainEvent = WalletCreated | CeremonyStarted | SignatureProduced | CeremonyFailed | PartyMisbehaved
+class PresignatureAdded(_DomainEvent):
+    """An ECDSA presignature now waits in each signer's vault (its public part only)."""
+
+    version: Literal[1] = 1
+    wallet_id: Identifier
+    presign_id: Identifier
+    signers: list[Identifier] = Field(min_length=2)
+    R: Hex
+    R_shares: dict[str, Hex]
+
+    @model_validator(mode="after")
+    def _check_signers(self) -> Self:
+        _check_unique("signers", self.signers)
+        if set(self.R_shares) != set(self.signers):
+            raise ValueError("one R share per signer")
+        return self
+
+
+class PresignatureUsed(_DomainEvent):
+    """A presignature was reserved by a signing ceremony; it is never handed out again."""
+
+    version: Literal[1] = 1
+    wallet_id: Identifier
+    presign_id: Identifier
+    ceremony_id: Identifier
+
+
+DomainEvent = (
+    WalletCreated
+    | CeremonyStarted
+    | SignatureProduced
+    | CeremonyFailed
+    | PartyMisbehaved
+    | PresignatureAdded
+    | PresignatureUsed
+)
 
 EVENT_TYPES: Mapping[str, type[DomainEvent]] = {
     cls.__name__: cls
-    for cls in (WalletCreated, CeremonyStarted, SignatureProduced, CeremonyFailed, PartyMisbehaved)
+    for cls in (
+        WalletCreated,
+        CeremonyStarted,
+        SignatureProduced,
+        CeremonyFailed,
+        PartyMisbehaved,
+        PresignatureAdded,
+        PresignatureUsed,
+    )
 }
 """Domain event classes by the ``event_type`` they are stored under (their class name)."""
 

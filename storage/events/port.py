@@ -327,7 +327,8 @@ class EventStore(ABC):
         batch (0: new stream); a stream need not be in the batch (a precondition on another
         stream). A retried batch whose events are all stored already is answered with them
         if they were stored right after the expected version. Otherwise a mismatch raises
-        :class:`~storage.events.errors.StreamVersionConflict` and writes nothing.
+        :class:`~storage.events.errors.StreamVersionConflict` and writes nothing. An empty
+        ``events`` returns ``[]`` without checking anything.
         """
 
     @abstractmethod
@@ -435,7 +436,9 @@ async def open_event_store(url: str, *, clock: Clock | None = None) -> EventStor
 
     ``sqlite:///relative/path.sqlite3``, ``sqlite:////absolute/path.sqlite3``,
     ``sqlite:///:memory:`` (one connection, for tests), or
-    ``postgresql://user[:password]@host:port/db[?schema=name]``. Any other scheme raises
+    ``postgresql://user[:password]@host:port/db[?schema=name]`` (other query parameters go to
+    asyncpg, e.g. ``sslmode``, or become server settings, e.g. ``role=quorate_app`` to act as
+    the application role from a member login). Any other scheme raises
     :class:`~storage.events.errors.UnsupportedEventStoreUrl`.
     """
     # Imported here, not at the top, because the adapters import this module: the port

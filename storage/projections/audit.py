@@ -64,6 +64,7 @@ Times are the events' ``recorded_at`` (UTC). Query API (all read one snapshot):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
@@ -413,32 +414,52 @@ class AuditProjection(Projection):
             await tx.execute(tx.dialect.ddl(statement))
 
     async def apply(self, tx: ProjectionTx, event: StoredEvent) -> None:
-        domain = decode_domain_event(event)
-        if not isinstance(
-            domain,
-            CeremonyStarted | SignatureProduced | CeremonyFailed | PartyMisbehaved | WalletCreated,
-        ):
-            return
-        if isinstance(domain, WalletCreated):
-            await tx.execute(
-                _INSERT_WALLET,
-                domain.wallet_id,
-                domain.scheme,
-                domain.ciphersuite,
-                domain.threshold,
-                dump_json(domain.parties),
-                domain.group_public_key,
-                domain.ceremony_id,
-                event.recorded_at,
-                event.position,
-            )
-        stored = await tx.fetchrow(_SELECT_ONE, domain.ceremony_id)
-        row = (
-            _load_row(stored)
-            if stored is not None
-            else _Row(ceremony_id=domain.ceremony_id, wallet_id=domain.wallet_id)
-        )
-        await tx.execute(_UPSERT, *_fold(row, domain, event).parameters())
+        await self.apply_batch(tx, [event])
+
+    async def apply_batch(self, tx: ProjectionTx, events: Sequence[StoredEvent]) -> None:
+        # Each ceremony's row is read at most once and written once per batch (a ceremony's
+        # events usually arrive together); the fold itself is the event-at-a-time one.
+        rows: dict[str, _Row] = {}
+        wallets: list[tuple[Any, ...]] = []
+        for event in events:
+            domain = decode_domain_event(event)
+            if not isinstance(
+                domain,
+                CeremonyStarted
+                | SignatureProduced
+                | CeremonyFailed
+                | PartyMisbehaved
+                | WalletCreated,
+            ):
+                continue
+            if isinstance(domain, WalletCreated):
+                wallets.append(
+                    (
+                        domain.wallet_id,
+                        domain.scheme,
+                        domain.ciphersuite,
+                        domain.threshold,
+                        dump_json(domain.parties),
+                        domain.group_public_key,
+                        domain.ceremony_id,
+                        event.recorded_at,
+                        event.position,
+                    )
+                )
+            row = rows.get(domain.ceremony_id)
+            if row is None:
+                stored = await tx.fetchrow(_SELECT_ONE, domain.ceremony_id)
+                row = (
+                    _load_row(stored)
+                    if stored is not None
+                    else _Row(ceremony_id=domain.ceremony_id, wallet_id=domain.wallet_id)
+                )
+            rows[domain.ceremony_id] = _fold(row, domain, event)
+        if wallets:
+            # In order, and ON CONFLICT DO NOTHING: the first WalletCreated of a wallet wins.
+            await tx.executemany(_INSERT_WALLET, wallets)
+        if rows:
+            await tx.executemany(_UPSERT, [row.parameters() for row in rows.values()])
 
 
 def _check_range(start: datetime, end: datetime) -> None:

@@ -40,7 +40,7 @@ from typing import Any, Literal, Self
 from storage.events.errors import UnknownEventType
 from storage.events.models import DomainEvent, parse_event
 from storage.events.port import StoredEvent, canonical_json
-from storage.projections.errors import InvalidIdentifier
+from storage.projections.errors import InvalidIdentifier, ProjectionApplyFailed
 
 Row = dict[str, Any]
 """One result row, by column name."""
@@ -250,6 +250,25 @@ class Projection(ABC):
     async def apply(self, tx: ProjectionTx, event: StoredEvent) -> None:
         """Fold one event into the tables. Unknown event types must be skipped quietly."""
 
+    async def apply_batch(self, tx: ProjectionTx, events: Sequence[StoredEvent]) -> None:
+        """Fold consecutive events, in order; what the runner calls, once per batch.
+
+        This default applies them one at a time. A projection may override it to read and
+        write each of its rows once per batch instead of once per event (the built-in health
+        and audit projections do, and define :meth:`apply` as a batch of one); the result
+        must equal one-at-a-time application, which the contract tests check by comparing
+        batch sizes. An error names the event it failed on.
+        """
+        for event in events:
+            try:
+                await self.apply(tx, event)
+            except ProjectionApplyFailed:
+                raise
+            except Exception as exc:
+                raise ProjectionApplyFailed(
+                    projection=self.name, position=event.position, event_type=event.event_type
+                ) from exc
+
     async def reset(self, tx: ProjectionTx) -> None:
         """Remove everything the projection stored; :meth:`setup` then starts afresh.
 
@@ -257,9 +276,3 @@ class Projection(ABC):
         """
         for table in self.tables:
             await tx.execute("DROP TABLE IF EXISTS " + quote_identifier("table", table))
-
-
-async def fetch_all(db: ProjectionDb, sql: str, *parameters: Any) -> list[Row]:
-    """Run one read query in its own snapshot; a convenience for the query functions."""
-    async with db.read() as tx:
-        return await tx.fetch(sql, *parameters)

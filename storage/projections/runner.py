@@ -365,15 +365,20 @@ class ProjectionRunner:
                 return 0, start
             last = events[-1]
             for projection in due:
-                for event in events:
-                    try:
-                        await projection.apply(tx, event)
-                    except Exception as exc:
-                        raise ProjectionApplyFailed(
-                            projection=projection.name,
-                            position=event.position,
-                            event_type=event.event_type,
-                        ) from exc
+                try:
+                    await projection.apply_batch(tx, events)
+                except ProjectionApplyFailed:
+                    raise
+                except Exception as exc:
+                    # Decoding errors name their event; anything else (a failed write of
+                    # the batch's rows) is charged to the batch's last event.
+                    position = getattr(exc, "position", None)
+                    failed = next((e for e in events if e.position == position), last)
+                    raise ProjectionApplyFailed(
+                        projection=projection.name,
+                        position=failed.position,
+                        event_type=failed.event_type,
+                    ) from exc
                 await write_checkpoint(
                     tx,
                     Checkpoint(

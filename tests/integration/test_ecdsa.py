@@ -16,9 +16,9 @@ from eth_account import Account
 from eth_keys.datatypes import PublicKey as EthPublicKey
 
 from activities.ecdsa_party import MODULUS_BITS_ENV
-from activities.models import CreateWalletInput, EcdsaSetupInput, SignInput
+from activities.models import CreateWalletInput, EcdsaSetupInput, PresignInput, SignInput
 from mpc.group.secp256k1 import ORDER as Q
-from quorate.client import CeremonyFailed, create_wallet, setup_ecdsa, sign
+from quorate.client import CeremonyFailed, create_wallet, presign, setup_ecdsa, sign
 from storage.events.port import verify_chain
 from tests.integration.conftest import System
 
@@ -50,6 +50,30 @@ async def test_ecdsa_setup_create_and_sign(system: System, monkeypatch: pytest.M
     with pytest.raises(CeremonyFailed) as caught:
         await sign(system.client, SignInput(wallet_id=wallet.wallet_id, message="00" * 20))
     assert caught.value.kind == "InvalidMessage"
+
+    # The offline phase ahead of time: two pooled presignatures, then signings that only
+    # run the online round, each taking a different presignature.
+    pooled = await presign(system.client, PresignInput(wallet_id=wallet.wallet_id, count=2))
+    assert len(pooled.presign_ids) == 2
+    for n in range(3):
+        digest = hashlib.sha256(f"pooled {n}".encode()).digest()
+        result = await sign(
+            system.client, SignInput(wallet_id=wallet.wallet_id, message=digest.hex())
+        )
+        signature = bytes.fromhex(result.signature)
+        recovered = Account._recover_hash(
+            digest,
+            vrs=(
+                27 + result.recovery_id,
+                int.from_bytes(signature[:32], "big"),
+                int.from_bytes(signature[32:], "big"),
+            ),
+        )
+        assert recovered == address
     events = await system.events.read_all()
     verify_chain(events)
-    assert [e.event_type for e in events].count("SignatureProduced") == 2
+    kinds = [e.event_type for e in events]
+    assert kinds.count("SignatureProduced") == 5
+    assert kinds.count("PresignatureAdded") == 2
+    used = [e.payload["presign_id"] for e in events if e.event_type == "PresignatureUsed"]
+    assert sorted(used) == sorted(pooled.presign_ids)  # the third signing presigned inline

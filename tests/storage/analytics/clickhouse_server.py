@@ -7,8 +7,10 @@ server is left behind); otherwise the fixture fails with the command to run.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -45,6 +47,13 @@ class ClickHouseServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=30)
+
+
+def _die_with_parent() -> None:
+    # PR_SET_PDEATHSIG: if pytest is killed outright, the kernel sends SIGTERM to the
+    # server, so even an aborted run leaves no ClickHouse server behind.
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGTERM, 0, 0, 0)
 
 
 def _free_port() -> int:
@@ -178,6 +187,7 @@ def start_debian_server(root: Path) -> ClickHouseServer:
             stdout=output,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,  # async-signal-safe: one prctl call
         )
     server = ClickHouseServer(
         url=f"clickhouse://127.0.0.1:{http_port}", process=process, log_dir=root

@@ -139,9 +139,11 @@ async def test_empty_selection_exports_and_verifies(
     await sqlite_backend.build()
     out = tmp_path / "none.jsonl"
     manifest = await _export(sqlite_backend, out, since=T0 + timedelta(days=30))
-    assert manifest.count == 0 and out.read_bytes() == b""
+    assert manifest.count == 0
+    assert out.read_bytes() == b""
     report = verify_export(out)
-    assert report.ok and report.events == 0
+    assert report.ok
+    assert report.events == 0
 
 
 async def test_bounds_must_be_aware_and_ordered(
@@ -243,7 +245,8 @@ async def test_file_cut_mid_line_is_truncated(full_export: Path) -> None:
 async def test_file_cut_at_a_line_boundary_needs_the_manifest(full_export: Path) -> None:
     _rewrite(full_export, lambda lines: lines[:12])
     alone = verify_export(full_export, use_manifest=False)
-    assert alone.ok and any("no manifest" in note for note in alone.notes)
+    assert alone.ok
+    assert any("no manifest" in note for note in alone.notes)
     report = verify_export(full_export)
     assert report.finding is not None
     assert report.finding.problem is Problem.TRUNCATED

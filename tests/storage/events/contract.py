@@ -35,11 +35,14 @@ from storage.events.models import (
     CeremonyFailed,
     CeremonyStarted,
     PartyMisbehaved,
+    PresignatureAdded,
+    PresignatureUsed,
     SignatureProduced,
     WalletCreated,
     ceremony_stream,
     parse_event,
     to_new_event,
+    wallet_stream,
 )
 from storage.events.port import (
     GENESIS_HASH,
@@ -479,8 +482,8 @@ class EventStoreContract(ABC):
                 [
                     to_new_event(
                         e,
-                        stream_id=ceremony_stream(e.ceremony_id),
-                        idempotency_key=f"{type(e).__name__}-{e.ceremony_id}",
+                        stream_id=example_stream(e),
+                        idempotency_key=f"{type(e).__name__}-{example_stream(e)}",
                         metadata={"correlation_id": "req-1"},
                     )
                     for e in domain_events
@@ -885,4 +888,24 @@ def domain_event_examples() -> list[Any]:
         CeremonyFailed(
             ceremony_id="sign-2", wallet_id="w1", reason="identifiable abort", culprits=["eu-2"]
         ),
+        PresignatureAdded(
+            wallet_id="w2",
+            presign_id="pre-1",
+            signers=["us-1", "eu-1", "apac-1"],
+            R="02" + "11" * 32,
+            R_shares={
+                "us-1": "03" + "22" * 32,
+                "eu-1": "02" + "33" * 32,
+                "apac-1": "03" + "44" * 32,
+            },
+        ),
+        PresignatureUsed(wallet_id="w2", presign_id="pre-1", ceremony_id="sign-3"),
     ]
+
+
+def example_stream(domain_event: Any) -> str:
+    """The stream an example goes to: its ceremony's, or its wallet's if it has no ceremony."""
+    ceremony_id = getattr(domain_event, "ceremony_id", None)
+    if ceremony_id is not None:
+        return ceremony_stream(ceremony_id)
+    return wallet_stream(domain_event.wallet_id)

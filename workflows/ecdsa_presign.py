@@ -1,0 +1,125 @@
+"""CGGMP21 presigning (Fig. 7) across the signers' workers, and the Presign workflow.
+
+The three rounds and the output step run as activities on each signer's queue; the
+workflow relays public broadcasts and each round's messages to their recipient (the
+conversions are Paillier ciphertexts under the recipient's key). ``PresignWorkflow``
+fills a wallet's pool ahead of time, so a signing request needs only the online round.
+"""
+
+from __future__ import annotations
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.models import (
+        CeremonyFailedInput,
+        PresignFinishResult,
+        PresignInput,
+        PresignPlanInput,
+        PresignResult,
+        PresignRoundInput,
+        PresignRoundResult,
+        RecordPresignatureInput,
+        SignPlan,
+    )
+    from workflows.common import coordinator, failure_of, fan_out
+
+
+async def run_presign(
+    wallet_id: str, presign_id: str, signers: tuple[str, ...]
+) -> PresignFinishResult:
+    """The three rounds and the output step; every signer must end with the same R."""
+
+    def request(**fields: dict[str, str]) -> PresignRoundInput:
+        return PresignRoundInput(
+            wallet_id=wallet_id, presign_id=presign_id, signers=signers, **fields
+        )
+
+    def others(party: str) -> list[str]:
+        return [j for j in signers if j != party]
+
+    r1 = await fan_out(
+        "party.ecdsa_presign_round1", {p: request() for p in signers}, PresignRoundResult, slow=True
+    )
+    r2 = await fan_out(
+        "party.ecdsa_presign_round2",
+        {
+            p: request(
+                broadcasts={j: r1[j].broadcast for j in others(p)},
+                direct={j: r1[j].direct[p] for j in others(p)},
+            )
+            for p in signers
+        },
+        PresignRoundResult,
+        slow=True,
+    )
+    r3 = await fan_out(
+        "party.ecdsa_presign_round3",
+        {p: request(direct={j: r2[j].direct[p] for j in others(p)}) for p in signers},
+        PresignRoundResult,
+        slow=True,
+    )
+    finished = await fan_out(
+        "party.ecdsa_presign_finish",
+        {
+            p: request(
+                broadcasts={j: r3[j].broadcast for j in others(p)},
+                direct={j: r3[j].direct[p] for j in others(p)},
+            )
+            for p in signers
+        },
+        PresignFinishResult,
+        slow=True,
+    )
+    first = finished[signers[0]]
+    if any((f.R, f.R_shares) != (first.R, first.R_shares) for f in finished.values()):
+        raise ApplicationError(
+            "signers disagree on the presignature", type="PresignatureMismatch", non_retryable=True
+        )
+    return first
+
+
+@workflow.defn(name="Presign")
+class PresignWorkflow:
+    @workflow.run
+    async def run(self, request: PresignInput) -> PresignResult:
+        ceremony_id = workflow.info().workflow_id
+        plan: SignPlan = await coordinator(
+            "coordinator.plan_presign",
+            PresignPlanInput(request=request, ceremony_id=ceremony_id),
+            SignPlan,
+        )
+        presign_ids = []
+        for n in range(request.count):
+            presign_id = f"{ceremony_id}/{n}"
+            try:
+                result = await run_presign(request.wallet_id, presign_id, plan.signers)
+            except ActivityError as error:
+                kind, message, culprits = failure_of(error)
+                await coordinator(
+                    "coordinator.record_failed",
+                    CeremonyFailedInput(
+                        ceremony_id=ceremony_id,
+                        wallet_id=request.wallet_id,
+                        reason=f"{kind}: {message}",
+                        culprits=culprits,
+                    ),
+                )
+                raise ApplicationError(
+                    message, list(culprits), type=kind, non_retryable=True
+                ) from None
+            await coordinator(
+                "coordinator.record_presignature",
+                RecordPresignatureInput(
+                    wallet_id=request.wallet_id,
+                    presign_id=presign_id,
+                    signers=plan.signers,
+                    R=result.R,
+                    R_shares=result.R_shares,
+                ),
+            )
+            presign_ids.append(presign_id)
+        return PresignResult(
+            wallet_id=request.wallet_id, presign_ids=tuple(presign_ids), signers=plan.signers
+        )

@@ -29,6 +29,7 @@ from activities.models import (
     PresignRoundInput,
     PresignRoundResult,
 )
+from activities.prime_pool import SafePrimePool
 from activities.protocol import KEY_SHARE, PUBLIC_KEY_PACKAGE, identifier, session_id
 from mpc.ecdsa import codec, presign
 from mpc.ecdsa.aux_info import (
@@ -77,11 +78,14 @@ def _aux_session(session: str) -> bytes:
 class EcdsaPartyActivities:
     """One party's ECDSA steps, bound to its own vault."""
 
-    def __init__(self, party_id: str, vault: ShareVault) -> None:
+    def __init__(
+        self, party_id: str, vault: ShareVault, primes: SafePrimePool | None = None
+    ) -> None:
         if vault.party_id != party_id:
             raise ValueError("a party's activities must use that party's own vault")
         self.party_id = party_id
         self._vault = vault
+        self._primes = primes
 
     # -- auxiliary information (CGGMP21 Fig. 6) --------------------------------------
 
@@ -92,9 +96,20 @@ class EcdsaPartyActivities:
             stored = self._vault.get_secret(PARTY, f"{AUX_PUBLIC}/{request.session}").decode()
             return self._aux_result(AuxInfoPublic.from_json(stored))
         params = ecdsa_parameters()
-        secret, public = generate_aux_info(
-            self.party_id, params, session_id=_aux_session(request.session)
-        )
+        pooled = None
+        if self._primes is not None and self._primes.bits == params.prime_bits:
+            pooled = self._primes.take_pair()
+        try:
+            secret, public = generate_aux_info(
+                self.party_id, params, primes=pooled, session_id=_aux_session(request.session)
+            )
+        except EcdsaError:
+            if pooled is None:
+                raise
+            # Two pooled primes whose product is a bit short: fall back to fresh ones.
+            secret, public = generate_aux_info(
+                self.party_id, params, session_id=_aux_session(request.session)
+            )
         record = {
             "p": format(secret.paillier.p, "x"),
             "q": format(secret.paillier.q, "x"),

@@ -9,14 +9,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.ecdsa_party import EcdsaPartyActivities
+from activities.ecdsa_party import EcdsaPartyActivities, ecdsa_parameters
 from activities.models import party_task_queue
 from activities.party import PartyActivities
+from activities.prime_pool import SafePrimePool
 from quorate.client import connect
 from quorate.provision import load_sealing_key, open_party_vault
 from quorate.settings import Settings
@@ -24,10 +26,14 @@ from storage.vault.port import ShareVault
 
 
 def build_party_worker(
-    client: Client, party: str, vault: ShareVault, executor: ThreadPoolExecutor
+    client: Client,
+    party: str,
+    vault: ShareVault,
+    executor: ThreadPoolExecutor,
+    primes: SafePrimePool | None = None,
 ) -> Worker:
     activities = PartyActivities(party, vault, load_sealing_key(vault))
-    ecdsa = EcdsaPartyActivities(party, vault)
+    ecdsa = EcdsaPartyActivities(party, vault, primes)
     return Worker(
         client,
         task_queue=party_task_queue(party),
@@ -55,12 +61,17 @@ def build_party_worker(
 async def run_party(settings: Settings, party: str) -> None:
     vault = open_party_vault(settings, party)
     client = await connect(settings)
+    primes = SafePrimePool(vault, ecdsa_parameters().prime_bits)
+    stop = threading.Event()
+    # Safe primes for the next auxiliary information, found while the party is idle.
+    primes.run_filler(stop)
     with ThreadPoolExecutor(max_workers=8, thread_name_prefix=f"party-{party}") as executor:
-        worker = build_party_worker(client, party, vault, executor)
+        worker = build_party_worker(client, party, vault, executor, primes)
         logging.getLogger(__name__).info("party %s polling %s", party, party_task_queue(party))
         try:
             await worker.run()
         finally:
+            stop.set()
             vault.close()
 
 

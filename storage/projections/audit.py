@@ -149,6 +149,12 @@ _SELECT = (
     " event_positions FROM audit_ceremonies"
 )
 _SELECT_ONE = _SELECT + " WHERE ceremony_id = $1"
+# A batch's rows in one query; the ids are one JSON-array parameter, expanded by each
+# database's own JSON function (the only statement whose text differs between dialects).
+_SELECT_MANY_SQLITE = _SELECT + " WHERE ceremony_id IN (SELECT value FROM json_each($1))"  # noqa: S608
+_SELECT_MANY_POSTGRES = (
+    _SELECT + " WHERE ceremony_id IN (SELECT json_array_elements_text($1::json))"
+)
 _UPSERT = (
     "INSERT INTO audit_ceremonies (ceremony_id, wallet_id, tenant, actor, correlation_id, kind,"
     " protocol, scheme, parties, signers, message, signature, public_key, outcome,"
@@ -343,7 +349,10 @@ def _record(row: Row) -> AuditRecord:
     )
 
 
-def _fold(row: _Row, domain: object, event: StoredEvent) -> _Row:
+_AuditEvent = CeremonyStarted | SignatureProduced | CeremonyFailed | PartyMisbehaved | WalletCreated
+
+
+def _fold(row: _Row, domain: _AuditEvent, event: StoredEvent) -> _Row:
     """``row`` with one more of its ceremony's events applied."""
     at, position = event.recorded_at, event.position
     metadata = event.metadata
@@ -419,11 +428,10 @@ class AuditProjection(Projection):
     async def apply_batch(self, tx: ProjectionTx, events: Sequence[StoredEvent]) -> None:
         # Each ceremony's row is read at most once and written once per batch (a ceremony's
         # events usually arrive together); the fold itself is the event-at-a-time one.
-        rows: dict[str, _Row] = {}
-        wallets: list[tuple[Any, ...]] = []
+        folded: list[tuple[StoredEvent, _AuditEvent]] = []
         for event in events:
             domain = decode_domain_event(event)
-            if not isinstance(
+            if isinstance(
                 domain,
                 CeremonyStarted
                 | SignatureProduced
@@ -431,7 +439,15 @@ class AuditProjection(Projection):
                 | PartyMisbehaved
                 | WalletCreated,
             ):
-                continue
+                folded.append((event, domain))
+        ids = sorted({domain.ceremony_id for _, domain in folded})
+        rows: dict[str, _Row] = {}
+        if ids:
+            sql = _SELECT_MANY_SQLITE if tx.dialect.name == "sqlite" else _SELECT_MANY_POSTGRES
+            for stored in await tx.fetch(sql, dump_json(ids)):
+                rows[stored["ceremony_id"]] = _load_row(stored)
+        wallets: list[tuple[Any, ...]] = []
+        for event, domain in folded:
             if isinstance(domain, WalletCreated):
                 wallets.append(
                     (
@@ -446,20 +462,18 @@ class AuditProjection(Projection):
                         event.position,
                     )
                 )
-            row = rows.get(domain.ceremony_id)
-            if row is None:
-                stored = await tx.fetchrow(_SELECT_ONE, domain.ceremony_id)
-                row = (
-                    _load_row(stored)
-                    if stored is not None
-                    else _Row(ceremony_id=domain.ceremony_id, wallet_id=domain.wallet_id)
-                )
+            row = rows.get(domain.ceremony_id) or _Row(
+                ceremony_id=domain.ceremony_id, wallet_id=domain.wallet_id
+            )
             rows[domain.ceremony_id] = _fold(row, domain, event)
         if wallets:
             # In order, and ON CONFLICT DO NOTHING: the first WalletCreated of a wallet wins.
             await tx.executemany(_INSERT_WALLET, wallets)
-        if rows:
-            await tx.executemany(_UPSERT, [row.parameters() for row in rows.values()])
+        touched = {domain.ceremony_id for _, domain in folded}
+        if touched:
+            await tx.executemany(
+                _UPSERT, [rows[ceremony].parameters() for ceremony in sorted(touched)]
+            )
 
 
 def _check_range(start: datetime, end: datetime) -> None:

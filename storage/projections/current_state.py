@@ -26,6 +26,8 @@ do the runner skips them like any unknown event type. Timestamps are the events'
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -122,9 +124,9 @@ _INSERT_POOL = (
     "INSERT INTO pool_levels (wallet_id, party_id, pool, level, updated_at, last_position)"
     " VALUES ($1, $2, $3, 0, $4, $5) ON CONFLICT (wallet_id, party_id, pool) DO NOTHING"
 )
-_COUNT_SIGNATURE = (
-    "UPDATE wallets SET signature_count = signature_count + 1, last_signed_at = $2,"
-    " last_position = $3 WHERE wallet_id = $1"
+_COUNT_SIGNATURES = (
+    "UPDATE wallets SET signature_count = signature_count + $2, last_signed_at = $3,"
+    " last_position = $4 WHERE wallet_id = $1"
 )
 # The increments are added to the stored counts, so one statement serves every event type.
 _TOUCH_PARTY = (
@@ -229,65 +231,114 @@ class CurrentStateProjection(Projection):
             await tx.execute(tx.dialect.ddl(statement))
 
     async def apply(self, tx: ProjectionTx, event: StoredEvent) -> None:
-        domain = decode_domain_event(event)
-        at, position = event.recorded_at, event.position
-        if isinstance(domain, WalletCreated):
-            await tx.execute(
-                _INSERT_WALLET,
-                domain.wallet_id,
-                domain.scheme,
-                domain.ciphersuite,
-                domain.threshold,
-                dump_json(domain.parties),
-                domain.group_public_key,
-                domain.ceremony_id,
-                at,
-                position,
-            )
+        await self.apply_batch(tx, [event])
+
+    async def apply_batch(self, tx: ProjectionTx, events: Sequence[StoredEvent]) -> None:
+        # Counters are additive and "last seen" is the latest event, so a batch's changes to a
+        # party or a wallet add up to one write each: the same row as one write per event.
+        parties: dict[str, _PartyDelta] = {}
+        signatures: dict[str, _SignatureDelta] = {}
+
+        def touch(
+            names: list[str], event: StoredEvent, *, participated: int = 0, misbehaved: int = 0
+        ) -> None:
+            for party in names:
+                delta = parties.setdefault(party, _PartyDelta())
+                delta.participated += participated
+                delta.misbehaved += misbehaved
+                delta.last_seen_at, delta.last_position = event.recorded_at, event.position
+
+        for event in events:
+            domain = decode_domain_event(event)
+            at, position = event.recorded_at, event.position
+            if isinstance(domain, WalletCreated):
+                # Signatures counted before the wallet existed must not land on the new
+                # row: write them (to no row, as event-at-a-time would) first.
+                pending = signatures.pop(domain.wallet_id, None)
+                if pending is not None:
+                    await _count_signatures(tx, [(domain.wallet_id, pending)])
+                await self._create_wallet(tx, domain, at, position)
+                touch(domain.parties, event)
+            elif isinstance(domain, CeremonyStarted):
+                touch(domain.parties, event, participated=1)
+            elif isinstance(domain, SignatureProduced):
+                delta = signatures.setdefault(domain.wallet_id, _SignatureDelta())
+                delta.count += 1
+                delta.last_signed_at, delta.last_position = at, position
+                touch(domain.signers, event)
+            elif isinstance(domain, CeremonyFailed):
+                touch(domain.culprits, event)
+            elif isinstance(domain, PartyMisbehaved):
+                touch([domain.party], event, misbehaved=1)
+            # Anything else (unknown types included) does not concern this projection.
+        await _count_signatures(tx, list(signatures.items()))
+        if parties:
             await tx.executemany(
-                _INSERT_SHARE,
+                _TOUCH_PARTY,
                 [
-                    (
-                        domain.wallet_id,
-                        party,
-                        index,
-                        domain.scheme,
-                        domain.ciphersuite,
-                        domain.group_public_key,
-                        at,
-                    )
-                    for index, party in enumerate(domain.parties, start=1)
+                    (party, d.participated, d.misbehaved, d.last_seen_at, d.last_position)
+                    for party, d in parties.items()
                 ],
             )
-            pool = pool_kind(domain.scheme)
-            await tx.executemany(
-                _INSERT_POOL,
-                [(domain.wallet_id, party, pool, at, position) for party in domain.parties],
-            )
-            await self._touch(tx, domain.parties, at, position)
-        elif isinstance(domain, CeremonyStarted):
-            await self._touch(tx, domain.parties, at, position, participated=1)
-        elif isinstance(domain, SignatureProduced):
-            await tx.execute(_COUNT_SIGNATURE, domain.wallet_id, at, position)
-            await self._touch(tx, domain.signers, at, position)
-        elif isinstance(domain, CeremonyFailed):
-            await self._touch(tx, domain.culprits, at, position)
-        elif isinstance(domain, PartyMisbehaved):
-            await self._touch(tx, [domain.party], at, position, misbehaved=1)
-        # Anything else (unknown types included) does not concern this projection.
 
     @staticmethod
-    async def _touch(
-        tx: ProjectionTx,
-        parties: list[str],
-        at: datetime,
-        position: int,
-        *,
-        participated: int = 0,
-        misbehaved: int = 0,
+    async def _create_wallet(
+        tx: ProjectionTx, domain: WalletCreated, at: datetime, position: int
     ) -> None:
+        await tx.execute(
+            _INSERT_WALLET,
+            domain.wallet_id,
+            domain.scheme,
+            domain.ciphersuite,
+            domain.threshold,
+            dump_json(domain.parties),
+            domain.group_public_key,
+            domain.ceremony_id,
+            at,
+            position,
+        )
         await tx.executemany(
-            _TOUCH_PARTY, [(party, participated, misbehaved, at, position) for party in parties]
+            _INSERT_SHARE,
+            [
+                (
+                    domain.wallet_id,
+                    party,
+                    index,
+                    domain.scheme,
+                    domain.ciphersuite,
+                    domain.group_public_key,
+                    at,
+                )
+                for index, party in enumerate(domain.parties, start=1)
+            ],
+        )
+        pool = pool_kind(domain.scheme)
+        await tx.executemany(
+            _INSERT_POOL,
+            [(domain.wallet_id, party, pool, at, position) for party in domain.parties],
+        )
+
+
+@dataclass(slots=True)
+class _PartyDelta:
+    participated: int = 0
+    misbehaved: int = 0
+    last_seen_at: datetime | None = None
+    last_position: int = 0
+
+
+@dataclass(slots=True)
+class _SignatureDelta:
+    count: int = 0
+    last_signed_at: datetime | None = None
+    last_position: int = 0
+
+
+async def _count_signatures(tx: ProjectionTx, deltas: list[tuple[str, _SignatureDelta]]) -> None:
+    if deltas:
+        await tx.executemany(
+            _COUNT_SIGNATURES,
+            [(wallet, d.count, d.last_signed_at, d.last_position) for wallet, d in deltas],
         )
 
 

@@ -11,12 +11,15 @@ import typer
 from rich.console import Console
 
 from activities.models import CreateWalletInput, Scheme, SignInput
+from quorate.audit_cli import audit_app, projections_app
 from quorate.client import CeremonyFailed, connect, create_wallet, sign
 from quorate.settings import Settings
 
 app = typer.Typer(help="Quorate: threshold-signature wallets.", no_args_is_help=True)
 wallet_app = typer.Typer(help="Wallet ceremonies.", no_args_is_help=True)
 app.add_typer(wallet_app, name="wallet")
+app.add_typer(audit_app, name="audit")
+app.add_typer(projections_app, name="projections")
 
 
 @app.callback()
@@ -34,7 +37,7 @@ def demo(
         bool, typer.Option("--keep-running", help="Leave the server and workers up.")
     ] = False,
 ) -> None:
-    """Start everything, create a taproot and an Ed25519 wallet, sign, verify, stop."""
+    """Start everything; taproot, Ed25519 and ECDSA wallets; sign, verify, stop."""
     from quorate.demo import run_demo
 
     settings = Settings.from_env()
@@ -79,15 +82,22 @@ def _fail(error: CeremonyFailed) -> typer.Exit:
 @wallet_app.command("create")
 def wallet_create(
     wallet_id: Annotated[str, typer.Option(help="The new wallet's id.")],
-    scheme: Annotated[str, typer.Option(help="bip340 (taproot) or ed25519 (solana).")],
+    scheme: Annotated[
+        str, typer.Option(help="bip340 (taproot), ed25519 (solana) or ecdsa-secp256k1 (EVM).")
+    ],
     threshold: Annotated[int | None, typer.Option(help="Defaults to the topology's.")] = None,
     parties: Annotated[str, typer.Option(help="Comma-separated; default: all.")] = "",
     idempotency_key: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Create a wallet by dealerless DKG (requires `quorate up`)."""
-    if scheme not in ("bip340", "ed25519"):
-        raise typer.BadParameter("scheme must be bip340 or ed25519")
-    chosen: Scheme = "bip340" if scheme == "bip340" else "ed25519"
+    schemes: dict[str, Scheme] = {
+        "bip340": "bip340",
+        "ed25519": "ed25519",
+        "ecdsa-secp256k1": "ecdsa-secp256k1",
+    }
+    if scheme not in schemes:
+        raise typer.BadParameter("scheme must be bip340, ed25519 or ecdsa-secp256k1")
+    chosen = schemes[scheme]
     request = CreateWalletInput(
         wallet_id=wallet_id,
         scheme=chosen,
@@ -124,6 +134,48 @@ def sign_command(
     async def run() -> str:
         client = await connect(Settings.from_env())
         return (await sign(client, request, idempotency_key)).model_dump_json()
+
+    try:
+        typer.echo(asyncio.run(run()))
+    except CeremonyFailed as error:
+        raise _fail(error) from None
+
+
+ecdsa_app = typer.Typer(help="Threshold ECDSA (CGGMP21): setup and presignatures.")
+app.add_typer(ecdsa_app, name="ecdsa")
+
+
+@ecdsa_app.command("setup")
+def ecdsa_setup(
+    session: Annotated[str, typer.Option(help="A name for this aux-info generation.")],
+) -> None:
+    """Generate and cross-verify every party's ECDSA auxiliary information."""
+    from activities.models import EcdsaSetupInput
+    from quorate.client import setup_ecdsa
+
+    async def run() -> str:
+        client = await connect(Settings.from_env())
+        return (await setup_ecdsa(client, EcdsaSetupInput(session=session))).model_dump_json()
+
+    try:
+        typer.echo(asyncio.run(run()))
+    except CeremonyFailed as error:
+        raise _fail(error) from None
+
+
+@ecdsa_app.command("presign")
+def ecdsa_presign(
+    wallet_id: Annotated[str, typer.Option()],
+    count: Annotated[int, typer.Option(min=1, max=100)] = 1,
+) -> None:
+    """Fill an ECDSA wallet's presignature pool (the offline phase)."""
+    from activities.models import PresignInput
+    from quorate.client import presign
+
+    async def run() -> str:
+        client = await connect(Settings.from_env())
+        request = PresignInput(wallet_id=wallet_id, count=count)
+        return (await presign(client, request)).model_dump_json()
 
     try:
         typer.echo(asyncio.run(run()))

@@ -469,11 +469,8 @@ class AuditProjection(Projection):
         if wallets:
             # In order, and ON CONFLICT DO NOTHING: the first WalletCreated of a wallet wins.
             await tx.executemany(_INSERT_WALLET, wallets)
-        touched = {domain.ceremony_id for _, domain in folded}
-        if touched:
-            await tx.executemany(
-                _UPSERT, [rows[ceremony].parameters() for ceremony in sorted(touched)]
-            )
+        if ids:
+            await tx.executemany(_UPSERT, [rows[ceremony].parameters() for ceremony in ids])
 
 
 def _check_range(start: datetime, end: datetime) -> None:

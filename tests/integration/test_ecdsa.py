@@ -61,6 +61,7 @@ async def test_ecdsa_setup_create_and_sign(system: System, monkeypatch: pytest.M
             system.client, SignInput(wallet_id=wallet.wallet_id, message=digest.hex())
         )
         signature = bytes.fromhex(result.signature)
+        assert result.recovery_id is not None
         recovered = Account._recover_hash(
             digest,
             vrs=(

@@ -32,10 +32,15 @@ flow), at the production modulus (3072-bit Paillier moduli, ``PRODUCTION``) unle
    round1 (commit), round2 (sign), aggregate (which verifies); and the reference figures:
    GG20 p95 300 ms in the system we replace, cggmp21 (Rust, 3072-bit) presigning in about
    2.7 s.
-5. with ``--temporal``: the real system on this machine (as bench/ceremony.py starts it), a
-   3-of-5 ECDSA wallet (``ecdsa-secp256k1``) and a BIP340 (FROST) wallet, then N
-   sequential ``SignWorkflow`` runs of each, client start to result. If this build refuses
-   ECDSA wallets or signing, it says so and the rest of the report stands.
+5. with ``--temporal``: the real system on this machine (as bench/ceremony.py starts it,
+   with the workers' modulus size set through QUORATE_ECDSA_MODULUS_BITS). After the party
+   workers have filled their background safe-prime pools (they would otherwise compete with
+   what is timed), the SetupEcdsa workflow (every party's aux info, if this build has that
+   step), a 3-of-5 ``ecdsa-secp256k1`` wallet, N sequential ``SignWorkflow`` runs with no
+   presignature ready (presigning inline), then, if this build has the Presign workflow,
+   the pool filled and N more runs on pooled presignatures; and N runs on a BIP340 (FROST)
+   wallet. Client start to result. If this build refuses ECDSA wallets or signing, it
+   says so (a workflow whose activity keeps failing is abandoned) and the rest stands.
 
 Every ECDSA signature is verified afterwards, outside the timed region, with libsecp256k1
 (coincurve) alone: low s, ``PublicKey.verify`` and public-key recovery from the recovery id.
@@ -50,6 +55,7 @@ import gc
 import hashlib
 import json
 import math
+import multiprocessing
 import os
 import platform
 import shutil
@@ -60,7 +66,6 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -303,6 +308,42 @@ def party_primes(params: SecurityParameters) -> PrimePair:
             return PrimePair(p, q, clock() - start, tuple(draws))
 
 
+def pair_up(primes: Sequence[int], count: int, params: SecurityParameters) -> list[tuple[int, int]]:
+    """Up to ``count`` disjoint pairs of distinct primes whose product has exactly
+    ``params.modulus_bits`` bits (two pointers over the sorted primes: the most pairs)."""
+    values = sorted(set(primes))
+    bound = 1 << (params.modulus_bits - 1)
+    pairs: list[tuple[int, int]] = []
+    low, high = 0, len(values) - 1
+    while low < high and len(pairs) < count:
+        if values[low] * values[high] >= bound:
+            pairs.append((values[high], values[low]))
+            high -= 1
+        low += 1
+    return pairs
+
+
+def untimed_prime_pairs(
+    params: SecurityParameters, count: int, workers: int
+) -> list[tuple[int, int]]:
+    """``count`` prime pairs from independent draws in ``workers`` processes, kept busy
+    until enough draws pair up; the workers are terminated as soon as they do."""
+    found: list[int] = []
+    with multiprocessing.Pool(workers) as pool:  # __exit__ terminates the workers
+        inflight = [
+            pool.apply_async(generate_safe_prime, (params.prime_bits,)) for _ in range(workers)
+        ]
+        while len(pairs := pair_up(found, count, params)) < count:
+            inflight[0].wait(0.1)
+            for result in [r for r in inflight if r.ready()]:
+                inflight.remove(result)
+                found.append(result.get())
+                inflight.append(pool.apply_async(generate_safe_prime, (params.prime_bits,)))
+        pool.terminate()
+        pool.join()
+    return pairs
+
+
 @dataclass
 class AuxResults:
     primes: dict[str, PrimePair]  # timed parties only
@@ -331,17 +372,14 @@ def measure_aux_info(params: SecurityParameters, settings: BenchSettings) -> Aux
     untimed = [p for p in parties if p not in pairs]
     untimed_seconds = 0.0
     if untimed:
-        workers = min(len(untimed), len(os.sched_getaffinity(0)))
+        workers = max(1, min(2 * len(untimed), len(os.sched_getaffinity(0))))
         _note(
             f"{', '.join(untimed)}: safe primes in {workers} worker processes (untimed, "
             "only needed to presign)"
         )
         start = time.perf_counter()
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for party, pair in zip(
-                untimed, pool.map(party_primes, [params] * len(untimed)), strict=True
-            ):
-                pairs[party] = (pair.p, pair.q)
+        drawn = untimed_prime_pairs(params, len(untimed), workers)
+        pairs.update(zip(untimed, drawn, strict=True))
         untimed_seconds = time.perf_counter() - start
 
     clock = time.perf_counter
@@ -649,13 +687,19 @@ class Unavailable(Exception):  # noqa: N818 - a state, reported, not an error of
 @dataclass
 class TemporalResults:
     startup_seconds: float
+    idle_waits: list[float] = field(default_factory=list)  # seconds, before each measurement
+    setup_seconds: float | None = None  # SetupEcdsa: every party's aux info, cross-verified
     ecdsa_wallet_seconds: float | None = None
     frost_wallet_seconds: float | None = None
-    ecdsa: Stats | None = None
+    pool_fill_seconds: float | None = None  # Presign workflow filling the pool
+    pool_fill_count: int = 0
+    ecdsa_inline: Stats | None = None  # no presignature ready: presigning inside SignWorkflow
+    ecdsa_pooled: Stats | None = None  # a pooled presignature: the online round only
     frost: Stats | None = None
-    ecdsa_samples: list[float] = field(default_factory=list)
+    samples: dict[str, list[float]] = field(default_factory=dict)
     verified: int = 0
     unavailable: str | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def free_ports(count: int) -> list[int]:
@@ -741,17 +785,49 @@ async def watched(
     raise Unavailable(reason)
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, from /proc (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def wait_until_idle(pids: Sequence[int], limit: float, window: float = 5.0) -> float:
+    """Waits until the workers together use under 10% of a core over ``window`` seconds.
+
+    Every party worker fills a pool of safe primes in the background (at start, and again
+    after aux info takes two), which would otherwise compete with the ceremonies timed.
+    """
+    start = time.perf_counter()
+    while time.perf_counter() - start < limit:
+        before = sum(_cpu_seconds(pid) for pid in pids)
+        await asyncio.sleep(window)
+        if sum(_cpu_seconds(pid) for pid in pids) - before < 0.1 * window:
+            break
+    return time.perf_counter() - start
+
+
 async def measure_temporal(
     params: SecurityParameters, settings: BenchSettings, data_dir: Path, timeout: float
 ) -> TemporalResults:
     # Imported here: the in-process figures need none of the system's modules.
     from pydantic import ValidationError
 
+    import activities.models as models
+    import quorate.client as quorate_client
     from activities.models import CreateWalletInput, SignInput
     from quorate.client import CeremonyFailed, create_wallet
-    from quorate.client import sign as client_sign
     from quorate.settings import Settings
     from workers.runner import LocalTopology
+
+    # Optional steps of the ECDSA path, looked up by name: a build without them still runs
+    # (and then says what it could not measure).
+    setup_ecdsa: Any = getattr(quorate_client, "setup_ecdsa", None)
+    setup_input: Any = getattr(models, "EcdsaSetupInput", None)
+    presign_fn: Any = getattr(quorate_client, "presign", None)
+    presign_input: Any = getattr(models, "PresignInput", None)
 
     temporal_port, ui_port = free_ports(2)
     system = Settings(data_dir=data_dir, temporal_port=temporal_port, temporal_ui_port=ui_port)
@@ -764,6 +840,7 @@ async def measure_temporal(
         results = TemporalResults(time.perf_counter() - started)
         assert topology.client is not None  # noqa: S101 - start() sets it
         client = topology.client
+        pids = [w.process.pid for w in topology.workers.values() if w.process is not None]
         run = uuid.uuid4().hex[:8]
         counter = 0
 
@@ -771,6 +848,10 @@ async def measure_temporal(
             nonlocal counter
             counter += 1
             return f"bench-ecdsa-{run}-{kind}-{counter}"
+
+        async def idle(why: str) -> None:
+            _note(f"waiting for the workers to go idle ({why})")
+            results.idle_waits.append(await wait_until_idle(pids, timeout))
 
         async def new_wallet(scheme: str) -> tuple[CreateWalletResult, float]:
             wallet_id = f"bench-{scheme}-{run}"
@@ -789,14 +870,16 @@ async def measure_temporal(
             workflow_id = key("sign")
             start = time.perf_counter()
             result = await watched(
-                client, workflow_id, client_sign(client, request, workflow_id), timeout
+                client, workflow_id, quorate_client.sign(client, request, workflow_id), timeout
             )
             return result, time.perf_counter() - start
 
         async def sequential(
+            label: str,
             wallet: CreateWalletResult,
             check: Callable[[CreateWalletResult, bytes, SignResult], None],
-        ) -> list[float]:
+        ) -> Stats:
+            _note(f"SignWorkflow {label} x {settings.temporal_runs}, sequential")
             seconds: list[float] = []
             for i in range(settings.temporal_warmup + settings.temporal_runs):
                 message = os.urandom(32)
@@ -805,23 +888,65 @@ async def measure_temporal(
                 results.verified += 1
                 if i >= settings.temporal_warmup:
                     seconds.append(elapsed)
-            return seconds
+            results.samples[label] = seconds
+            return Stats.from_seconds(seconds)
 
         # The ECDSA path first: if this build refuses it, nothing else is worth measuring.
-        _note("creating the 3-of-5 ecdsa-secp256k1 wallet (DKG and auxiliary information)")
         try:
+            await idle("safe-prime pools filling after start")
+            if setup_ecdsa is not None and setup_input is not None:
+                _note("SetupEcdsa: every party's auxiliary information, cross-verified")
+                workflow_id = key("setup")
+                start = time.perf_counter()
+                await watched(
+                    client,
+                    workflow_id,
+                    setup_ecdsa(client, setup_input(session=f"bench-{run}"), workflow_id),
+                    timeout,
+                )
+                results.setup_seconds = time.perf_counter() - start
+                await idle("safe-prime pools refilling after the setup")
+            else:
+                results.notes.append("no SetupEcdsa step in this build")
+            _note("creating the 3-of-5 ecdsa-secp256k1 wallet")
             ecdsa_wallet, results.ecdsa_wallet_seconds = await new_wallet("ecdsa-secp256k1")
-            _note(f"ECDSA SignWorkflow x {settings.temporal_runs}, sequential")
-            ecdsa_seconds = await sequential(ecdsa_wallet, verify_temporal_ecdsa)
+            results.ecdsa_inline = await sequential(
+                "ecdsa_inline_presign", ecdsa_wallet, verify_temporal_ecdsa
+            )
         except (ValidationError, CeremonyFailed, Unavailable) as error:
             results.unavailable = f"{type(error).__name__}: {error}".splitlines()[0]
             return results
-        results.ecdsa_samples = ecdsa_seconds
-        results.ecdsa = Stats.from_seconds(ecdsa_seconds)
 
-        _note(f"creating the bip340 (FROST) wallet; SignWorkflow x {settings.temporal_runs}")
+        if presign_fn is not None and presign_input is not None:
+            count = settings.temporal_warmup + settings.temporal_runs
+            _note(f"Presign workflow: filling the wallet's pool with {count} presignatures")
+            workflow_id = key("presign")
+            start = time.perf_counter()
+            try:
+                await watched(
+                    client,
+                    workflow_id,
+                    presign_fn(
+                        client,
+                        presign_input(wallet_id=ecdsa_wallet.wallet_id, count=count),
+                        workflow_id,
+                    ),
+                    timeout,
+                )
+            except (ValidationError, CeremonyFailed, Unavailable) as error:
+                results.notes.append(f"presignature pool: {type(error).__name__}: {error}")
+            else:
+                results.pool_fill_seconds = time.perf_counter() - start
+                results.pool_fill_count = count
+                results.ecdsa_pooled = await sequential(
+                    "ecdsa_pooled_presignature", ecdsa_wallet, verify_temporal_ecdsa
+                )
+        else:
+            results.notes.append("no Presign workflow in this build: inline presigning only")
+
+        _note("creating the bip340 (FROST) wallet")
         frost_wallet, results.frost_wallet_seconds = await new_wallet("bip340")
-        results.frost = Stats.from_seconds(await sequential(frost_wallet, verify_temporal_bip340))
+        results.frost = await sequential("bip340", frost_wallet, verify_temporal_bip340)
         return results
     finally:
         _note("stopping the topology")
@@ -886,6 +1011,8 @@ def environment() -> dict[str, Any]:
         "cores": os.cpu_count(),
         "usable_cores": usable,
         "date": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        # Other work on the machine skews every figure: the load when the run started.
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "gmpy2": _version("gmpy2"),
         "gmp": str(gmpy2.mp_version()),
         "coincurve": _version("coincurve"),
@@ -930,6 +1057,13 @@ def _fmt(ms: float) -> str:
     if ms >= 10:
         return f"{ms:.2f}"
     return f"{ms:.3f}"
+
+
+def _ratio(value: float) -> str:
+    """Three significant figures, without an exponent."""
+    if value >= 100:
+        return f"{value:.0f}"
+    return f"{value:.3g}" if value >= 0.001 else f"{value:.2e}"
 
 
 def _stats_row(label: str, stats: Stats) -> list[str]:
@@ -1006,7 +1140,7 @@ def build_report(
             "comparison": label,
             "ecdsa_ms": round(ours, 4),
             "frost_ms": round(theirs, 4),
-            "ratio": round(ours / theirs, 1),
+            "ratio": round(ours / theirs, 4),
         }
 
     frost_whole = (
@@ -1047,7 +1181,7 @@ def build_report(
             "comparison": label,
             "ours_ms": round(ours, 3),
             "reference_ms": theirs,
-            "ratio": round(ours / theirs, 3),
+            "ratio": round(ours / theirs, 4),
         }
 
     online_p95 = online["sign_share"].p95_ms + online["combine"].p95_ms
@@ -1077,15 +1211,20 @@ def build_report(
             "full_protocol_vs_gg20",
         ),
     ]
-    if temporal is not None and temporal.ecdsa is not None:
-        references.append(
-            reference(
-                "ECDSA SignWorkflow through Temporal, p95 / GG20 p95 300 ms",
-                temporal.ecdsa.p95_ms,
-                REFERENCE_GG20_P95_MS,
-                "temporal_ecdsa_vs_gg20",
-            )
-        )
+    if temporal is not None:
+        for label, stats, key in (
+            ("Temporal ECDSA, presigning inline", temporal.ecdsa_inline, "inline"),
+            ("Temporal ECDSA, pooled presignature", temporal.ecdsa_pooled, "pooled"),
+        ):
+            if stats is not None:
+                references.append(
+                    reference(
+                        f"{label}, p95 / GG20 p95 300 ms",
+                        stats.p95_ms,
+                        REFERENCE_GG20_P95_MS,
+                        f"temporal_ecdsa_{key}_vs_gg20",
+                    )
+                )
     return Report(
         aux_stats,
         aux_party_total_ms,
@@ -1183,7 +1322,7 @@ def print_report(
         "ECDSA vs FROST (medians)",
         ["comparison", "ECDSA ms", "FROST ms", "ECDSA/FROST"],
         [
-            [c["comparison"], _fmt(c["ecdsa_ms"]), _fmt(c["frost_ms"]), f"{c['ratio']:.1f}x"]
+            [c["comparison"], _fmt(c["ecdsa_ms"]), _fmt(c["frost_ms"]), _ratio(c["ratio"]) + "x"]
             for c in report.comparisons
         ],
     )
@@ -1194,7 +1333,7 @@ def print_report(
         f"Reference: {REFERENCE_TEXT}{size_note}",
         ["ours", "ours ms", "reference ms", "ratio"],
         [
-            [r["comparison"], _fmt(r["ours_ms"]), f"{r['reference_ms']:.0f}", f"{r['ratio']:.2f}"]
+            [r["comparison"], _fmt(r["ours_ms"]), f"{r['reference_ms']:.0f}", _ratio(r["ratio"])]
             for r in report.references
         ],
     )
@@ -1210,34 +1349,56 @@ def print_temporal(temporal: TemporalResults | None) -> None:
         print("\n5. ECDSA through Temporal: not available in this build")
         print(f"  ({temporal.unavailable})")
         return
+    series = (
+        ("Sign ecdsa-secp256k1, presigning inline", temporal.ecdsa_inline),
+        ("Sign ecdsa-secp256k1, pooled presignature", temporal.ecdsa_pooled),
+        ("Sign bip340 (FROST)", temporal.frost),
+    )
+    frost = temporal.frost
     rows: list[list[str]] = []
-    for label, stats in (("Sign ecdsa-secp256k1", temporal.ecdsa), ("Sign bip340", temporal.frost)):
-        if stats is not None:
-            rows.append(
-                [
-                    label,
-                    _fmt(stats.median_ms),
-                    _fmt(stats.p95_ms),
-                    _fmt(stats.max_ms),
-                    str(stats.runs),
-                    f"{stats.p95_ms / REFERENCE_GG20_P95_MS:.2f}",
-                ]
-            )
+    for label, stats in series:
+        if stats is None:
+            continue
+        rows.append(
+            [
+                label,
+                _fmt(stats.median_ms),
+                _fmt(stats.p95_ms),
+                _fmt(stats.max_ms),
+                str(stats.runs),
+                f"{stats.p95_ms / REFERENCE_GG20_P95_MS:.2f}",
+                _ratio(stats.median_ms / frost.median_ms) + "x" if frost else "-",
+            ]
+        )
     _print_table(
-        "5. End to end through Temporal, 3-of-5, sequential (client start -> verified result)",
-        ["workflow", "p50 ms", "p95 ms", "max ms", "runs", "p95 / GG20 300"],
+        f"5. End to end through Temporal, {THRESHOLD}-of-{len(PARTIES)}, sequential "
+        "(client start -> result; verified afterwards)",
+        ["workflow", "p50 ms", "p95 ms", "max ms", "runs", "p95 / GG20 300", "p50 / FROST"],
         rows,
     )
-    if temporal.ecdsa is not None and temporal.frost is not None:
-        print(
-            f"  ECDSA / FROST: p50 {temporal.ecdsa.median_ms / temporal.frost.median_ms:.1f}x, "
-            f"p95 {temporal.ecdsa.p95_ms / temporal.frost.p95_ms:.1f}x"
+    setup = [f"topology start {temporal.startup_seconds:.1f} s"]
+    if temporal.idle_waits:
+        waits = " + ".join(f"{w:.0f}" for w in temporal.idle_waits)
+        setup.append(f"waited {waits} s for the workers' background safe-prime pools")
+    if temporal.setup_seconds is not None:
+        setup.append(f"SetupEcdsa (aux info, all parties) {temporal.setup_seconds:.1f} s")
+    if temporal.ecdsa_wallet_seconds is not None:
+        setup.append(f"ecdsa wallet {temporal.ecdsa_wallet_seconds:.1f} s")
+    if temporal.pool_fill_seconds is not None and temporal.pool_fill_count:
+        setup.append(
+            f"Presign x {temporal.pool_fill_count} {temporal.pool_fill_seconds:.1f} s "
+            f"({temporal.pool_fill_seconds / temporal.pool_fill_count:.1f} s each)"
         )
-    print(
-        f"  Setup: topology start {temporal.startup_seconds:.1f} s; ecdsa wallet "
-        f"{(temporal.ecdsa_wallet_seconds or 0):.1f} s (DKG + aux info), bip340 wallet "
-        f"{(temporal.frost_wallet_seconds or 0):.1f} s; {temporal.verified} signatures verified"
-    )
+    if temporal.frost_wallet_seconds is not None:
+        setup.append(f"bip340 wallet {temporal.frost_wallet_seconds:.1f} s")
+    setup.append(f"{temporal.verified} signatures verified (libsecp256k1)")
+    print("  Setup: " + "; ".join(setup))
+    for note in temporal.notes:
+        print(f"  Note: {note}")
+
+
+def _json_or_none(stats: Stats | None) -> dict[str, float | int] | None:
+    return stats.as_json() if stats is not None else None
 
 
 def results_json(
@@ -1259,12 +1420,21 @@ def results_json(
                 {
                     "reason": temporal.unavailable,
                     "startup_seconds": round(temporal.startup_seconds, 2),
+                    "idle_wait_seconds": [round(w, 1) for w in temporal.idle_waits],
+                    "setup_ecdsa_seconds": temporal.setup_seconds,
                     "ecdsa_wallet_seconds": temporal.ecdsa_wallet_seconds,
                     "frost_wallet_seconds": temporal.frost_wallet_seconds,
-                    "ecdsa": temporal.ecdsa.as_json() if temporal.ecdsa else None,
-                    "frost_bip340": temporal.frost.as_json() if temporal.frost else None,
-                    "ecdsa_samples_ms": [round(s * 1000, 1) for s in temporal.ecdsa_samples],
+                    "presign_pool_fill_seconds": temporal.pool_fill_seconds,
+                    "presign_pool_fill_count": temporal.pool_fill_count,
+                    "ecdsa_inline_presign": _json_or_none(temporal.ecdsa_inline),
+                    "ecdsa_pooled_presignature": _json_or_none(temporal.ecdsa_pooled),
+                    "frost_bip340": _json_or_none(temporal.frost),
+                    "samples_ms": {
+                        label: [round(x * 1000, 1) for x in xs]
+                        for label, xs in temporal.samples.items()
+                    },
                     "signatures_verified": temporal.verified,
+                    "notes": temporal.notes,
                 }
             )
     return {
@@ -1358,7 +1528,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print(
         f"ECDSA benchmark | {env['python']} | {env['platform']} | {env['cpu']}, "
-        f"{env['cores']} cores ({env['usable_cores']} usable) | {env['date']} | "
+        f"{env['cores']} cores ({env['usable_cores']} usable), load "
+        f"{'/'.join(str(x) for x in env['load_average'])} | {env['date']} | "
         f"gmpy2 {env['gmpy2']} ({env['gmp']}), coincurve {env['coincurve']}, cryptography "
         f"{env['cryptography']} ({env['openssl']}) | {params.modulus_bits}-bit Paillier moduli"
         f"{' (PRODUCTION)' if params == PRODUCTION else ''} | {settings.mode} mode"

@@ -9,6 +9,7 @@
 | QUORATE_TEMPORAL_PORT       | 7233 (embedded dev server)                |
 | QUORATE_TEMPORAL_UI_PORT    | 8233 (embedded dev server)                |
 | QUORATE_EVENT_STORE_URL     | sqlite:///<data dir>/events.sqlite3       |
+| QUORATE_PROJECTIONS_URL     | sqlite:///<data dir>/projections.sqlite3  |
 """
 
 from __future__ import annotations
@@ -32,6 +33,12 @@ class Settings(BaseModel):
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
     event_store_url: str | None = None
+    projections_url: str | None = None
+
+    @property
+    def projections_database_url(self) -> str:
+        default = self.data_dir.resolve() / "projections.sqlite3"
+        return self.projections_url or f"sqlite:///{default}"
 
     @property
     def embedded_temporal(self) -> bool:
@@ -69,6 +76,7 @@ class Settings(BaseModel):
             "QUORATE_TEMPORAL_ADDRESS": self.temporal_target,
             "QUORATE_TEMPORAL_NAMESPACE": self.temporal_namespace,
             "QUORATE_EVENT_STORE_URL": self.events_url,
+            "QUORATE_PROJECTIONS_URL": self.projections_database_url,
         }
         return env
 
@@ -83,6 +91,7 @@ class Settings(BaseModel):
             "QUORATE_TEMPORAL_PORT": "temporal_port",
             "QUORATE_TEMPORAL_UI_PORT": "temporal_ui_port",
             "QUORATE_EVENT_STORE_URL": "event_store_url",
+            "QUORATE_PROJECTIONS_URL": "projections_url",
         }
         for variable, field in optional.items():
             if env.get(variable):

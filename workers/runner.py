@@ -37,7 +37,7 @@ class TopologyError(RuntimeError):
 class WorkerProcess:
     name: str
     command: list[str]
-    task_queue: str
+    task_queue: str | None
     queue_type: TaskQueueType.ValueType
     process: subprocess.Popen[bytes] | None = field(default=None)
 
@@ -78,6 +78,16 @@ def party_process(party: str) -> WorkerProcess:
     )
 
 
+def projections_process() -> WorkerProcess:
+    """Not a Temporal worker: it follows the event store (no task queue to wait for)."""
+    return WorkerProcess(
+        "projections",
+        [sys.executable, "-m", "workers.projections"],
+        None,
+        TaskQueueType.TASK_QUEUE_TYPE_UNSPECIFIED,
+    )
+
+
 def coordinator_process() -> WorkerProcess:
     return WorkerProcess(
         "coordinator",
@@ -95,6 +105,8 @@ async def wait_for_poller(
     while time.monotonic() < deadline:
         if worker.process is not None and worker.process.poll() is not None:
             raise TopologyError(f"{worker.name} exited early; see its log in the data directory")
+        if worker.task_queue is None:
+            return
         response = await client.workflow_service.describe_task_queue(
             DescribeTaskQueueRequest(
                 namespace=namespace,
@@ -138,6 +150,7 @@ class LocalTopology:
             self.client = await connect(self.settings)
             self.workers = {p.id: party_process(p.id) for p in self.topology.parties}
             self.workers["coordinator"] = coordinator_process()
+            self.workers["projections"] = projections_process()
             for worker in self.workers.values():
                 worker.start(self.settings)
             for worker in self.workers.values():

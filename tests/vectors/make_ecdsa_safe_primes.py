@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 from mpc.ecdsa.primes import generate_safe_prime  # noqa: E402
 
 OUTPUT = Path(__file__).resolve().parent / "ecdsa-safe-primes.json"
-COUNTS = {1024: 8, 1536: 4}
+COUNTS = {1024: 12, 1536: 4}
 
 
 def _checked(bits: int) -> int | None:

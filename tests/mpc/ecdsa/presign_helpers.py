@@ -38,14 +38,14 @@ class Setup:
 
 @cache
 def setup() -> Setup:
-    """A 3-of-6 DKG (FROST secp256k1 shares) and 2048-bit aux info for the first 4 parties."""
+    """A 3-of-6 DKG (FROST secp256k1 shares) and 2048-bit aux info for all six parties."""
     ids = {p: Identifier.derive(FROST_SECP256K1, p.encode()) for p in PARTIES}
     shares, public = run_dkg(FROST_SECP256K1, list(ids.values()), 3, DeterministicRng("ecdsa"))
     key_shares = {p: shares[ids[p]] for p in PARTIES}
     primes = test_primes(1024)
     aux = {}
     publics = {}
-    for n, party in enumerate(PARTIES[:4]):
+    for n, party in enumerate(PARTIES):
         secret, pub = generate_aux_info(
             party, FAST_TESTS, primes=(primes[2 * n], primes[2 * n + 1]), session_id=b"aux-test"
         )

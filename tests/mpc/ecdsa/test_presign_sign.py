@@ -40,8 +40,8 @@ def _sign(signers, digest, tamper_share=None):
     return combine(first.R, first.R_shares, key, digest, shares)
 
 
-@pytest.mark.parametrize("signers", list(itertools.combinations(PARTIES[:4], 3)))
-def test_every_three_party_subset_signs(signers) -> None:
+@pytest.mark.parametrize("signers", list(itertools.combinations(PARTIES, 3)))
+def test_every_three_party_subset_of_a_3_of_6_key_signs(signers) -> None:
     s = setup()
     digest = hashlib.sha256(f"pay {signers}".encode()).digest()
     signature = _sign(list(signers), digest)

@@ -123,6 +123,18 @@ def _ceremony_stream(ceremony_id: str) -> str:
     return f"ceremony-{ceremony_id}"
 
 
+def _wallet_info(created: WalletCreated) -> WalletInfo:
+    return WalletInfo(
+        wallet_id=created.wallet_id,
+        scheme=created.scheme,
+        ciphersuite=created.ciphersuite,
+        threshold=created.threshold,
+        parties=tuple(created.parties),
+        group_public_key=created.group_public_key,
+        public_key_package=created.public_key_package,
+    )
+
+
 def _refuse(error: InvalidRequest) -> ApplicationError:
     return business_error(error)
 
@@ -231,15 +243,7 @@ class CoordinatorActivities:
         created = await self._wallet_created(wanted.wallet_id)
         if created is None:
             raise _refuse(UnknownWallet(f"no wallet {wanted.wallet_id}"))
-        wallet = WalletInfo(
-            wallet_id=created.wallet_id,
-            scheme=created.scheme,
-            ciphersuite=created.ciphersuite,
-            threshold=created.threshold,
-            parties=tuple(created.parties),
-            group_public_key=created.group_public_key,
-            public_key_package=created.public_key_package,
-        )
+        wallet = _wallet_info(created)
         message = bytes.fromhex(wanted.message)
         if wallet.scheme == "bip340" and len(message) != 32:
             raise _refuse(InvalidMessage("a BIP340 (taproot) signature is over a 32-byte digest"))
@@ -324,15 +328,7 @@ class CoordinatorActivities:
             raise _refuse(UnknownWallet(f"no wallet {wanted.wallet_id}"))
         if created.scheme != "ecdsa-secp256k1":
             raise _refuse(InvalidMessage("presignatures are for ECDSA wallets"))
-        wallet = WalletInfo(
-            wallet_id=created.wallet_id,
-            scheme=created.scheme,
-            ciphersuite=created.ciphersuite,
-            threshold=created.threshold,
-            parties=tuple(created.parties),
-            group_public_key=created.group_public_key,
-            public_key_package=created.public_key_package,
-        )
+        wallet = _wallet_info(created)
         signers = tuple(sorted(self._choose_signers(wallet, wanted.signers)))
         await self._record_started(
             CeremonyStartedInput(

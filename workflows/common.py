@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.models import Model, party_task_queue
+    from activities.models import CeremonyFailedInput, Model, party_task_queue
 
 ResultT = TypeVar("ResultT", bound=Model)
 
@@ -80,6 +80,22 @@ async def coordinator(activity_name: str, arg: Model, result_type: type[Any] | N
     except ActivityError as error:
         kind, message, culprits = failure_of(error)
         raise ApplicationError(message, list(culprits), type=kind, non_retryable=True) from None
+
+
+async def fail_ceremony(error: BaseException, ceremony_id: str, wallet_id: str) -> NoReturn:
+    """Records ``CeremonyFailed`` (naming any culprits), then fails the workflow with a
+    typed, non-retryable error of the same type as the activity's."""
+    kind, message, culprits = failure_of(error)
+    await coordinator(
+        "coordinator.record_failed",
+        CeremonyFailedInput(
+            ceremony_id=ceremony_id,
+            wallet_id=wallet_id,
+            reason=f"{kind}: {message}",
+            culprits=culprits,
+        ),
+    )
+    raise ApplicationError(message, list(culprits), type=kind, non_retryable=True) from None
 
 
 def failure_of(error: BaseException) -> tuple[str, str, tuple[str, ...]]:

@@ -7,11 +7,10 @@ relays public round-1 packages and round-2 shares that are sealed to their recip
 from __future__ import annotations
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.models import (
-        CeremonyFailedInput,
         CreateWalletInput,
         CreateWalletResult,
         DkgRound1Input,
@@ -24,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
         RecordWalletInput,
         WalletPlan,
     )
-    from workflows.common import coordinator, failure_of, fan_out
+    from workflows.common import coordinator, fail_ceremony, fan_out
 
 
 @workflow.defn(name="CreateWallet")
@@ -88,17 +87,7 @@ class CreateWalletWorkflow:
                 DkgRound3Result,
             )
         except ActivityError as error:
-            kind, message, culprits = failure_of(error)
-            await coordinator(
-                "coordinator.record_failed",
-                CeremonyFailedInput(
-                    ceremony_id=ceremony_id,
-                    wallet_id=plan.wallet_id,
-                    reason=f"{kind}: {message}",
-                    culprits=culprits,
-                ),
-            )
-            raise ApplicationError(message, list(culprits), type=kind, non_retryable=True) from None
+            await fail_ceremony(error, ceremony_id, plan.wallet_id)
         result: CreateWalletResult = await coordinator(
             "coordinator.record_wallet",
             RecordWalletInput(

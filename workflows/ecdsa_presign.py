@@ -13,7 +13,6 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.models import (
-        CeremonyFailedInput,
         PresignFinishResult,
         PresignInput,
         PresignPlanInput,
@@ -23,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
         RecordPresignatureInput,
         SignPlan,
     )
-    from workflows.common import coordinator, failure_of, fan_out
+    from workflows.common import coordinator, fail_ceremony, fan_out
 
 
 async def run_presign(
@@ -96,19 +95,7 @@ class PresignWorkflow:
             try:
                 result = await run_presign(request.wallet_id, presign_id, plan.signers)
             except ActivityError as error:
-                kind, message, culprits = failure_of(error)
-                await coordinator(
-                    "coordinator.record_failed",
-                    CeremonyFailedInput(
-                        ceremony_id=ceremony_id,
-                        wallet_id=request.wallet_id,
-                        reason=f"{kind}: {message}",
-                        culprits=culprits,
-                    ),
-                )
-                raise ApplicationError(
-                    message, list(culprits), type=kind, non_retryable=True
-                ) from None
+                await fail_ceremony(error, ceremony_id, request.wallet_id)
             await coordinator(
                 "coordinator.record_presignature",
                 RecordPresignatureInput(

@@ -13,7 +13,6 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.models import (
         AggregateInput,
-        CeremonyFailedInput,
         EcdsaCombineInput,
         EcdsaSignInput,
         EcdsaSignResult,
@@ -26,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
         SignRound2Input,
         SignRound2Result,
     )
-    from workflows.common import coordinator, failure_of, fan_out
+    from workflows.common import coordinator, fail_ceremony, fan_out
     from workflows.ecdsa_presign import run_presign
 
 
@@ -73,17 +72,7 @@ class SignWorkflow:
                 SignRound2Result,
             )
         except ActivityError as error:
-            kind, message, culprits = failure_of(error)
-            await coordinator(
-                "coordinator.record_failed",
-                CeremonyFailedInput(
-                    ceremony_id=ceremony_id,
-                    wallet_id=wallet.wallet_id,
-                    reason=f"{kind}: {message}",
-                    culprits=culprits,
-                ),
-            )
-            raise ApplicationError(message, list(culprits), type=kind, non_retryable=True) from None
+            await fail_ceremony(error, ceremony_id, wallet.wallet_id)
         result: SignResult = await coordinator(
             "coordinator.aggregate",
             AggregateInput(
@@ -120,17 +109,7 @@ class SignWorkflow:
                 EcdsaSignResult,
             )
         except (ActivityError, ApplicationError) as error:
-            kind, message, culprits = failure_of(error)
-            await coordinator(
-                "coordinator.record_failed",
-                CeremonyFailedInput(
-                    ceremony_id=ceremony_id,
-                    wallet_id=wallet.wallet_id,
-                    reason=f"{kind}: {message}",
-                    culprits=culprits,
-                ),
-            )
-            raise ApplicationError(message, list(culprits), type=kind, non_retryable=True) from None
+            await fail_ceremony(error, ceremony_id, wallet.wallet_id)
         result: SignResult = await coordinator(
             "coordinator.ecdsa_combine",
             EcdsaCombineInput(

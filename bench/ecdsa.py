@@ -12,12 +12,12 @@ Everything runs in this process on the mpc.ecdsa code (CGGMP21 proofs in the GG2
 flow), at the production modulus (3072-bit Paillier moduli, ``PRODUCTION``) unless
 ``--modulus 2048`` is given:
 
-1. auxiliary information per party: two fresh safe primes (OpenSSL's generator, q drawn
-   again until N has exactly the configured size, as ``generate_aux_info`` does), then the
-   Paillier and ring-Pedersen keys with Π_mod and Π_prm (``generate_aux_info`` with those
-   primes), every other party's ``verify_aux_info``, and Π_fac proved and verified per
-   ordered pair of parties. In --quick mode one party's primes are timed; the other
-   signers' primes are generated in worker processes afterwards, untimed, to save time.
+1. auxiliary information per party: fresh safe primes (OpenSSL's generator), drawn until
+   two of them give an N of exactly the configured size; then the Paillier and
+   ring-Pedersen keys with Π_mod and Π_prm (``generate_aux_info`` with those primes), every
+   other party's ``verify_aux_info``, and Π_fac proved and verified per ordered pair of
+   parties. In --quick mode one party's primes are timed; the other signers' primes are
+   generated afterwards in worker processes, untimed, to save time.
 2. presigning, 3 signers of a 3-of-5 key (one DKG over FROST(secp256k1, SHA-256), the key
    both protocols share): all three rounds and the output step of every signer, computed in
    turn in this process. Each signer's calls are timed, so besides the total there are the
@@ -59,6 +59,7 @@ import multiprocessing
 import os
 import platform
 import shutil
+import signal
 import socket
 import statistics
 import sys
@@ -119,6 +120,7 @@ from mpc.group import SECP256K1, Secp256k1Element  # noqa: E402
 from mpc.group.secp256k1 import ORDER as Q  # noqa: E402
 
 if TYPE_CHECKING:
+    from temporalio.api.failure.v1 import Failure
     from temporalio.client import Client
 
     from activities.models import CreateWalletResult, SignResult
@@ -139,6 +141,7 @@ REFERENCE_TEXT = (
     "GG20 p95 300 ms in the system we replace; cggmp21 (Rust, 3072-bit) presigns in about 2.7 s"
 )
 MODULUS_BITS_ENV = "QUORATE_ECDSA_MODULUS_BITS"  # what the party workers read
+MAX_PRESIGN_BATCH = 100  # presignatures per Presign workflow (PresignInput.count)
 
 
 @dataclass(frozen=True)
@@ -281,30 +284,34 @@ def run_dkg() -> Keys:
 class PrimePair:
     p: int
     q: int
-    seconds: float  # both primes, with any redraws of q
+    seconds: float  # until two of the draws give an N of exactly the configured size
     draws: tuple[float, ...]  # seconds per generate_safe_prime call
+
+    @property
+    def first_two(self) -> float:
+        """Two safe primes, whatever their product's size."""
+        return sum(self.draws[:2])
 
 
 def party_primes(params: SecurityParameters) -> PrimePair:
-    """Two distinct safe primes whose product has exactly ``params.modulus_bits`` bits.
+    """Safe primes drawn one at a time (each timed) until two of them multiply to exactly
+    ``params.modulus_bits`` bits; module-level so that worker processes can run it too.
 
-    The same procedure as ``generate_aux_info`` without primes (keep p, draw q again while
-    N is a bit short), timed per draw; module-level so worker processes can run it.
+    Not generate_aux_info's own procedure without primes, which keeps the first prime p
+    and redraws q: for a p just above 2^(bits-1) almost no q gives a full-size N, so that
+    can take tens of draws (minutes at 1536 bits). Pairing any two draws needs about 2.6.
     """
     clock = time.perf_counter
     draws: list[float] = []
-
-    def draw() -> int:
-        start = clock()
-        prime = generate_safe_prime(params.prime_bits)
-        draws.append(clock() - start)
-        return prime
-
+    found: list[int] = []
     start = clock()
-    p = draw()
     while True:
-        q = draw()
-        if q != p and (p * q).bit_length() == params.modulus_bits:
+        began = clock()
+        found.append(generate_safe_prime(params.prime_bits))
+        draws.append(clock() - began)
+        pairs = pair_up(found, 1, params)
+        if pairs:
+            p, q = pairs[0]
             return PrimePair(p, q, clock() - start, tuple(draws))
 
 
@@ -700,6 +707,7 @@ class TemporalResults:
     verified: int = 0
     unavailable: str | None = None
     notes: list[str] = field(default_factory=list)
+    policy: str = f"{THRESHOLD}-of-{len(PARTIES)}"  # as the created wallets report it
 
 
 def free_ports(count: int) -> list[int]:
@@ -748,35 +756,66 @@ def verify_temporal_bip340(wallet: CreateWalletResult, message: bytes, result: S
         raise RuntimeError(f"{result.ceremony_id}: libsecp256k1 rejected the signature")
 
 
+async def _failure_text(client: Client, failure: Failure) -> str:
+    """A failure's message, decoded (Quorate's codec encrypts failure attributes)."""
+    copy = type(failure)()
+    copy.CopyFrom(failure)
+    try:
+        text = str(await client.data_converter.decode_failure(copy))
+    except Exception:
+        text = failure.message
+    lines = text.strip().splitlines()
+    return lines[-1][:300] if lines else "no message"
+
+
+async def _stuck(client: Client, workflow_id: str) -> str | None:
+    """Why a running workflow cannot progress, if it cannot: its workflow task or one of
+    its activities has failed 3 times or more (a build without the ECDSA path, or one
+    caught mid-edit, retries such failures until a deadline or forever)."""
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        described = (await handle.describe()).raw_description
+    except Exception:  # not started yet, or a transient error
+        return None
+    for pending in described.pending_activities:
+        if pending.attempt >= 3 and pending.HasField("last_failure"):
+            message = await _failure_text(client, pending.last_failure)
+            return (
+                f"activity {pending.activity_type.name} keeps failing (attempt "
+                f"{pending.attempt}): {message}"
+            )
+    if described.HasField("pending_workflow_task"):
+        attempt = described.pending_workflow_task.attempt
+        if attempt >= 3:
+            message = "no failure recorded"
+            with contextlib.suppress(Exception):
+                async for event in handle.fetch_history_events():
+                    if event.HasField("workflow_task_failed_event_attributes"):
+                        failure = event.workflow_task_failed_event_attributes.failure
+                        message = await _failure_text(client, failure)
+            return (
+                f"the workflow task of {workflow_id} keeps failing (attempt {attempt}): {message}"
+            )
+    return None
+
+
 async def watched(
     client: Client, workflow_id: str, call: Awaitable[ResultT], timeout: float
 ) -> ResultT:
-    """``call`` (a workflow run through quorate.client), abandoned if it exceeds ``timeout``
-    or if one of its activities keeps failing (retried 3 times or more): the sign of a
-    build without the ECDSA path, which would otherwise retry until its deadline."""
+    """``call`` (a workflow run through quorate.client), abandoned (and the workflow
+    terminated) if it exceeds ``timeout`` or is stuck (see :func:`_stuck`)."""
     task = asyncio.ensure_future(call)
     deadline = time.perf_counter() + timeout
     reason: str | None = None
     try:
-        while True:
+        while reason is None:
             done, _ = await asyncio.wait({task}, timeout=2.0)
             if done:
                 return task.result()
             if time.perf_counter() > deadline:
                 reason = f"{workflow_id} did not complete within {timeout:.0f} s"
-                break
-            try:
-                described = await client.get_workflow_handle(workflow_id).describe()
-            except Exception:  # noqa: S112 - not started yet, or a transient error
-                continue
-            for pending in described.raw_description.pending_activities:
-                if pending.attempt >= 3 and pending.HasField("last_failure"):
-                    reason = (
-                        f"activity {pending.activity_type.name} keeps failing (attempt "
-                        f"{pending.attempt}): {pending.last_failure.message}"
-                    )
-            if reason is not None:
-                break
+            else:
+                reason = await _stuck(client, workflow_id)
     finally:
         if not task.done():
             task.cancel()
@@ -853,10 +892,20 @@ async def measure_temporal(
             _note(f"waiting for the workers to go idle ({why})")
             results.idle_waits.append(await wait_until_idle(pids, timeout))
 
+        # The 3-of-5 policy: the topology's primaries (the reference one has five, and a
+        # backup that would make wallets 3-of-6 by default).
+        assert topology.topology is not None  # noqa: S101 - start() sets it
+        primaries = tuple(p.id for p in topology.topology.primaries)[: len(PARTIES)]
+
         async def new_wallet(scheme: str) -> tuple[CreateWalletResult, float]:
             wallet_id = f"bench-{scheme}-{run}"
             request = CreateWalletInput.model_validate(
-                {"wallet_id": wallet_id, "scheme": scheme, "threshold": THRESHOLD}
+                {
+                    "wallet_id": wallet_id,
+                    "scheme": scheme,
+                    "parties": primaries,
+                    "threshold": THRESHOLD,
+                }
             )
             workflow_id = f"{wallet_id}-create"
             start = time.perf_counter()
@@ -910,6 +959,7 @@ async def measure_temporal(
                 results.notes.append("no SetupEcdsa step in this build")
             _note("creating the 3-of-5 ecdsa-secp256k1 wallet")
             ecdsa_wallet, results.ecdsa_wallet_seconds = await new_wallet("ecdsa-secp256k1")
+            results.policy = f"{ecdsa_wallet.threshold}-of-{len(ecdsa_wallet.parties)}"
             results.ecdsa_inline = await sequential(
                 "ecdsa_inline_presign", ecdsa_wallet, verify_temporal_ecdsa
             )
@@ -920,19 +970,21 @@ async def measure_temporal(
         if presign_fn is not None and presign_input is not None:
             count = settings.temporal_warmup + settings.temporal_runs
             _note(f"Presign workflow: filling the wallet's pool with {count} presignatures")
-            workflow_id = key("presign")
             start = time.perf_counter()
             try:
-                await watched(
-                    client,
-                    workflow_id,
-                    presign_fn(
+                for offset in range(0, count, MAX_PRESIGN_BATCH):
+                    workflow_id = key("presign")
+                    batch = min(MAX_PRESIGN_BATCH, count - offset)
+                    await watched(
                         client,
-                        presign_input(wallet_id=ecdsa_wallet.wallet_id, count=count),
                         workflow_id,
-                    ),
-                    timeout,
-                )
+                        presign_fn(
+                            client,
+                            presign_input(wallet_id=ecdsa_wallet.wallet_id, count=batch),
+                            workflow_id,
+                        ),
+                        timeout,
+                    )
             except (ValidationError, CeremonyFailed, Unavailable) as error:
                 results.notes.append(f"presignature pool: {type(error).__name__}: {error}")
             else:
@@ -1089,10 +1141,10 @@ def build_report(
     aux: AuxResults,
     ecdsa: EcdsaResults,
     frost_ns: dict[str, list[int]],
-    temporal: TemporalResults | None,
 ) -> Report:
     n_signers = len(SIGNERS)
     aux_stats: dict[str, Stats] = {
+        "prime_two": Stats.from_seconds([pair.first_two for pair in aux.primes.values()]),
         "prime_pair": Stats.from_seconds([pair.seconds for pair in aux.primes.values()]),
         "prime_draw": Stats.from_seconds(
             [draw for pair in aux.primes.values() for draw in pair.draws]
@@ -1211,20 +1263,6 @@ def build_report(
             "full_protocol_vs_gg20",
         ),
     ]
-    if temporal is not None:
-        for label, stats, key in (
-            ("Temporal ECDSA, presigning inline", temporal.ecdsa_inline, "inline"),
-            ("Temporal ECDSA, pooled presignature", temporal.ecdsa_pooled, "pooled"),
-        ):
-            if stats is not None:
-                references.append(
-                    reference(
-                        f"{label}, p95 / GG20 p95 300 ms",
-                        stats.p95_ms,
-                        REFERENCE_GG20_P95_MS,
-                        f"temporal_ecdsa_{key}_vs_gg20",
-                    )
-                )
     return Report(
         aux_stats,
         aux_party_total_ms,
@@ -1237,24 +1275,47 @@ def build_report(
     )
 
 
+def temporal_references(temporal: TemporalResults) -> list[dict[str, Any]]:
+    rows = []
+    for label, stats, key in (
+        ("Temporal ECDSA, presigning inline", temporal.ecdsa_inline, "inline"),
+        ("Temporal ECDSA, pooled presignature", temporal.ecdsa_pooled, "pooled"),
+        ("Temporal FROST bip340", temporal.frost, "frost"),
+    ):
+        if stats is not None:
+            rows.append(
+                {
+                    "key": f"temporal_{key}_vs_gg20",
+                    "comparison": f"{label}, p95 / GG20 p95 300 ms",
+                    "ours_ms": round(stats.p95_ms, 3),
+                    "reference_ms": REFERENCE_GG20_P95_MS,
+                    "ratio": round(stats.p95_ms / REFERENCE_GG20_P95_MS, 4),
+                }
+            )
+    return rows
+
+
 def print_report(
     report: Report,
     params: SecurityParameters,
     aux: AuxResults,
     ecdsa: EcdsaResults,
     verified: int,
-    temporal: TemporalResults | None,
-    temporal_requested: bool,
 ) -> None:
+    """Sections 1 to 4 and ECDSA vs FROST: printed before the Temporal part starts."""
     bits, half = params.modulus_bits, params.prime_bits
     a = report.aux
+    draws = sum(len(pair.draws) for pair in aux.primes.values())
     _print_table(
         f"1. Auxiliary information per party ({bits}-bit N; Π_mod and Π_prm with "
         f"{params.iterations} iterations)",
         STATS_HEADER,
         [
-            _stats_row(f"safe primes: 2 x {half} bits (+ q redrawn for exact N)", a["prime_pair"]),
+            _stats_row(f"safe primes: 2 x {half} bits (first two draws)", a["prime_two"]),
             _stats_row(f"  one {half}-bit safe prime (per draw)", a["prime_draw"]),
+            _stats_row(
+                f"  until two give an exact {bits}-bit N ({draws} draws in all)", a["prime_pair"]
+            ),
             _stats_row("Paillier + ring-Pedersen keys, Π_mod + Π_prm prove", a["generate"]),
             _stats_row("  of which: safe-prime re-check of p and q", a["recheck"]),
             _stats_row("verify_aux_info (Π_mod + Π_prm + checks), per peer", a["verify"]),
@@ -1326,6 +1387,10 @@ def print_report(
             for c in report.comparisons
         ],
     )
+
+
+def print_references(report: Report, params: SecurityParameters) -> None:
+    bits = params.modulus_bits
     size_note = (
         "" if bits == 3072 else f" (ours at {bits} bits; the cggmp21 figure is at 3072 bits)"
     )
@@ -1337,9 +1402,6 @@ def print_report(
             for r in report.references
         ],
     )
-
-    if temporal_requested:
-        print_temporal(temporal)
 
 
 def print_temporal(temporal: TemporalResults | None) -> None:
@@ -1371,7 +1433,7 @@ def print_temporal(temporal: TemporalResults | None) -> None:
             ]
         )
     _print_table(
-        f"5. End to end through Temporal, {THRESHOLD}-of-{len(PARTIES)}, sequential "
+        f"5. End to end through Temporal, {temporal.policy} wallets, sequential "
         "(client start -> result; verified afterwards)",
         ["workflow", "p50 ms", "p95 ms", "max ms", "runs", "p95 / GG20 300", "p50 / FROST"],
         rows,
@@ -1419,6 +1481,7 @@ def results_json(
             temporal_json.update(
                 {
                     "reason": temporal.unavailable,
+                    "policy": temporal.policy,
                     "startup_seconds": round(temporal.startup_seconds, 2),
                     "idle_wait_seconds": [round(w, 1) for w in temporal.idle_waits],
                     "setup_ecdsa_seconds": temporal.setup_seconds,
@@ -1558,12 +1621,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     _note(f"FROST round1/round2/aggregate x {settings.frost_runs}")
     frost_ns = measure_frost(keys, settings)
 
+    report = build_report(aux, ecdsa, frost_ns)
+    print_report(report, params, aux, ecdsa, verified)
+
     temporal: TemporalResults | None = None
     if args.temporal:
+        # A SIGTERM must still stop the topology's processes (finally blocks run on exit).
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
         temporal = run_temporal(params, settings, args.temporal_timeout, args.keep_data)
-
-    report = build_report(aux, ecdsa, frost_ns, temporal)
-    print_report(report, params, aux, ecdsa, verified, temporal, args.temporal)
+        print_temporal(temporal)
+        if temporal.unavailable is None:
+            report.references += temporal_references(temporal)
+    print_references(report, params)
     elapsed = time.perf_counter() - wall_start
     print(f"\nTotal benchmark time: {elapsed:.1f} s")
     if args.json:

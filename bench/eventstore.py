@@ -27,7 +27,7 @@ measurement in a fresh schema or temporary file, every one dropped on exit:
    ``compute_event_hash``, then ``verify_chain`` on samples read back through the store),
    and bulk-loaded with ``COPY`` into the adapter's own tables (monthly ``events``
    partitions and ``event_index``) in a schema created by ``PostgresEventStore.open``;
-   ~10,000 wallets over 84 months. The audit view (``audit_ceremonies``/``audit_wallets``)
+   10,000 wallets, 84 months. The audit view (``audit_ceremonies``/``audit_wallets``)
    is loaded the same way, from the rows the audit projection's fold produces, and its
    checkpoint set to the head; the rebuild section checks, at its size, that those rows
    equal the runner's. Timed: ``signatures_between`` (one wallet, one calendar month), the
@@ -61,7 +61,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -125,6 +125,7 @@ REFERENCE_APPEND_MS = 3.0
 REFERENCE_LAG_MS = (20.0, 40.0)
 REFERENCE_AUDIT_MS = 40.0
 REFERENCE_TEXT = "design: append 3 ms, projection lag 20-40 ms, audit query 40 ms"
+EXTRAPOLATE_EVENTS = 10_000_000  # the rebuild time quoted for the full store size
 
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
@@ -143,6 +144,7 @@ class Settings:
     sqlite_audit_events: int
     rebuild_events: int  # 0: rebuild over the audit store itself
     sqlite_rebuild_events: int
+    capped_rebuild_seconds: float  # a time-capped one-pass rebuild over the big store (0: no)
     query_runs: int
     fold_runs: int
 
@@ -162,6 +164,7 @@ def settings_for(args: argparse.Namespace) -> Settings:
             sqlite_audit_events=50_000,
             rebuild_events=0,
             sqlite_rebuild_events=0,
+            capped_rebuild_seconds=0.0,
             query_runs=20,
             fold_runs=1,
         )
@@ -173,12 +176,13 @@ def settings_for(args: argparse.Namespace) -> Settings:
             sqlite_single_appends=2000,
             sqlite_appends_per_writer=100,
             warmup_per_writer=10,
-            lag_loads=((100.0, 30.0), (300.0, 20.0)),
-            sqlite_lag_loads=((50.0, 20.0),),
+            lag_loads=((100.0, 15.0), (300.0, 10.0)),
+            sqlite_lag_loads=((50.0, 10.0),),
             audit_events=10_000_000,
             sqlite_audit_events=1_000_000,
             rebuild_events=200_000,
-            sqlite_rebuild_events=100_000,
+            sqlite_rebuild_events=50_000,
+            capped_rebuild_seconds=45.0,
             query_runs=50,
             fold_runs=1,
         )
@@ -186,6 +190,9 @@ def settings_for(args: argparse.Namespace) -> Settings:
         settings = _replace(settings, audit_events=args.events)
     if args.sqlite_events is not None:
         settings = _replace(settings, sqlite_audit_events=args.sqlite_events)
+    if args.rebuild_events is not None:
+        settings = _replace(settings, rebuild_events=args.rebuild_events)
+        settings = _replace(settings, sqlite_rebuild_events=args.rebuild_events)
     return settings
 
 
@@ -276,18 +283,24 @@ class Places:
         self._counter += 1
         return self.directory / f"{self._counter}-{purpose}.sqlite3"
 
+    async def drop_now(self, *schemas: str | None) -> None:
+        """Drop ``schemas`` (and everything in them) now, to free disk for the next step."""
+        if self.postgres is None:
+            return
+        connection = await asyncpg.connect(self.postgres)
+        try:
+            for schema in schemas:
+                if schema is not None:
+                    await connection.execute(f"DROP SCHEMA IF EXISTS {_quoted(schema)} CASCADE")
+        finally:
+            await connection.close()
+
     async def drop(self) -> list[str]:
-        dropped: list[str] = []
+        """Drop every schema this run created and remove the SQLite files; the names dropped."""
         if self.postgres is not None and self.schemas:
-            connection = await asyncpg.connect(self.postgres)
-            try:
-                for schema in self.schemas:
-                    await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-                    dropped.append(schema)
-            finally:
-                await connection.close()
+            await self.drop_now(*self.schemas)
         shutil.rmtree(self.directory, ignore_errors=True)
-        return dropped
+        return list(self.schemas)
 
 
 def _quoted(schema: str) -> str:
@@ -383,7 +396,7 @@ def ceremony_events(
         SignatureProduced(
             ceremony_id=ceremony_id,
             wallet_id=wallet.wallet_id,
-            scheme=wallet.scheme,  # type: ignore[arg-type]  # one of the Scheme literals
+            scheme=wallet.scheme,
             public_key=wallet.public_key,
             message=rng.randbytes(wallet.message_bytes).hex(),
             signature=rng.randbytes(64).hex(),
@@ -415,9 +428,7 @@ _DOCUMENT = (
     '"stream_version":%d}'
 )
 _METADATA = '{"actor":"%s","ceremony":"%s","correlation_id":"req-%s","tenant":"%s"}'
-_STARTED = (
-    '{"ceremony_id":"%s","kind":"%s","parties":%s,"protocol":"%s","wallet_id":"%s"}'
-)
+_STARTED = '{"ceremony_id":"%s","kind":"%s","parties":%s,"protocol":"%s","wallet_id":"%s"}'
 _PRODUCED = (
     '{"ceremony_id":"%s","message":"%s","public_key":"%s","scheme":"%s","signature":"%s",'
     '"signers":%s,"wallet_id":"%s"}'
@@ -513,6 +524,7 @@ class GeneratedLog:
     last_hash: str = GENESIS_HASH
     last_us: int = 0
     by_type: dict[str, int] = field(default_factory=dict)
+    wallets: int = 0
     hot_wallet: str = ""
     typical_wallet: str = ""
     first_month: datetime | None = None
@@ -540,15 +552,15 @@ class LogGenerator:
         self,
         events: int,
         *,
-        wallets: int = WALLETS,
+        wallets: int | None = None,
         months: int = MONTHS,
         for_postgres: bool,
         chunk_events: int = 120_000,
         seed: int = SEED,
         end: datetime | None = None,
     ) -> None:
-        if events < 2 * wallets + 2:
-            wallets = max(1, (events - 2) // 4)
+        # Wallet creations take two events each: a tiny store gets fewer wallets.
+        wallets = min(WALLETS if wallets is None else wallets, max(1, (events - 2) // 4))
         self.total = events
         self.for_postgres = for_postgres
         self.chunk_events = chunk_events
@@ -568,8 +580,10 @@ class LogGenerator:
         self.span_us = self.boundaries[-1] - self.boundaries[0]
         expected_per_ceremony = 2 + FAILED_BLAMED_SHARE
         ceremonies = wallets + max(1, int((events - 2 * wallets) / expected_per_ceremony))
-        self.slot_us = max(self.span_us // (ceremonies + 1), 4 * STEP_US)
+        # A little slack: fewer failed ceremonies than expected means more ceremonies.
+        self.slot_us = max(self.span_us // (int(ceremonies * 1.01) + 16), 4 * STEP_US)
         self.log = GeneratedLog(
+            wallets=wallets,
             hot_wallet=self.wallets[0].wallet_id,
             typical_wallet=self.wallets[len(self.wallets) // 2].wallet_id,
             first_month=first,
@@ -581,7 +595,7 @@ class LogGenerator:
         delta = instant - PG_EPOCH
         return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
-    def chunks(self) -> Iterator[Chunk]:  # noqa: C901 - one tight loop, on purpose
+    def chunks(self) -> Iterator[Chunk]:
         started_clock = time.perf_counter()
         sha256 = hashlib.sha256
         document = _DOCUMENT
@@ -616,7 +630,12 @@ class LogGenerator:
             return f"{text}T{hms[second]}.{micro:06d}+00:00"
 
         def emit(
-            event_type: str, stream: str, version: int, key: str, payload: str, metadata: str,
+            event_type: str,
+            stream: str,
+            version: int,
+            key: str,
+            payload: str,
+            metadata: str,
             us: int,
         ) -> int:
             nonlocal position, prev, events_rows, next_boundary, month_index, month_key
@@ -630,15 +649,29 @@ class LogGenerator:
                 ).encode()
             ).hexdigest()
             when: Any = us if for_postgres else text
-            while us >= next_boundary and month_index + 1 < len(boundaries) - 1:
+            while us >= next_boundary:
                 month_index += 1
+                if month_index + 1 == len(boundaries):  # past the span: one more month
+                    after = PG_EPOCH + timedelta(microseconds=boundaries[-1])
+                    boundaries.append(self._us(next_month(after)))
                 next_boundary = boundaries[month_index + 1]
                 month_key = self._month_key(month_index)
                 events_rows = []
                 chunk.events.append((month_key, events_rows))
             events_rows.append(
-                (position, stream, version, event_type, 1, payload, metadata, key, when, prev,
-                 digest)
+                (
+                    position,
+                    stream,
+                    version,
+                    event_type,
+                    1,
+                    payload,
+                    metadata,
+                    key,
+                    when,
+                    prev,
+                    digest,
+                )
             )
             index_rows.append((position, stream, version, key, digest, when))
             prev = digest
@@ -663,26 +696,71 @@ class LogGenerator:
             correlation = rng.randbytes(8).hex()
             metadata = _METADATA % (wallet.actor, cid, correlation, wallet.tenant)
             p0 = emit(
-                "CeremonyStarted", f"ceremony-{cid}", 1, f"{cid}/CeremonyStarted",
-                _STARTED % (cid, "create_wallet", wallet.parties_json, wallet.ciphersuite,
-                            wallet.wallet_id),
-                metadata, t0,
+                "CeremonyStarted",
+                f"ceremony-{cid}",
+                1,
+                f"{cid}/CeremonyStarted",
+                _STARTED
+                % (cid, "create_wallet", wallet.parties_json, wallet.ciphersuite, wallet.wallet_id),
+                metadata,
+                t0,
             )
             p1 = emit(
-                "WalletCreated", f"wallet-{wallet.wallet_id}", 1, f"{cid}/WalletCreated",
-                _CREATED % (cid, wallet.ciphersuite, wallet.group_public_key, wallet.parties_json,
-                            wallet.public_key_package, wallet.scheme, wallet.wallet_id),
-                metadata, t0 + STEP_US,
+                "WalletCreated",
+                f"wallet-{wallet.wallet_id}",
+                1,
+                f"{cid}/WalletCreated",
+                _CREATED
+                % (
+                    cid,
+                    wallet.ciphersuite,
+                    wallet.group_public_key,
+                    wallet.parties_json,
+                    wallet.public_key_package,
+                    wallet.scheme,
+                    wallet.wallet_id,
+                ),
+                metadata,
+                t0 + STEP_US,
             )
             chunk.audit.append(
-                (cid, wallet.wallet_id, wallet.tenant, wallet.actor, f"req-{correlation}",
-                 "create_wallet", wallet.ciphersuite, wallet.scheme, wallet.parties_json, None,
-                 None, None, wallet.group_public_key, "created", None, "[]", "[]",
-                 when_of(t0), when_of(t0 + STEP_US), p0, p1, f"[{p0},{p1}]")
+                (
+                    cid,
+                    wallet.wallet_id,
+                    wallet.tenant,
+                    wallet.actor,
+                    f"req-{correlation}",
+                    "create_wallet",
+                    wallet.ciphersuite,
+                    wallet.scheme,
+                    wallet.parties_json,
+                    None,
+                    None,
+                    None,
+                    wallet.group_public_key,
+                    "created",
+                    None,
+                    "[]",
+                    "[]",
+                    when_of(t0),
+                    when_of(t0 + STEP_US),
+                    p0,
+                    p1,
+                    f"[{p0},{p1}]",
+                )
             )
             chunk.wallets.append(
-                (wallet.wallet_id, wallet.scheme, wallet.ciphersuite, 3, wallet.parties_json,
-                 wallet.group_public_key, cid, when_of(t0 + STEP_US), p1)
+                (
+                    wallet.wallet_id,
+                    wallet.scheme,
+                    wallet.ciphersuite,
+                    3,
+                    wallet.parties_json,
+                    wallet.group_public_key,
+                    cid,
+                    when_of(t0 + STEP_US),
+                    p1,
+                )
             )
         # Then signing ceremonies until the log has ``total`` events.
         hot = wallets[0]
@@ -708,52 +786,128 @@ class LogGenerator:
             stream = f"ceremony-{cid}"
             metadata = _METADATA % (wallet.actor, cid, correlation, wallet.tenant)
             p0 = emit(
-                "CeremonyStarted", stream, 1, f"{cid}/CeremonyStarted",
-                _STARTED % (cid, "sign", wallet.parties_json, wallet.ciphersuite,
-                            wallet.wallet_id),
-                metadata, t0,
+                "CeremonyStarted",
+                stream,
+                1,
+                f"{cid}/CeremonyStarted",
+                _STARTED % (cid, "sign", wallet.parties_json, wallet.ciphersuite, wallet.wallet_id),
+                metadata,
+                t0,
             )
             outcome = rng.random()
             if left == 1:
                 # The log ends with a ceremony still running.
                 chunk.audit.append(
-                    (cid, wallet.wallet_id, wallet.tenant, wallet.actor, f"req-{correlation}",
-                     "sign", wallet.ciphersuite, None, wallet.parties_json, None, None, None,
-                     None, "pending", None, "[]", "[]", when_of(t0), None, p0, None, f"[{p0}]")
+                    (
+                        cid,
+                        wallet.wallet_id,
+                        wallet.tenant,
+                        wallet.actor,
+                        f"req-{correlation}",
+                        "sign",
+                        wallet.ciphersuite,
+                        None,
+                        wallet.parties_json,
+                        None,
+                        None,
+                        None,
+                        None,
+                        "pending",
+                        None,
+                        "[]",
+                        "[]",
+                        when_of(t0),
+                        None,
+                        p0,
+                        None,
+                        f"[{p0}]",
+                    )
                 )
             elif outcome < FAILED_BLAMED_SHARE and left >= 3:
                 culprit = wallet.signers[int(outcome * 1000) % len(wallet.signers)]
                 p1 = emit(
-                    "PartyMisbehaved", stream, 2, f"{cid}/PartyMisbehaved/{culprit}",
+                    "PartyMisbehaved",
+                    stream,
+                    2,
+                    f"{cid}/PartyMisbehaved/{culprit}",
                     _MISBEHAVED % (cid, culprit, MISBEHAVIOUR, wallet.wallet_id),
-                    metadata, t0 + STEP_US,
+                    metadata,
+                    t0 + STEP_US,
                 )
                 p2 = emit(
-                    "CeremonyFailed", stream, 3, f"{cid}/CeremonyFailed",
+                    "CeremonyFailed",
+                    stream,
+                    3,
+                    f"{cid}/CeremonyFailed",
                     _FAILED % (cid, f'["{culprit}"]', BLAMED_REASON, wallet.wallet_id),
-                    metadata, t0 + 2 * STEP_US,
+                    metadata,
+                    t0 + 2 * STEP_US,
                 )
                 misbehaviours = (
                     f'[{{"party":"{culprit}","position":{p1},"reason":"{MISBEHAVIOUR}"}}]'
                 )
                 chunk.audit.append(
-                    (cid, wallet.wallet_id, wallet.tenant, wallet.actor, f"req-{correlation}",
-                     "sign", wallet.ciphersuite, None, wallet.parties_json, None, None, None,
-                     None, "failed", BLAMED_REASON, f'["{culprit}"]', misbehaviours,
-                     when_of(t0), when_of(t0 + 2 * STEP_US), p0, p2, f"[{p0},{p1},{p2}]")
+                    (
+                        cid,
+                        wallet.wallet_id,
+                        wallet.tenant,
+                        wallet.actor,
+                        f"req-{correlation}",
+                        "sign",
+                        wallet.ciphersuite,
+                        None,
+                        wallet.parties_json,
+                        None,
+                        None,
+                        None,
+                        None,
+                        "failed",
+                        BLAMED_REASON,
+                        f'["{culprit}"]',
+                        misbehaviours,
+                        when_of(t0),
+                        when_of(t0 + 2 * STEP_US),
+                        p0,
+                        p2,
+                        f"[{p0},{p1},{p2}]",
+                    )
                 )
                 failed += 1
             elif outcome < FAILED_BLAMED_SHARE + FAILED_TIMEOUT_SHARE:
                 p1 = emit(
-                    "CeremonyFailed", stream, 2, f"{cid}/CeremonyFailed",
+                    "CeremonyFailed",
+                    stream,
+                    2,
+                    f"{cid}/CeremonyFailed",
                     _FAILED % (cid, "[]", TIMEOUT_REASON, wallet.wallet_id),
-                    metadata, t0 + STEP_US,
+                    metadata,
+                    t0 + STEP_US,
                 )
                 chunk.audit.append(
-                    (cid, wallet.wallet_id, wallet.tenant, wallet.actor, f"req-{correlation}",
-                     "sign", wallet.ciphersuite, None, wallet.parties_json, None, None, None,
-                     None, "failed", TIMEOUT_REASON, "[]", "[]", when_of(t0),
-                     when_of(t0 + STEP_US), p0, p1, f"[{p0},{p1}]")
+                    (
+                        cid,
+                        wallet.wallet_id,
+                        wallet.tenant,
+                        wallet.actor,
+                        f"req-{correlation}",
+                        "sign",
+                        wallet.ciphersuite,
+                        None,
+                        wallet.parties_json,
+                        None,
+                        None,
+                        None,
+                        None,
+                        "failed",
+                        TIMEOUT_REASON,
+                        "[]",
+                        "[]",
+                        when_of(t0),
+                        when_of(t0 + STEP_US),
+                        p0,
+                        p1,
+                        f"[{p0},{p1}]",
+                    )
                 )
                 failed += 1
             else:
@@ -761,16 +915,48 @@ class LogGenerator:
                 message = noise[48 : 48 + message_hex]
                 signature = noise[48 + message_hex : 48 + message_hex + 128]
                 p1 = emit(
-                    "SignatureProduced", stream, 2, f"{cid}/SignatureProduced",
-                    _PRODUCED % (cid, message, wallet.public_key, wallet.scheme, signature,
-                                 wallet.signers_json, wallet.wallet_id),
-                    metadata, t0 + STEP_US,
+                    "SignatureProduced",
+                    stream,
+                    2,
+                    f"{cid}/SignatureProduced",
+                    _PRODUCED
+                    % (
+                        cid,
+                        message,
+                        wallet.public_key,
+                        wallet.scheme,
+                        signature,
+                        wallet.signers_json,
+                        wallet.wallet_id,
+                    ),
+                    metadata,
+                    t0 + STEP_US,
                 )
                 chunk.audit.append(
-                    (cid, wallet.wallet_id, wallet.tenant, wallet.actor, f"req-{correlation}",
-                     "sign", wallet.ciphersuite, wallet.scheme, wallet.parties_json,
-                     wallet.signers_json, message, signature, wallet.public_key, "signed", None,
-                     "[]", "[]", when_of(t0), when_of(t0 + STEP_US), p0, p1, f"[{p0},{p1}]")
+                    (
+                        cid,
+                        wallet.wallet_id,
+                        wallet.tenant,
+                        wallet.actor,
+                        f"req-{correlation}",
+                        "sign",
+                        wallet.ciphersuite,
+                        wallet.scheme,
+                        wallet.parties_json,
+                        wallet.signers_json,
+                        message,
+                        signature,
+                        wallet.public_key,
+                        "signed",
+                        None,
+                        "[]",
+                        "[]",
+                        when_of(t0),
+                        when_of(t0 + STEP_US),
+                        p0,
+                        p1,
+                        f"[{p0},{p1}]",
+                    )
                 )
                 signatures += 1
         log = self.log
@@ -782,8 +968,14 @@ class LogGenerator:
         log.metadata_bytes = metadata_bytes
         log.last_hash = prev
         log.last_us = (
-            events_rows[-1][8] if for_postgres else self._us(datetime.fromisoformat(events_rows[-1][8]))
-        ) if events_rows else 0
+            (
+                events_rows[-1][8]
+                if for_postgres
+                else self._us(datetime.fromisoformat(events_rows[-1][8]))
+            )
+            if events_rows
+            else 0
+        )
         log.seconds = time.perf_counter() - started_clock
         yield chunk
 
@@ -800,8 +992,9 @@ def check_generated_sample(chunk: Chunk, for_postgres: bool) -> int:
     """Recompute hashes of a sample of generated rows with the port's own function and check
     that payloads are canonical and decode as domain events. Returns how many were checked."""
     checked = 0
+    step = max(1, sum(len(rows) for _, rows in chunk.events) // 1000)
     for _, rows in chunk.events:
-        for row in rows[:: max(1, len(rows) // 200)]:
+        for row in rows[::step]:
             position, stream, stream_version, event_type, schema_version = row[:5]
             payload, metadata, key, when, prev, digest = row[5:]
             recorded_at = (
@@ -924,7 +1117,7 @@ class LoadReport:
         return {
             "backend": self.backend,
             "events": log.events,
-            "wallets": WALLETS if log.events >= 2 * WALLETS + 2 else None,
+            "wallets": log.wallets,
             "months": log.months,
             "first_month": log.first_month.strftime("%Y-%m") if log.first_month else None,
             "ceremonies": log.ceremonies,
@@ -979,9 +1172,7 @@ async def load_postgres(
     connections = [await _loader_connection(dsn) for _ in range(3)]
     events_conn, index_conn, view_conn = connections
     try:
-        for index in range(generator.months):
-            year, month = generator._month_key(index)
-            await events_conn.fetchval(f"SELECT {quoted}.ensure_partition($1, $2)", year, month)
+        partitions: set[tuple[int, int]] = set()
         # Indexes on the growing tables are rebuilt once at the end, from the catalog's own
         # definitions, instead of being maintained row by row (random keys: hashes, ids).
         deferred: list[tuple[Any, list[str]]] = [
@@ -1007,7 +1198,7 @@ async def load_postgres(
                 if sample_checked == 0:
                     sample_checked = check_generated_sample(chunk, True)
                 await asyncio.gather(
-                    _copy_events(events_conn, store_schema, chunk),
+                    _copy_events(events_conn, store_schema, chunk, partitions),
                     index_conn.copy_records_to_table(
                         "event_index",
                         records=chunk.index,
@@ -1067,9 +1258,17 @@ async def load_postgres(
     return report
 
 
-async def _copy_events(connection: Any, schema: str, chunk: Chunk) -> None:
+async def _copy_events(
+    connection: Any, schema: str, chunk: Chunk, partitions: set[tuple[int, int]]
+) -> None:
     for (year, month), rows in chunk.events:
         if rows:
+            if (year, month) not in partitions:
+                # The adapter's own SQL function, as an append into a new month calls it.
+                await connection.fetchval(
+                    f"SELECT {_quoted(schema)}.ensure_partition($1, $2)", year, month
+                )
+                partitions.add((year, month))
             await connection.copy_records_to_table(
                 f"events_y{year:04d}m{month:02d}",
                 records=rows,
@@ -1132,6 +1331,12 @@ async def verify_loaded(store_url: str, report: LoadReport, sample: int = 2000) 
             verify_chain(rows[1:], previous=rows[0])
             report.verified.append(f"positions {rows[1].position}-{rows[-1].position}")
     report.verify_seconds = time.perf_counter() - started
+
+
+def _file_bytes(path: Path) -> int:
+    """A SQLite database's size on disk, its write-ahead log included."""
+    wal = path.with_name(path.name + "-wal")
+    return path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
 
 
 async def load_sqlite(
@@ -1215,8 +1420,1176 @@ async def load_sqlite(
         analyze_seconds=0.0,
         total_seconds=time.perf_counter() - started,
         sample_checked=checked,
-        store_bytes=store_path.stat().st_size,
-        view_bytes=view_path.stat().st_size if view_path else None,
+        store_bytes=_file_bytes(store_path),
+        view_bytes=_file_bytes(view_path) if view_path else None,
     )
     await verify_loaded(store_url, report)
     return report
+
+
+# -- 1. append latency -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    backend: str
+    writers: int
+    stores: int
+    appends: int
+    wall_seconds: float
+    latency: Stats
+
+    @property
+    def per_second(self) -> float:
+        return self.appends / self.wall_seconds
+
+    def label(self) -> str:
+        if self.writers == 1:
+            return "1 writer"
+        shared = "1 store (shared pool)" if self.stores == 1 else f"{self.stores} stores"
+        return f"{self.writers} writers, {shared}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "backend": self.backend,
+            "writers": self.writers,
+            "store_instances": self.stores,
+            "appends": self.appends,
+            "wall_seconds": round(self.wall_seconds, 3),
+            "appends_per_second": round(self.per_second, 1),
+            "latency": self.latency.as_json(),
+        }
+
+
+class EventFactory:
+    """Pre-built ceremonies (``CeremonyStarted`` + ``SignatureProduced``), so that building
+    the pydantic events stays outside the timed region."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.wallets = make_wallets(64, self.rng)
+        self.run = uuid.uuid4().hex[:8]
+        self.counter = 0
+        self.sizes: list[int] = []
+
+    def ceremonies(self, count: int) -> list[tuple[NewEvent, NewEvent]]:
+        made: list[tuple[NewEvent, NewEvent]] = []
+        for _ in range(count):
+            self.counter += 1
+            wallet = self.wallets[self.counter % len(self.wallets)]
+            ceremony_id = f"sign-{wallet.wallet_id}-{self.run}-{self.counter:07d}"
+            pair = ceremony_events(wallet, ceremony_id, self.rng)
+            self.sizes.extend(event_bytes(event) for event in pair)
+            made.append(pair)
+        return made
+
+
+async def _write(
+    store: EventStore,
+    ceremonies: Sequence[tuple[NewEvent, NewEvent]],
+    samples: list[float] | None,
+) -> None:
+    """Append each ceremony's two events with the expected stream versions (0, then 1)."""
+    clock = time.perf_counter
+    for started, produced in ceremonies:
+        for event, expected in ((started, 0), (produced, 1)):
+            begin = clock()
+            await store.append(event, expected_version=expected)
+            if samples is not None:
+                samples.append(clock() - begin)
+
+
+async def measure_appends(
+    open_store: Callable[[], Awaitable[EventStore]],
+    backend: str,
+    factory: EventFactory,
+    *,
+    single: int,
+    per_writer: int,
+    warmup: int,
+) -> list[AppendResult]:
+    results: list[AppendResult] = []
+    store = await open_store()
+    try:
+        # One writer, sequential.
+        await _write(store, factory.ceremonies(warmup), None)
+        samples: list[float] = []
+        ceremonies = factory.ceremonies(single // 2)
+        begin = time.perf_counter()
+        await _write(store, ceremonies, samples)
+        wall = time.perf_counter() - begin
+        results.append(AppendResult(backend, 1, 1, len(samples), wall, Stats.from_seconds(samples)))
+        # 16 writers sharing the store (and its pool).
+        results.append(
+            await _concurrent(
+                [store] * WRITERS, backend, factory, per_writer=per_writer, warmup=warmup
+            )
+        )
+    finally:
+        await store.close()
+    # 16 writers, one store instance (one pool) each.
+    stores = [await open_store() for _ in range(WRITERS)]
+    try:
+        results.append(
+            await _concurrent(stores, backend, factory, per_writer=per_writer, warmup=warmup)
+        )
+    finally:
+        for each in stores:
+            await each.close()
+    return results
+
+
+async def _concurrent(
+    stores: Sequence[EventStore],
+    backend: str,
+    factory: EventFactory,
+    *,
+    per_writer: int,
+    warmup: int,
+) -> AppendResult:
+    writers = len(stores)
+    await asyncio.gather(*(_write(s, factory.ceremonies(warmup), None) for s in stores))
+    work = [factory.ceremonies(max(per_writer // 2, 1)) for _ in stores]
+    samples: list[list[float]] = [[] for _ in stores]
+    begin = time.perf_counter()
+    await asyncio.gather(
+        *(_write(s, w, out) for s, w, out in zip(stores, work, samples, strict=True))
+    )
+    wall = time.perf_counter() - begin
+    flat = [value for per in samples for value in per]
+    distinct = len({id(s) for s in stores})
+    return AppendResult(backend, writers, distinct, len(flat), wall, Stats.from_seconds(flat))
+
+
+# -- 2. projection lag under load ---------------------------------------------------------------
+
+
+if PROJECTIONS_ERROR is None:
+
+    class _ProbeDb(ProjectionDb):
+        """The projection database, unchanged, noting when each write transaction commits
+        and which positions the probed projections applied in it."""
+
+        def __init__(self, inner: ProjectionDb) -> None:
+            self.inner = inner
+            self.url = inner.url
+            self.dialect = inner.dialect
+            self.pending: list[tuple[str, int, int]] = []  # name, last position, count
+            self.commits: list[tuple[float, str, int, int]] = []  # time, name, last, count
+
+        @asynccontextmanager
+        async def transaction(self) -> AsyncIterator[ProjectionTx]:
+            self.pending = []
+            try:
+                async with self.inner.transaction() as tx:
+                    yield tx
+                committed = time.perf_counter()
+                self.commits.extend((committed, name, last, n) for name, last, n in self.pending)
+            finally:
+                self.pending = []
+
+        def read(self) -> contextlib.AbstractAsyncContextManager[ProjectionTx]:
+            return self.inner.read()
+
+        async def close(self) -> None:
+            await self.inner.close()
+
+    class _Probe(Projection):
+        """A projection, unchanged, reporting each batch it applied to :class:`_ProbeDb`."""
+
+        def __init__(self, inner: Projection, db: _ProbeDb) -> None:
+            self.inner = inner
+            self.db = db
+            self.name = inner.name
+            self.version = inner.version
+            self.tables = inner.tables
+
+        async def setup(self, tx: ProjectionTx) -> None:
+            await self.inner.setup(tx)
+
+        async def apply(self, tx: ProjectionTx, event: StoredEvent) -> None:
+            await self.inner.apply(tx, event)
+
+        async def apply_batch(self, tx: ProjectionTx, events: Sequence[StoredEvent]) -> None:
+            await self.inner.apply_batch(tx, events)
+            if events:
+                self.db.pending.append((self.name, events[-1].position, len(events)))
+
+        async def reset(self, tx: ProjectionTx) -> None:
+            await self.inner.reset(tx)
+
+
+@dataclass(frozen=True)
+class LagResult:
+    backend: str
+    rate: float
+    seconds: float
+    events: int
+    achieved_rate: float
+    lag: Stats
+    early: int  # applied before the writer saw its append return (counted as 0 ms)
+    runner_lag: Stats | None  # runner.lag() commit_delay_seconds, sampled
+    batches: int
+    mean_batch: float
+    append: Stats
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "backend": self.backend,
+            "target_events_per_second": self.rate,
+            "achieved_events_per_second": round(self.achieved_rate, 1),
+            "seconds": self.seconds,
+            "events": self.events,
+            "lag": self.lag.as_json(),
+            "applied_before_append_returned": self.early,
+            "runner_lag_commit_delay": self.runner_lag.as_json() if self.runner_lag else None,
+            "runner_batches": self.batches,
+            "mean_events_per_batch": round(self.mean_batch, 2),
+            "append_latency_under_load": self.append.as_json(),
+        }
+
+
+async def measure_lag(
+    store_url: str,
+    view_url: str,
+    backend: str,
+    factory: EventFactory,
+    *,
+    rate: float,
+    seconds: float,
+) -> LagResult:
+    """Writers append at ``rate`` events per second (open loop, 16 writers) for ``seconds``
+    while a runner follows the store; each event's lag is the runner's commit of the batch
+    that applied it minus the instant its append returned to the writer."""
+    store = await open_event_store(store_url)
+    inner = await open_projection_db(view_url)
+    db = _ProbeDb(inner)
+    try:
+        probes = [_Probe(projection, db) for projection in default_projections()]
+        runner = ProjectionRunner(store, db, probes)
+        await runner.setup()
+        stop = asyncio.Event()
+        runner_task = asyncio.ensure_future(runner.run_forever(stop))
+
+        # Warm-up: a second at the target rate, not counted.
+        warm_returned: dict[int, float] = {}
+        await _paced(store, factory, rate, 1.0, warm_returned, None)
+        await _wait_applied(db, probes, max(warm_returned), runner_task)
+
+        returned: dict[int, float] = {}
+        append_samples: list[float] = []
+        runner_delays: list[float] = []
+        sampling = asyncio.ensure_future(_sample_lag(runner, runner_delays))
+        begin = time.perf_counter()
+        commits_before = len(db.commits)
+        await _paced(store, factory, rate, seconds, returned, append_samples)
+        wall = time.perf_counter() - begin
+        sampling.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sampling
+        await _wait_applied(db, probes, max(returned), runner_task)
+        stop.set()
+        await runner_task
+    finally:
+        await db.close()
+        await store.close()
+
+    commits = db.commits[commits_before:]
+    applied_at = _applied_times(commits, [p.name for p in probes], sorted(returned))
+    lags: list[float] = []
+    early = 0
+    for position, at in returned.items():
+        delta = applied_at[position] - at
+        if delta < 0:
+            early += 1
+            delta = 0.0
+        lags.append(delta)
+    batches = [n for _, name, _, n in commits if name == probes[0].name]
+    return LagResult(
+        backend=backend,
+        rate=rate,
+        seconds=seconds,
+        events=len(returned),
+        achieved_rate=len(returned) / wall,
+        lag=Stats.from_seconds(lags),
+        early=early,
+        runner_lag=Stats.from_seconds(runner_delays) if runner_delays else None,
+        batches=len(batches),
+        mean_batch=statistics.fmean(batches) if batches else 0.0,
+        append=Stats.from_seconds(append_samples),
+    )
+
+
+async def _paced(
+    store: EventStore,
+    factory: EventFactory,
+    rate: float,
+    seconds: float,
+    returned: dict[int, float],
+    samples: list[float] | None,
+) -> None:
+    """16 writers, each appending its ceremonies' events on a fixed schedule (open loop: a
+    late append does not push the next one back)."""
+    total = max(int(rate * seconds), WRITERS)
+    per_writer = max(total // WRITERS, 1)
+    interval = WRITERS / rate
+    begin = time.perf_counter()
+
+    async def writer(index: int) -> None:
+        pairs = factory.ceremonies((per_writer + 1) // 2)
+        events = [
+            (event, expected)
+            for pair in pairs
+            for event, expected in zip(pair, (0, 1), strict=True)
+        ]
+        for k, (event, expected) in enumerate(events[:per_writer]):
+            due = begin + (index / WRITERS + k) * interval
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            start = time.perf_counter()
+            stored = await store.append(event, expected_version=expected)
+            end = time.perf_counter()
+            returned[stored.position] = end
+            if samples is not None:
+                samples.append(end - start)
+
+    await asyncio.gather(*(writer(i) for i in range(WRITERS)))
+
+
+async def _wait_applied(
+    db: _ProbeDb, probes: Sequence[_Probe], position: int, runner_task: asyncio.Future[None]
+) -> None:
+    deadline = time.perf_counter() + 120
+    names = {p.name for p in probes}
+    while True:
+        reached = {name: 0 for name in names}
+        for _, name, last, _ in db.commits:
+            reached[name] = max(reached[name], last)
+        if min(reached.values()) >= position:
+            return
+        if runner_task.done():
+            runner_task.result()  # raises the runner's error
+            raise RuntimeError("the projection runner stopped")
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"the runner did not reach position {position} in 120 s")
+        await asyncio.sleep(0.01)
+
+
+async def _sample_lag(runner: ProjectionRunner, out: list[float]) -> None:
+    while True:
+        await asyncio.sleep(1.0)
+        lags = await runner.lag()
+        delays = [lag.commit_delay_seconds for lag in lags if lag.commit_delay_seconds is not None]
+        if delays:
+            out.append(max(delays))
+
+
+def _applied_times(
+    commits: Sequence[tuple[float, str, int, int]], names: Sequence[str], positions: list[int]
+) -> dict[int, float]:
+    """For each position, when the last of the projections committed a batch covering it."""
+    result: dict[int, float] = {p: 0.0 for p in positions}
+    for name in names:
+        mine = sorted((last, at) for at, n, last, _ in commits if n == name)
+        cursor = 0
+        for position in positions:
+            while cursor < len(mine) and mine[cursor][0] < position:
+                cursor += 1
+            if cursor == len(mine):
+                raise RuntimeError(f"projection {name} never applied position {position}")
+            result[position] = max(result[position], mine[cursor][1])
+    return result
+
+
+# -- 3. the audit range query -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    backend: str
+    query: str
+    wallet: str
+    role: str  # "hot" or "typical"
+    rows: int
+    first_ms: float
+    stats: Stats | None  # None when only the first run was made
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "backend": self.backend,
+            "query": self.query,
+            "wallet": self.wallet,
+            "wallet_role": self.role,
+            "rows": self.rows,
+            "first_run_ms": round(self.first_ms, 3),
+            "repeated": self.stats.as_json() if self.stats else None,
+        }
+
+
+async def _timed(
+    call: Callable[[], Awaitable[Sequence[Any]]], runs: int
+) -> tuple[int, float, Stats | None]:
+    """Rows of the first call, its time, and the statistics of ``runs`` further calls."""
+    begin = time.perf_counter()
+    rows = await call()
+    first = time.perf_counter() - begin
+    samples: list[float] = []
+    for _ in range(runs):
+        begin = time.perf_counter()
+        again = await call()
+        samples.append(time.perf_counter() - begin)
+        if len(again) != len(rows):
+            raise AssertionError("a repeated query returned a different number of rows")
+    return len(rows), first * 1000, Stats.from_seconds(samples) if samples else None
+
+
+QUERY_VIEW = "signatures_between (audit view)"
+QUERY_RANGE = "store read_range, wallet's stream prefix"
+QUERY_FOLD = "fold_signatures_between (no projection)"
+
+
+async def measure_queries(
+    store_url: str,
+    view_url: str | None,
+    generator: LogGenerator,
+    backend: str,
+    *,
+    runs: int,
+    fold_runs: int,
+) -> tuple[list[QueryResult], tuple[datetime, datetime]]:
+    start, end = generator.month_window(generator.months // 2)
+    log = generator.log
+    results: list[QueryResult] = []
+    async with await open_event_store(store_url) as store:
+        for role, wallet in (("hot", log.hot_wallet), ("typical", log.typical_wallet)):
+            counts: dict[str, int] = {}
+            if view_url is not None:
+                async with await open_projection_db(view_url) as db:
+
+                    async def view(db: ProjectionDb = db, wallet: str = wallet) -> Sequence[Any]:
+                        return await signatures_between(db, wallet, start, end)
+
+                    rows, first, stats = await _timed(view, runs)
+                results.append(QueryResult(backend, QUERY_VIEW, wallet, role, rows, first, stats))
+                counts[QUERY_VIEW] = rows
+            prefix = f"ceremony-sign-{wallet}-"
+
+            async def raw(prefix: str = prefix) -> Sequence[Any]:
+                return await store.read_range(start, end, stream_prefix=prefix)
+
+            rows, first, stats = await _timed(raw, runs)
+            results.append(QueryResult(backend, QUERY_RANGE, wallet, role, rows, first, stats))
+            signed = [
+                e
+                for e in await store.read_range(start, end, stream_prefix=prefix)
+                if e.event_type == "SignatureProduced"
+            ]
+            counts["read_range SignatureProduced"] = len(signed)
+            if AUDIT_QUERIES_ERROR is None and fold_runs > 0 and role == "hot":
+
+                async def fold(wallet: str = wallet) -> Sequence[Any]:
+                    return await fold_signatures_between(store, wallet, start, end)
+
+                rows, first, stats = await _timed(fold, fold_runs - 1)
+                results.append(QueryResult(backend, QUERY_FOLD, wallet, role, rows, first, stats))
+                counts[QUERY_FOLD] = rows
+            if len(set(counts.values())) > 1:
+                raise AssertionError(f"the queries disagree on {wallet}'s signatures: {counts}")
+    return results, (start, end)
+
+
+# -- 4. rebuilds ---------------------------------------------------------------------------------
+
+
+@dataclass
+class RebuildResult:
+    backend: str
+    events: int
+    one_pass_seconds: float
+    per_projection_seconds: dict[str, float]
+    differences: dict[str, int] | None  # rows differing from the bulk-loaded audit view
+    store_events: int | None = None  # set when the pass was stopped early (time cap)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "backend": self.backend,
+            "events": self.events,
+            "store_events": self.store_events or self.events,
+            "complete": self.store_events is None,
+            "all_projections_one_pass_seconds": round(self.one_pass_seconds, 2),
+            "events_per_second": round(self.events / self.one_pass_seconds, 1),
+            "runner_rebuild_seconds": {
+                name: round(value, 2) for name, value in self.per_projection_seconds.items()
+            },
+            "runner_rebuild_total_seconds": round(sum(self.per_projection_seconds.values()), 2)
+            if self.per_projection_seconds
+            else None,
+            "audit_view_rows_differing_from_bulk_load": self.differences,
+        }
+
+
+async def measure_capped_rebuild(
+    store_url: str, view_url: str, backend: str, store_events: int, seconds: float
+) -> RebuildResult:
+    """The one-pass rebuild over a store too big to finish: run for ``seconds``, then stop
+    after the current batch and report how far every projection got."""
+    async with await open_event_store(store_url) as store, await open_projection_db(view_url) as db:
+        runner = ProjectionRunner(store, db, default_projections())
+        await runner.setup()
+        head = await store.head_position()
+
+        async def reached() -> int:
+            checkpoints = await runner.checkpoints()
+            return min((c.position for c in checkpoints.values()), default=0)
+
+        stop = asyncio.Event()
+        begin = time.perf_counter()
+        task = asyncio.ensure_future(runner.run_forever(stop))
+        while time.perf_counter() - begin < seconds and not task.done():
+            await asyncio.sleep(0.25)
+            if await reached() >= head:
+                break
+        stop.set()
+        await task  # returns after the batch in flight; raises the runner's error if any
+        elapsed = time.perf_counter() - begin
+        position = await reached()
+    return RebuildResult(
+        backend, position, elapsed, {}, None, store_events if position < head else None
+    )
+
+
+async def measure_rebuild(
+    store_url: str, view_url: str, backend: str, events: int, *, per_projection: bool
+) -> RebuildResult:
+    """Every default projection from event zero into an empty database, in one pass; then
+    (``per_projection``) ``runner.rebuild(name)`` for each, as the CLI does."""
+    async with await open_event_store(store_url) as store, await open_projection_db(view_url) as db:
+        runner = ProjectionRunner(store, db, default_projections())
+        begin = time.perf_counter()
+        await runner.run_until()
+        one_pass = time.perf_counter() - begin
+        timings: dict[str, float] = {}
+        if per_projection:
+            for projection in runner.projections:
+                begin = time.perf_counter()
+                await runner.rebuild(projection.name)
+                timings[projection.name] = time.perf_counter() - begin
+    return RebuildResult(backend, events, one_pass, timings, None)
+
+
+AUDIT_TABLES = ("audit_ceremonies", "audit_wallets")
+
+
+async def compare_views_postgres(dsn: str, loaded: str, rebuilt: str) -> dict[str, int]:
+    """Rows in one schema's audit tables and not in the other's, both ways, per table."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        differences: dict[str, int] = {}
+        for table in AUDIT_TABLES:
+            a, b = f"{_quoted(loaded)}.{table}", f"{_quoted(rebuilt)}.{table}"
+            count = await connection.fetchval(
+                f"SELECT (SELECT count(*) FROM (SELECT * FROM {a} EXCEPT ALL SELECT * FROM {b}) x)"  # noqa: S608
+                f" + (SELECT count(*) FROM (SELECT * FROM {b} EXCEPT ALL SELECT * FROM {a}) y)"
+            )
+            differences[table] = int(count)
+        return differences
+    finally:
+        await connection.close()
+
+
+def compare_views_sqlite(loaded: Path, rebuilt: Path) -> dict[str, int]:
+    connection = sqlite3.connect(loaded)
+    try:
+        connection.execute("ATTACH DATABASE ? AS rebuilt", (str(rebuilt),))
+        differences: dict[str, int] = {}
+        for table in AUDIT_TABLES:
+            a, b = f"main.{table}", f"rebuilt.{table}"
+            (count,) = connection.execute(
+                f"SELECT (SELECT count(*) FROM (SELECT * FROM {a} EXCEPT SELECT * FROM {b}))"  # noqa: S608
+                f" + (SELECT count(*) FROM (SELECT * FROM {b} EXCEPT SELECT * FROM {a}))"
+            ).fetchone()
+            differences[table] = int(count)
+        return differences
+    finally:
+        connection.close()
+
+
+# -- the run ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Results:
+    appends: list[AppendResult] = field(default_factory=list)
+    append_event_bytes: float = 0.0
+    lag: list[LagResult] = field(default_factory=list)
+    loads: list[LoadReport] = field(default_factory=list)
+    queries: list[QueryResult] = field(default_factory=list)
+    windows: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)
+    rebuilds: list[RebuildResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    dropped_schemas: list[str] = field(default_factory=list)
+
+
+async def run_postgres(settings: Settings, places: Places, results: Results) -> None:
+    factory = EventFactory(SEED)
+    appends = places.schema("appends")
+    note(f"PostgreSQL appends: 1 writer x {settings.pg_single_appends}, then {WRITERS} writers")
+    results.appends += await measure_appends(
+        lambda: open_event_store(places.pg_url(appends)),
+        "PostgreSQL",
+        factory,
+        single=settings.pg_single_appends,
+        per_writer=settings.pg_appends_per_writer,
+        warmup=settings.warmup_per_writer,
+    )
+    results.append_event_bytes = statistics.fmean(factory.sizes)
+
+    if PROJECTIONS_ERROR is None:
+        for rate, seconds in settings.lag_loads:
+            note(f"PostgreSQL projection lag at {rate:.0f} events/s for {seconds:.0f} s")
+            results.lag.append(
+                await measure_lag(
+                    places.pg_url(places.schema("lag_store")),
+                    places.pg_url(places.schema("lag_view")),
+                    "PostgreSQL",
+                    factory,
+                    rate=rate,
+                    seconds=seconds,
+                )
+            )
+
+    note(f"PostgreSQL: generating and loading {settings.audit_events:,} events")
+    generator = LogGenerator(settings.audit_events, for_postgres=True)
+    store = places.schema("audit_store")
+    view = places.schema("audit_view") if PROJECTIONS_ERROR is None else None
+    report = await load_postgres(places, generator, store, view)
+    results.loads.append(report)
+    note("PostgreSQL: audit queries")
+    queries, window = await measure_queries(
+        places.pg_url(store),
+        places.pg_url(view) if view else None,
+        generator,
+        "PostgreSQL",
+        runs=settings.query_runs,
+        fold_runs=settings.fold_runs,
+    )
+    results.queries += queries
+    results.windows["PostgreSQL"] = window
+
+    if PROJECTIONS_ERROR is None:
+        capped: RebuildResult | None = None
+        if settings.capped_rebuild_seconds and settings.rebuild_events:
+            seconds = settings.capped_rebuild_seconds
+            note(f"PostgreSQL: one-pass rebuild over {report.log.events:,} events, {seconds:.0f} s")
+            capped = await measure_capped_rebuild(
+                places.pg_url(store),
+                places.pg_url(places.schema("capped_rebuild_view")),
+                "PostgreSQL",
+                report.log.events,
+                seconds,
+            )
+        if settings.rebuild_events:
+            # The big store has served its purpose; free its disk before the next one.
+            await places.drop_now(store, view)
+            note(f"PostgreSQL: loading a {settings.rebuild_events:,}-event store to rebuild")
+            generator = LogGenerator(settings.rebuild_events, for_postgres=True)
+            store = places.schema("rebuild_store")
+            view = places.schema("rebuild_loaded_view")
+            await load_postgres(places, generator, store, view)
+        assert view is not None  # noqa: S101 - set above
+        rebuilt = places.schema("rebuilt_view")
+        note(f"PostgreSQL: rebuilding every projection over {generator.log.events:,} events")
+        result = await measure_rebuild(
+            places.pg_url(store),
+            places.pg_url(rebuilt),
+            "PostgreSQL",
+            generator.log.events,
+            per_projection=settings.mode == "full",
+        )
+        assert places.postgres is not None  # noqa: S101
+        result.differences = await compare_views_postgres(places.postgres, view, rebuilt)
+        results.rebuilds.append(result)
+        if capped is not None:
+            results.rebuilds.append(capped)
+
+
+async def run_sqlite(settings: Settings, places: Places, results: Results) -> None:
+    factory = EventFactory(SEED + 1)
+    path = places.sqlite_path("appends")
+    note(f"SQLite appends: 1 writer x {settings.sqlite_single_appends}, then {WRITERS} writers")
+    results.appends += await measure_appends(
+        lambda: open_event_store(f"sqlite:///{path}"),
+        "SQLite",
+        factory,
+        single=settings.sqlite_single_appends,
+        per_writer=settings.sqlite_appends_per_writer,
+        warmup=settings.warmup_per_writer,
+    )
+    if not results.append_event_bytes:
+        results.append_event_bytes = statistics.fmean(factory.sizes)
+    if PROJECTIONS_ERROR is None:
+        for rate, seconds in settings.sqlite_lag_loads:
+            note(f"SQLite projection lag at {rate:.0f} events/s for {seconds:.0f} s")
+            results.lag.append(
+                await measure_lag(
+                    f"sqlite:///{places.sqlite_path('lag-store')}",
+                    f"sqlite:///{places.sqlite_path('lag-view')}",
+                    "SQLite",
+                    factory,
+                    rate=rate,
+                    seconds=seconds,
+                )
+            )
+    note(f"SQLite: generating and loading {settings.sqlite_audit_events:,} events")
+    generator = LogGenerator(settings.sqlite_audit_events, for_postgres=False)
+    store = places.sqlite_path("audit-store")
+    view = places.sqlite_path("audit-view") if PROJECTIONS_ERROR is None else None
+    results.loads.append(await load_sqlite(generator, store, view))
+    note("SQLite: audit queries")
+    queries, window = await measure_queries(
+        f"sqlite:///{store}",
+        f"sqlite:///{view}" if view else None,
+        generator,
+        "SQLite",
+        runs=settings.query_runs,
+        fold_runs=settings.fold_runs,
+    )
+    results.queries += queries
+    results.windows["SQLite"] = window
+    if PROJECTIONS_ERROR is None:
+        if settings.sqlite_rebuild_events:
+            store.unlink(missing_ok=True)
+            generator = LogGenerator(settings.sqlite_rebuild_events, for_postgres=False)
+            store = places.sqlite_path("rebuild-store")
+            view = places.sqlite_path("rebuild-loaded-view")
+            await load_sqlite(generator, store, view)
+        assert view is not None  # noqa: S101
+        rebuilt = places.sqlite_path("rebuilt-view")
+        note(f"SQLite: rebuilding every projection over {generator.log.events:,} events")
+        result = await measure_rebuild(
+            f"sqlite:///{store}",
+            f"sqlite:///{rebuilt}",
+            "SQLite",
+            generator.log.events,
+            per_projection=settings.mode == "full",
+        )
+        result.differences = compare_views_sqlite(view, rebuilt)
+        results.rebuilds.append(result)
+
+
+# -- report -------------------------------------------------------------------------------------
+
+
+def _version(distribution: str) -> str:
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+async def postgres_version(dsn: str) -> tuple[str | None, str | None]:
+    """The server's version, or (None, why not) when it cannot be reached."""
+    try:
+        connection = await asyncio.wait_for(asyncpg.connect(dsn), timeout=10)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        return None, f"{type(error).__name__}: {error}"
+    try:
+        return str(await connection.fetchval("SHOW server_version")), None
+    finally:
+        await connection.close()
+
+
+def environment(pg_version: str | None) -> dict[str, Any]:
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    return {
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "platform": platform.platform(),
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "usable_cores": usable,
+        "date": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        "postgresql": pg_version,
+        "asyncpg": _version("asyncpg"),
+        "sqlite": sqlite3.sqlite_version,
+        "aiosqlite": _version("aiosqlite"),
+    }
+
+
+def _row(cells: Sequence[str], widths: Sequence[int], text_columns: int) -> str:
+    # The first ``text_columns`` columns are left-aligned text, the rest right-aligned figures.
+    parts = [
+        cell.ljust(width) if i < text_columns else cell.rjust(width)
+        for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
+    ]
+    return "  " + "  ".join(parts).rstrip()
+
+
+def _table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], text_columns: int = 1
+) -> list[str]:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    rule = "  " + "-" * (sum(widths) + 2 * (len(widths) - 1))
+    lines = [_row(header, widths, text_columns), rule]
+    lines += [_row(r, widths, text_columns) for r in rows]
+    return lines
+
+
+def _ms(value: float) -> str:
+    return f"{value:.2f}" if value < 10 else f"{value:.1f}"
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def print_report(results: Results, settings: Settings) -> None:
+    if results.appends:
+        print(
+            "\n1. Append latency: EventStore.append of one event (CeremonyStarted or "
+            "SignatureProduced, expected_version set),\n   mean payload+metadata "
+            f"{results.append_event_bytes:.0f} bytes; each writer appends its own ceremony "
+            "streams; appends/s = appends / wall time"
+        )
+        rows = [
+            [
+                r.backend,
+                r.label(),
+                str(r.appends),
+                _seconds(r.wall_seconds),
+                f"{r.per_second:.0f}",
+                _ms(r.latency.p50_ms),
+                _ms(r.latency.p95_ms),
+                _ms(r.latency.p99_ms),
+                _ms(r.latency.mean_ms),
+                _ms(r.latency.max_ms),
+            ]
+            for r in results.appends
+        ]
+        header = ["backend", "writers", "appends", "wall s", "appends/s", "p50 ms", "p95 ms"]
+        header += ["p99 ms", "mean ms", "max ms"]
+        print("\n".join(_table(header, rows, text_columns=2)))
+        print(
+            "  A store is one connection pool (PostgreSQL: asyncpg, at most 10 connections, the "
+            "adapter's default) or one\n  connection (SQLite). Every append holds the store's "
+            "write lock (PostgreSQL: a transaction-scoped advisory lock;\n  SQLite: BEGIN "
+            "IMMEDIATE) while it plans and hashes: the log is one chain, so concurrent writers "
+            "queue."
+        )
+
+    print(
+        "\n2. Projection lag under load: ProjectionRunner(default_projections()) following the "
+        "store in this process;\n   16 writers at a steady open-loop rate; lag = runner's "
+        "commit of the batch applying an event - that append's return"
+    )
+    if PROJECTIONS_ERROR is not None:
+        print(f"  not available: storage.projections could not be imported ({PROJECTIONS_ERROR})")
+    elif results.lag:
+        rows = []
+        for r in results.lag:
+            runner = r.runner_lag
+            rows.append(
+                [
+                    r.backend,
+                    f"{r.rate:.0f}",
+                    f"{r.achieved_rate:.0f}",
+                    str(r.events),
+                    _ms(r.lag.p50_ms),
+                    _ms(r.lag.p95_ms),
+                    _ms(r.lag.p99_ms),
+                    _ms(r.lag.max_ms),
+                    f"{_ms(runner.p50_ms)} / {_ms(runner.p95_ms)}" if runner else "n/a",
+                    f"{r.mean_batch:.1f}",
+                    f"{_ms(r.append.p50_ms)} / {_ms(r.append.p99_ms)}",
+                ]
+            )
+        header = ["backend", "target ev/s", "ev/s", "events", "lag p50 ms", "p95 ms"]
+        header += ["p99 ms", "max ms", "runner lag() p50/p95", "events/batch"]
+        header += ["append p50/p99 ms"]
+        print("\n".join(_table(header, rows)))
+        print(
+            "  runner lag(): ProjectionLag.commit_delay_seconds (checkpoint updated_at - "
+            "last_recorded_at), sampled once a second."
+        )
+
+    for load in results.loads:
+        log = load.log
+        first = log.first_month.strftime("%Y-%m") if log.first_month else "?"
+        wallets = log.wallets
+        print(
+            f"\n3. Audit store, {load.backend}: {log.events:,} events generated by the "
+            f"benchmark ({wallets:,} wallets, {log.months} months from {first};\n   "
+            f"{log.signatures:,} signatures, {log.failed:,} failed ceremonies; mean payload "
+            f"{log.payload_bytes / log.events:.0f} B + metadata "
+            f"{log.metadata_bytes / log.events:.0f} B)."
+        )
+        how = (
+            "COPY into the adapter's partitions + event_index (indexes of event_index and "
+            "audit_ceremonies rebuilt after the load)"
+            if load.backend == "PostgreSQL"
+            else "executemany into the adapter's tables, one transaction per chunk"
+        )
+        size = f"{load.store_bytes / 1e9:.2f} GB" if load.store_bytes else "?"
+        view_size = f" + audit view {load.view_bytes / 1e9:.2f} GB" if load.view_bytes else ""
+        parts = (
+            f"; of which index builds {load.index_seconds:.1f} s, ANALYZE "
+            f"{load.analyze_seconds:.1f} s"
+            if load.backend == "PostgreSQL"
+            else ", with ANALYZE"
+        )
+        print(
+            f"   Loaded by {how}:\n   {load.total_seconds:.1f} s in all "
+            f"({load.events_per_second:,.0f} events/s{parts}), {size}{view_size}.\n   Chain: "
+            f"{load.sample_checked} generated rows recomputed with compute_event_hash; "
+            f"verify_chain on {', '.join(load.verified)}\n   (read back through the adapter, "
+            f"{load.verify_seconds:.1f} s). The audit view was bulk-loaded from the "
+            "audit projection's fold, checkpoint at the head."
+        )
+        window = results.windows.get(load.backend)
+        queries = [q for q in results.queries if q.backend == load.backend]
+        if window and queries:
+            print(
+                f"   Query window: one calendar month, {window[0]:%Y-%m-%d} to "
+                f"{window[1]:%Y-%m-%d} (half-open); hot wallet = 1% of all signatures."
+            )
+            rows = []
+            for q in queries:
+                stats = q.stats
+                rows.append(
+                    [
+                        q.query,
+                        f"{q.wallet} ({q.role})",
+                        str(q.rows),
+                        _ms(q.first_ms),
+                        _ms(stats.p50_ms) if stats else "-",
+                        _ms(stats.p95_ms) if stats else "-",
+                        str(stats.runs) if stats else "1",
+                    ]
+                )
+            header = ["query", "wallet", "rows", "first ms", "median ms", "p95 ms", "runs"]
+            print("\n".join(_table(header, rows, text_columns=2)))
+        if PROJECTIONS_ERROR is not None:
+            print("   signatures_between: not available (storage.projections missing)")
+    print(
+        "   (read_range's prefix is 'ceremony-sign-<wallet>-': the bench's ceremony ids start "
+        "with the wallet id.\n   Production ids are 'sign-<uuid4>', which no store index ties "
+        "to a wallet: without the audit view\n   the answer is the fold, which reads the "
+        "whole month.)"
+    )
+
+    print("\n4. Full rebuilds of the projections (from event zero)")
+    if PROJECTIONS_ERROR is not None:
+        print(f"  not available: storage.projections could not be imported ({PROJECTIONS_ERROR})")
+    elif results.rebuilds:
+        rows = []
+        for rb in results.rebuilds:
+            per = rb.per_projection_seconds
+            rows.append(
+                [
+                    rb.backend,
+                    f"{rb.events:,}"
+                    if rb.store_events is None
+                    else f"{rb.events:,} of {rb.store_events:,} (stopped)",
+                    _seconds(rb.one_pass_seconds),
+                    f"{rb.events / rb.one_pass_seconds:,.0f}",
+                    ", ".join(f"{k} {v:.1f}" for k, v in per.items()) if per else "not run",
+                    f"{EXTRAPOLATE_EVENTS * rb.one_pass_seconds / rb.events / 60:.0f} min",
+                    "not compared"
+                    if rb.differences is None
+                    else "equal"
+                    if not any(rb.differences.values())
+                    else str(rb.differences),
+                ]
+            )
+        header = ["backend", "events", "one pass s", "events/s", "runner.rebuild(name) s"]
+        header += ["10M extrapolated", "audit view vs bulk load"]
+        print("\n".join(_table(header, rows)))
+        print(
+            "  one pass: a fresh projection database, runner.run_until() with all three "
+            "projections (one read of the log);\n  runner.rebuild(name): what `quorate "
+            "projections rebuild` runs, one projection after another (full mode only);\n  "
+            "10M extrapolated: 10,000,000 / one-pass events/s (not measured); (stopped): the "
+            "one pass over the big store,\n  stopped after the time cap, as far as every "
+            "projection had got."
+        )
+
+    print_references(results)
+    for text in results.notes:
+        print(f"\nNote: {text}")
+
+
+def _reference_rows(results: Results) -> tuple[list[list[str]], list[dict[str, Any]]]:
+    rows: list[list[str]] = []
+    out: list[dict[str, Any]] = []
+
+    def add(what: str, ours: float, reference: float, reference_text: str) -> None:
+        rows.append([what, _ms(ours), reference_text, f"{ours / reference:.2f}x"])
+        out.append(
+            {
+                "measure": what,
+                "ours_ms": round(ours, 3),
+                "reference_ms": reference,
+                "ratio": round(ours / reference, 3),
+            }
+        )
+
+    for a in results.appends:
+        add(f"append p50, {a.backend}, {a.label()}", a.latency.p50_ms, REFERENCE_APPEND_MS, "3")
+    high = REFERENCE_LAG_MS[1]
+    for lag in results.lag:
+        label = f"projection lag p50, {lag.backend}, {lag.rate:.0f} ev/s"
+        add(label, lag.lag.p50_ms, high, "20-40 (vs 40)")
+        label = f"projection lag p95, {lag.backend}, {lag.rate:.0f} ev/s"
+        add(label, lag.lag.p95_ms, high, "20-40 (vs 40)")
+    for q in results.queries:
+        if q.query == QUERY_VIEW and q.stats is not None:
+            events = next((x.log.events for x in results.loads if x.backend == q.backend), 0)
+            label = f"audit query median, {q.backend}, {events:,} events, {q.role} wallet"
+            add(label, q.stats.p50_ms, REFERENCE_AUDIT_MS, "40")
+    return rows, out
+
+
+def print_references(results: Results) -> None:
+    rows, _ = _reference_rows(results)
+    if not rows:
+        return
+    print(f"\nReferences ({REFERENCE_TEXT}); ratio = ours / reference")
+    print("\n".join(_table(["measure", "ours ms", "reference ms", "ratio"], rows)))
+
+
+def results_json(
+    results: Results, settings: Settings, env: dict[str, Any], elapsed: float
+) -> dict[str, Any]:
+    _, references = _reference_rows(results)
+    return {
+        "benchmark": "eventstore",
+        "mode": settings.mode,
+        "environment": env,
+        "settings": {
+            "writers": WRITERS,
+            "pg_single_appends": settings.pg_single_appends,
+            "pg_appends_per_writer": settings.pg_appends_per_writer,
+            "sqlite_single_appends": settings.sqlite_single_appends,
+            "sqlite_appends_per_writer": settings.sqlite_appends_per_writer,
+            "lag_loads": [list(x) for x in settings.lag_loads],
+            "sqlite_lag_loads": [list(x) for x in settings.sqlite_lag_loads],
+            "audit_events": settings.audit_events,
+            "sqlite_audit_events": settings.sqlite_audit_events,
+            "query_runs": settings.query_runs,
+            "rebuild_events": settings.rebuild_events or settings.audit_events,
+            "sqlite_rebuild_events": settings.sqlite_rebuild_events or settings.sqlite_audit_events,
+            "capped_rebuild_seconds": settings.capped_rebuild_seconds,
+            "timer": "time.perf_counter",
+            "percentiles": "nearest rank",
+        },
+        "append": [r.as_json() for r in results.appends],
+        "append_mean_event_bytes": round(results.append_event_bytes, 1),
+        "projection_lag": (
+            [r.as_json() for r in results.lag]
+            if PROJECTIONS_ERROR is None
+            else {"not_available": PROJECTIONS_ERROR}
+        ),
+        "audit_store": [load.as_json() for load in results.loads],
+        "audit_query_window": {
+            backend: [start.isoformat(), end.isoformat()]
+            for backend, (start, end) in results.windows.items()
+        },
+        "audit_queries": [q.as_json() for q in results.queries],
+        "rebuild": (
+            [r.as_json() for r in results.rebuilds]
+            if PROJECTIONS_ERROR is None
+            else {"not_available": PROJECTIONS_ERROR}
+        ),
+        "reference": {"text": REFERENCE_TEXT, "comparisons": references},
+        "notes": results.notes,
+        "dropped_schemas": results.dropped_schemas,
+        "total_seconds": round(elapsed, 2),
+    }
+
+
+async def measure(settings: Settings, args: argparse.Namespace, env: dict[str, Any]) -> Results:
+    results = Results()
+    places = Places(args.postgres if env["postgresql"] is not None else None)
+    try:
+        if places.postgres is not None:
+            await run_postgres(settings, places, results)
+        if not args.no_sqlite:
+            await run_sqlite(settings, places, results)
+    finally:
+        results.dropped_schemas = await places.drop()
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="200,000 events, fewer runs")
+    parser.add_argument(
+        "--json", action="store_true", help="also print every figure as one JSON object, last"
+    )
+    parser.add_argument(
+        "--postgres", default=DEFAULT_POSTGRES, help=f"server URL (default {DEFAULT_POSTGRES})"
+    )
+    parser.add_argument("--events", type=int, help="events in the PostgreSQL audit store")
+    parser.add_argument("--sqlite-events", type=int, help="events in the SQLite audit store")
+    parser.add_argument(
+        "--rebuild-events",
+        type=int,
+        help="events in the stores the rebuilds run over (default: the audit store in quick "
+        "mode, 200,000 / 50,000 in full mode)",
+    )
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
+    args = parser.parse_args(argv)
+    sizes = (args.events, args.sqlite_events, args.rebuild_events)
+    if any(v is not None and v < 1000 for v in sizes):
+        parser.error("--events, --sqlite-events and --rebuild-events must be at least 1000")
+    settings = settings_for(args)
+    wall_start = time.perf_counter()
+    pg_version, pg_error = asyncio.run(postgres_version(args.postgres))
+    env = environment(pg_version)
+
+    print(
+        f"Event-store benchmark | {env['python']} | {env['platform']} | {env['cpu']}, "
+        f"{env['cores']} cores ({env['usable_cores']} usable) | {env['date']} | "
+        f"PostgreSQL {pg_version or 'not available'}, asyncpg {env['asyncpg']} | SQLite "
+        f"{env['sqlite']}, aiosqlite {env['aiosqlite']} | {settings.mode} mode"
+    )
+    print(
+        "One process, asyncio; time.perf_counter; p50 = median, p95/p99 by nearest rank, in "
+        "milliseconds. PostgreSQL at\n"
+        f"{args.postgres} (one fresh schema per measurement), SQLite in temporary files; "
+        "all dropped at exit.\nThe store's own code throughout: storage.events adapters "
+        "(hash chain, advisory-lock serialized appends, LISTEN/NOTIFY),\nstorage.projections "
+        "runner and audit view, storage.audit fold."
+    )
+    sys.stdout.flush()
+    if pg_version is None:
+        print(f"\nPostgreSQL not available ({pg_error}): its sections are skipped.")
+    results = asyncio.run(measure(settings, args, env))
+    if pg_version is None:
+        results.notes.append(f"PostgreSQL not available at {args.postgres}: {pg_error}")
+    if AUDIT_QUERIES_ERROR is not None:
+        results.notes.append(f"fold_signatures_between not available: {AUDIT_QUERIES_ERROR}")
+    print_report(results, settings)
+    elapsed = time.perf_counter() - wall_start
+    print(
+        f"\nTotal benchmark time: {elapsed:.1f} s; schemas dropped: "
+        f"{len(results.dropped_schemas)}, temporary files removed."
+    )
+    if args.json:
+        print(json.dumps(results_json(results, settings, env, elapsed), separators=(",", ":")))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

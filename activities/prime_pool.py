@@ -10,6 +10,7 @@ the pool is deleted from it before use, so no two keys ever share one.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 from mpc.ecdsa.primes import generate_safe_prime, is_safe_prime
@@ -79,6 +80,13 @@ class SafePrimePool:
         """A daemon thread that keeps the pool full until ``stop`` is set."""
 
         def loop() -> None:
+            # OpenSSL releases the GIL while it searches, so the search competes with the
+            # party's ceremonies only for CPU; on Linux a thread has its own nice value,
+            # and the lowest priority keeps signing latency unaffected on a shared host.
+            try:
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+            except (AttributeError, OSError):
+                log.info("safe-prime pool runs at normal priority on this platform")
             while not stop.is_set():
                 try:
                     self.fill(stop)

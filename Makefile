@@ -26,10 +26,14 @@ test: venv lint
 bench: venv
 	$(PY) bench/frost.py
 	$(PY) bench/ceremony.py
+	$(PY) bench/ecdsa.py --temporal
+	$(PY) bench/eventstore.py
 
 bench-quick: venv
 	$(PY) bench/frost.py --quick
 	$(PY) bench/ceremony.py --quick
+	$(PY) bench/ecdsa.py --quick
+	$(PY) bench/eventstore.py --quick
 
 demo: venv
 	$(PY) -m quorate demo

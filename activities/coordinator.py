@@ -135,6 +135,46 @@ def _wallet_info(created: WalletCreated) -> WalletInfo:
     )
 
 
+async def _record_signature(
+    events: EventStore,
+    plan: SignPlan,
+    ceremony_id: str,
+    public_key: bytes,
+    signature: bytes,
+    recovery_id: int | None = None,
+) -> SignResult:
+    """Records SignatureProduced (once per ceremony) and returns the ceremony's result."""
+    wallet = plan.wallet
+    await events.append(
+        to_new_event(
+            SignatureProduced(
+                ceremony_id=ceremony_id,
+                wallet_id=wallet.wallet_id,
+                scheme=wallet.scheme,
+                public_key=public_key.hex(),
+                message=plan.message,
+                signature=signature.hex(),
+                signers=list(plan.signers),
+            ),
+            # The wallet stream holds only its creation, so loading a wallet stays one
+            # small read however many signatures it makes.
+            stream_id=_ceremony_stream(ceremony_id),
+            idempotency_key=f"{ceremony_id}/SignatureProduced",
+            metadata={"ceremony": ceremony_id},
+        )
+    )
+    return SignResult(
+        wallet_id=wallet.wallet_id,
+        scheme=wallet.scheme,
+        public_key=public_key.hex(),
+        message=plan.message,
+        signature=signature.hex(),
+        signers=plan.signers,
+        ceremony_id=ceremony_id,
+        recovery_id=recovery_id,
+    )
+
+
 def _refuse(error: InvalidRequest) -> ApplicationError:
     return business_error(error)
 
@@ -421,33 +461,7 @@ class CoordinatorActivities:
                 raise RuntimeError(
                     "libsodium rejected a signature our FROST code accepted"
                 ) from None
-        await self._events.append(
-            to_new_event(
-                SignatureProduced(
-                    ceremony_id=request.ceremony_id,
-                    wallet_id=wallet.wallet_id,
-                    scheme=wallet.scheme,
-                    public_key=public_key.hex(),
-                    message=plan.message,
-                    signature=encoded.hex(),
-                    signers=list(plan.signers),
-                ),
-                # The wallet stream holds only its creation, so loading a wallet stays
-                # one small read however many signatures it makes.
-                stream_id=_ceremony_stream(request.ceremony_id),
-                idempotency_key=f"{request.ceremony_id}/SignatureProduced",
-                metadata={"ceremony": request.ceremony_id},
-            )
-        )
-        return SignResult(
-            wallet_id=wallet.wallet_id,
-            scheme=wallet.scheme,
-            public_key=public_key.hex(),
-            message=plan.message,
-            signature=encoded.hex(),
-            signers=plan.signers,
-            ceremony_id=request.ceremony_id,
-        )
+        return await _record_signature(self._events, plan, request.ceremony_id, public_key, encoded)
 
     # -- events ------------------------------------------------------------------------
 
@@ -572,30 +586,11 @@ class EcdsaCoordinatorActivities:
                 request.ceremony_id, wallet.wallet_id, type(error).__name__, str(error), culprits
             )
             raise business_error(error, culprits=culprits) from None
-        encoded = signature.to_bytes()
-        await self._events.append(
-            to_new_event(
-                SignatureProduced(
-                    ceremony_id=request.ceremony_id,
-                    wallet_id=wallet.wallet_id,
-                    scheme=wallet.scheme,
-                    public_key=key.to_bytes().hex(),
-                    message=plan.message,
-                    signature=encoded.hex(),
-                    signers=list(plan.signers),
-                ),
-                stream_id=_ceremony_stream(request.ceremony_id),
-                idempotency_key=f"{request.ceremony_id}/SignatureProduced",
-                metadata={"ceremony": request.ceremony_id},
-            )
-        )
-        return SignResult(
-            wallet_id=wallet.wallet_id,
-            scheme=wallet.scheme,
-            public_key=key.to_bytes().hex(),
-            message=plan.message,
-            signature=encoded.hex(),
-            signers=plan.signers,
-            ceremony_id=request.ceremony_id,
-            recovery_id=signature.recovery_id,
+        return await _record_signature(
+            self._events,
+            plan,
+            request.ceremony_id,
+            key.to_bytes(),
+            signature.to_bytes(),
+            signature.recovery_id,
         )

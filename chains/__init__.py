@@ -1,4 +1,1 @@
-"""Chain adapters behind one port (ethereum, polygon, arbitrum, bitcoin, solana).
-
-Empty until the chain-adapter issue lands; see ARCHITECTURE.md for what belongs here.
-"""
+"""Chain adapters: everything chain-specific, behind one port (chains.port.ChainAdapter)."""

@@ -1,0 +1,79 @@
+"""Which chains exist: configuration (config/chains.toml), never code.
+
+A chain is a family (evm, bitcoin, solana), a network, and where its node is: ``rpc_url``
+for a JSON-RPC node, or ``embedded`` for the in-process engine (py-evm, the embedded
+Bitcoin ledger verified by libbitcoinkernel, LiteSVM). A new EVM chain is one more table.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from chains.errors import UnknownChain
+from chains.models import ChainName, Family, Scheme
+
+DEFAULT_CHAINS = Path(__file__).resolve().parent.parent / "config" / "chains.toml"
+
+BitcoinNetwork = Literal["mainnet", "testnet", "regtest", "litecoin-regtest"]
+BitcoinOutput = Literal["p2wpkh", "p2tr"]
+
+
+class ChainConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: ChainName
+    family: Family
+    # EVM: the EIP-155 chain id every transaction commits to, checked against the node.
+    chain_id: int | None = Field(default=None, ge=1)
+    # Bitcoin: network parameters and the output type the wallet receives on.
+    network: BitcoinNetwork | None = None
+    output: BitcoinOutput | None = None
+    # Solana: "mainnet-beta", "devnet", "localnet" (informational; the cluster is the node).
+    cluster: str | None = None
+    # Where the node is: "embedded" (in process), or a JSON-RPC URL.
+    node: str = "embedded"
+    # A dev engine gives funds and mines blocks; never true for a public network.
+    local: bool = True
+    confirmations: int = Field(default=1, ge=1)
+    symbol: str = Field(min_length=1, max_length=16)
+    decimals: int = Field(ge=0, le=36)
+
+    @model_validator(mode="after")
+    def _check_family(self) -> Self:
+        if self.family == "evm" and self.chain_id is None:
+            raise ValueError(f"EVM chain {self.name} needs a chain_id")
+        if self.family == "bitcoin" and (self.network is None or self.output is None):
+            raise ValueError(f"bitcoin chain {self.name} needs a network and an output type")
+        return self
+
+    @property
+    def scheme(self) -> Scheme:
+        if self.family == "solana":
+            return "ed25519"
+        if self.family == "bitcoin" and self.output == "p2tr":
+            return "bip340"
+        return "ecdsa-secp256k1"
+
+
+class ChainsConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    chains: dict[ChainName, ChainConfig]
+
+    def get(self, name: str) -> ChainConfig:
+        try:
+            return self.chains[name]
+        except KeyError:
+            known = ", ".join(sorted(self.chains))
+            raise UnknownChain(f"unknown chain {name!r}; configured: {known}") from None
+
+    @classmethod
+    def load(cls, path: Path = DEFAULT_CHAINS) -> ChainsConfig:
+        with path.open("rb") as handle:
+            raw = tomllib.load(handle)
+        tables = raw.get("chains", {})
+        return cls(chains={name: {"name": name, **table} for name, table in tables.items()})

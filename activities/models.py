@@ -3,7 +3,7 @@
 These models are the only things that cross Temporal (and so its history). They carry
 public protocol outputs and sealed envelopes, never a share or a nonce in the clear.
 Byte strings travel as lowercase hex. The workflow sandbox imports this module, so it
-depends on pydantic alone.
+depends on pydantic alone (chains.models too).
 """
 
 from __future__ import annotations
@@ -11,6 +11,16 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from chains.models import (
+    ChainName,
+    ChainSignature,
+    Prevout,
+    SignedTransaction,
+    TransferIntent,
+    TxState,
+    UnsignedTransaction,
+)
 
 Hex = Annotated[str, StringConstraints(pattern=r"^([0-9a-f]{2})*$")]
 PartyId = Annotated[
@@ -358,3 +368,94 @@ class RecordPresignatureInput(Model):
     signers: tuple[PartyId, ...]
     R: Hex
     R_shares: dict[PartyId, Hex]
+
+
+# -- transactions (chains/) --------------------------------------------------------------
+
+
+class SignTransactionInput(Model):
+    """Sign and send one transfer; the workflow id is the request's idempotency key."""
+
+    version: Literal[1] = 1
+    wallet_id: WalletId
+    intent: TransferIntent
+    # Empty means the coordinator picks the signer set.
+    signers: tuple[PartyId, ...] = ()
+
+
+class SignTransactionResult(Model):
+    version: Literal[1] = 1
+    request_id: str
+    chain: str
+    wallet_id: WalletId
+    from_address: str
+    to: str
+    amount: int
+    fee: int
+    raw_tx: Hex
+    tx_hash: str
+    status: TxState
+    confirmations: int
+    block: int | None = None
+    # Bitcoin: the outputs spent, in input order (what the sighashes commit to).
+    prevouts: tuple[Prevout, ...] = ()
+    # The signing ceremonies (one per signing payload); empty when an earlier run of the
+    # same request had already broadcast the transaction.
+    ceremonies: tuple[str, ...] = ()
+
+
+class BuildTransactionInput(Model):
+    request_id: str
+    wallet_id: WalletId
+    intent: TransferIntent
+
+
+class BuiltTransaction(Model):
+    transaction: UnsignedTransaction
+    # Set when an earlier run of this request already broadcast its transaction: nothing is
+    # signed again.
+    broadcast: SignedTransaction | None = None
+    confirmations: int
+    poll_interval: float
+    confirmation_timeout: float
+
+
+class BroadcastInput(Model):
+    request_id: str
+    wallet_id: WalletId
+    transaction: UnsignedTransaction
+    signatures: tuple[ChainSignature, ...]
+
+
+class TransactionStatusInput(Model):
+    request_id: str
+    wallet_id: WalletId
+    signed: SignedTransaction
+
+
+class WalletAddressInput(Model):
+    version: Literal[1] = 1
+    wallet_id: WalletId
+    chain: ChainName
+
+
+class AddressBalanceInput(Model):
+    version: Literal[1] = 1
+    chain: ChainName
+    address: str = Field(min_length=1, max_length=128)
+
+
+class FaucetInput(Model):
+    """Development engines only: give an address funds."""
+
+    version: Literal[1] = 1
+    chain: ChainName
+    address: str = Field(min_length=1, max_length=128)
+    amount: int = Field(gt=0)
+
+
+class AddressBalance(Model):
+    version: Literal[1] = 1
+    chain: ChainName
+    address: str
+    balance: int

@@ -39,6 +39,10 @@ class ChainConfig(BaseModel):
     # A dev engine gives funds and mines blocks; never true for a public network.
     local: bool = True
     confirmations: int = Field(default=1, ge=1)
+    # How often a waiting workflow asks for confirmations (a durable timer between polls),
+    # and how long it waits in all before giving up on the transaction.
+    poll_interval: float = Field(default=2.0, gt=0, le=600)
+    confirmation_timeout: float = Field(default=3600.0, gt=0)
     symbol: str = Field(min_length=1, max_length=16)
     decimals: int = Field(ge=0, le=36)
 

@@ -11,14 +11,20 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from activities.models import (
     COORDINATOR_TASK_QUEUE,
+    AddressBalance,
+    AddressBalanceInput,
     CreateWalletInput,
     CreateWalletResult,
     EcdsaSetupInput,
     EcdsaSetupResult,
+    FaucetInput,
     PresignInput,
     PresignResult,
     SignInput,
     SignResult,
+    SignTransactionInput,
+    SignTransactionResult,
+    WalletAddressInput,
 )
 from quorate.codec import CodecKeyTable, data_converter
 from quorate.settings import Settings
@@ -85,6 +91,44 @@ async def presign(
 ) -> PresignResult:
     """Fills an ECDSA wallet's presignature pool (the offline phase)."""
     return await _run(client, "Presign", request, PresignResult, idempotency_key)
+
+
+async def sign_transaction(
+    client: Client, request: SignTransactionInput, idempotency_key: str | None = None
+) -> SignTransactionResult:
+    """Builds, signs, broadcasts and confirms one transfer. The idempotency key is the
+    workflow id: the same key returns the first request's transaction, and a key already
+    used for a different transfer is refused (RequestConflict), never signed again."""
+    result = await _run(client, "SignTransaction", request, SignTransactionResult, idempotency_key)
+    intent = request.intent
+    if (result.chain, result.wallet_id, result.amount) != (
+        intent.chain,
+        request.wallet_id,
+        intent.amount,
+    ):
+        raise CeremonyFailed(
+            "RequestConflict",
+            f"request {result.request_id} was already used for another transfer",
+            (),
+        )
+    return result
+
+
+async def wallet_address(client: Client, wallet_id: str, chain: str) -> AddressBalance:
+    """The wallet's address on ``chain`` and its balance there."""
+    request = WalletAddressInput(wallet_id=wallet_id, chain=chain)
+    return await _run(client, "WalletAddress", request, AddressBalance, None)
+
+
+async def address_balance(client: Client, chain: str, address: str) -> AddressBalance:
+    request = AddressBalanceInput(chain=chain, address=address)
+    return await _run(client, "AddressBalance", request, AddressBalance, None)
+
+
+async def faucet(client: Client, chain: str, address: str, amount: int) -> AddressBalance:
+    """Development engines only: fund ``address``."""
+    request = FaucetInput(chain=chain, address=address, amount=amount)
+    return await _run(client, "Faucet", request, AddressBalance, None)
 
 
 async def _run(

@@ -10,6 +10,7 @@
 | QUORATE_TEMPORAL_UI_PORT    | 8233 (embedded dev server)                |
 | QUORATE_EVENT_STORE_URL     | sqlite:///<data dir>/events.sqlite3       |
 | QUORATE_PROJECTIONS_URL     | sqlite:///<data dir>/projections.sqlite3  |
+| QUORATE_CHAINS              | config/chains.toml (embedded engines)     |
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from chains.config import DEFAULT_CHAINS
 from quorate.topology import DEFAULT_TOPOLOGY
 
 
@@ -34,6 +36,7 @@ class Settings(BaseModel):
     temporal_ui_port: int = 8233
     event_store_url: str | None = None
     projections_url: str | None = None
+    chains: Path = DEFAULT_CHAINS
 
     @property
     def projections_database_url(self) -> str:
@@ -77,6 +80,7 @@ class Settings(BaseModel):
             "QUORATE_TEMPORAL_NAMESPACE": self.temporal_namespace,
             "QUORATE_EVENT_STORE_URL": self.events_url,
             "QUORATE_PROJECTIONS_URL": self.projections_database_url,
+            "QUORATE_CHAINS": str(self.chains),
         }
         return env
 
@@ -92,6 +96,7 @@ class Settings(BaseModel):
             "QUORATE_TEMPORAL_UI_PORT": "temporal_ui_port",
             "QUORATE_EVENT_STORE_URL": "event_store_url",
             "QUORATE_PROJECTIONS_URL": "projections_url",
+            "QUORATE_CHAINS": "chains",
         }
         for variable, field in optional.items():
             if env.get(variable):

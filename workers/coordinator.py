@@ -8,8 +8,11 @@ import logging
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.chain import ChainActivities
 from activities.coordinator import CoordinatorActivities, EcdsaCoordinatorActivities
 from activities.models import COORDINATOR_TASK_QUEUE
+from chains.config import ChainsConfig
+from chains.registry import ChainRegistry
 from quorate.client import connect
 from quorate.provision import load_topology
 from quorate.settings import Settings
@@ -20,13 +23,33 @@ from workflows.ecdsa_presign import PresignWorkflow
 from workflows.ecdsa_setup import SetupEcdsaWorkflow
 from workflows.noop import NoopWorkflow
 from workflows.sign import SignWorkflow
+from workflows.sign_transaction import (
+    AddressBalanceWorkflow,
+    FaucetWorkflow,
+    SignTransactionWorkflow,
+    WalletAddressWorkflow,
+)
 
-WORKFLOWS = [CreateWalletWorkflow, SignWorkflow, NoopWorkflow, SetupEcdsaWorkflow, PresignWorkflow]
+WORKFLOWS = [
+    CreateWalletWorkflow,
+    SignWorkflow,
+    NoopWorkflow,
+    SetupEcdsaWorkflow,
+    PresignWorkflow,
+    SignTransactionWorkflow,
+    WalletAddressWorkflow,
+    AddressBalanceWorkflow,
+    FaucetWorkflow,
+]
 
 
-def build_coordinator_worker(client: Client, topology: Topology, events: EventStore) -> Worker:
+def build_coordinator_worker(
+    client: Client, topology: Topology, events: EventStore, chains: ChainRegistry | None = None
+) -> Worker:
     activities = CoordinatorActivities(topology, events)
     ecdsa = EcdsaCoordinatorActivities(topology, events)
+    # The chain adapters (and the embedded engines) live in this process.
+    chain = ChainActivities(chains or ChainRegistry(ChainsConfig.load()), events)
     return Worker(
         client,
         task_queue=COORDINATOR_TASK_QUEUE,
@@ -42,6 +65,12 @@ def build_coordinator_worker(client: Client, topology: Topology, events: EventSt
             ecdsa.list_parties,
             ecdsa.check_aux,
             ecdsa.combine,
+            chain.build,
+            chain.broadcast,
+            chain.status,
+            chain.wallet_address,
+            chain.balance,
+            chain.faucet,
         ],
         max_concurrent_workflow_tasks=64,
         max_concurrent_local_activities=64,
@@ -51,11 +80,13 @@ def build_coordinator_worker(client: Client, topology: Topology, events: EventSt
 async def run_coordinator(settings: Settings) -> None:
     topology = load_topology(settings)
     events = await open_event_store(settings.events_url)
+    chains = ChainRegistry(ChainsConfig.load(settings.chains))
     client = await connect(settings)
     try:
         logging.getLogger(__name__).info("coordinator polling %s", COORDINATOR_TASK_QUEUE)
-        await build_coordinator_worker(client, topology, events).run()
+        await build_coordinator_worker(client, topology, events, chains).run()
     finally:
+        await chains.close()
         await events.close()
 
 

@@ -9,7 +9,7 @@ from typing import Any, NoReturn, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from activities.models import CeremonyFailedInput, Model, party_task_queue
@@ -100,7 +100,7 @@ async def fail_ceremony(error: BaseException, ceremony_id: str, wallet_id: str) 
 
 def failure_of(error: BaseException) -> tuple[str, str, tuple[str, ...]]:
     """(type, message, culprits) of an activity failure, for events and re-raising."""
-    cause = error.cause if isinstance(error, ActivityError) else error
+    cause = error.cause if isinstance(error, ActivityError | ChildWorkflowError) else error
     if isinstance(cause, ApplicationError):
         culprits = tuple(cause.details[0]) if cause.details else ()
         return cause.type or "ApplicationError", cause.message, culprits

@@ -14,7 +14,7 @@ event's JSON form without it. A new schema version is a new ``Literal`` and an u
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -158,6 +158,45 @@ class PresignatureUsed(_DomainEvent):
     ceremony_id: Identifier
 
 
+class TransactionBuilt(_DomainEvent):
+    """A transfer request's unsigned transaction: the one transaction it may ever sign.
+
+    ``transaction`` is the chain adapter's unsigned transaction (public: recipient,
+    amount, fee, nonce or inputs, signing payloads). A retried or repeated request reads
+    this back instead of building again, so one request never signs two transactions.
+    """
+
+    version: Literal[1] = 1
+    request_id: Identifier
+    wallet_id: Identifier
+    chain: Identifier
+    intent: dict[str, Any]
+    transaction: dict[str, Any]
+
+
+class TransactionBroadcast(_DomainEvent):
+    """The signed transaction was handed to the chain and accepted (or already known)."""
+
+    version: Literal[1] = 1
+    request_id: Identifier
+    wallet_id: Identifier
+    chain: Identifier
+    tx_hash: str = Field(min_length=1, max_length=128)
+    raw_tx: Hex
+
+
+class TransactionConfirmed(_DomainEvent):
+    """The transaction reached the chain's configured depth."""
+
+    version: Literal[1] = 1
+    request_id: Identifier
+    wallet_id: Identifier
+    chain: Identifier
+    tx_hash: str = Field(min_length=1, max_length=128)
+    confirmations: int = Field(ge=1)
+    block: int | None = None
+
+
 DomainEvent = (
     WalletCreated
     | CeremonyStarted
@@ -166,6 +205,9 @@ DomainEvent = (
     | PartyMisbehaved
     | PresignatureAdded
     | PresignatureUsed
+    | TransactionBuilt
+    | TransactionBroadcast
+    | TransactionConfirmed
 )
 
 EVENT_TYPES: Mapping[str, type[DomainEvent]] = {
@@ -178,6 +220,9 @@ EVENT_TYPES: Mapping[str, type[DomainEvent]] = {
         PartyMisbehaved,
         PresignatureAdded,
         PresignatureUsed,
+        TransactionBuilt,
+        TransactionBroadcast,
+        TransactionConfirmed,
     )
 }
 """Domain event classes by the ``event_type`` they are stored under (their class name)."""
@@ -191,6 +236,11 @@ def wallet_stream(wallet_id: str) -> str:
 def ceremony_stream(ceremony_id: str) -> str:
     """The stream id of a ceremony's events."""
     return f"ceremony-{ceremony_id}"
+
+
+def transaction_stream(request_id: str) -> str:
+    """The stream id of one transfer request's events (built, broadcast, confirmed)."""
+    return f"transaction-{request_id}"
 
 
 def to_new_event(

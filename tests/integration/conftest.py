@@ -20,6 +20,7 @@ import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from chains.registry import ChainRegistry
 from quorate.codec import CodecKeyTable, data_converter
 from quorate.provision import open_party_vault, provision_local
 from quorate.settings import Settings
@@ -81,7 +82,10 @@ def settings(tmp_path: Path, temporal: WorkflowEnvironment, codec_keys: CodecKey
 
 
 async def start_system(
-    settings: Settings, client: Client, events_url: str | None = None
+    settings: Settings,
+    client: Client,
+    events_url: str | None = None,
+    chains: ChainRegistry | None = None,
 ) -> AsyncGenerator[System, None]:
     topology = provision_local(settings)
     events = await open_event_store(events_url or settings.events_url)
@@ -91,7 +95,7 @@ async def start_system(
         workers = [
             build_party_worker(client, party, vault, executor) for party, vault in vaults.items()
         ]
-        workers.append(build_coordinator_worker(client, topology, events))
+        workers.append(build_coordinator_worker(client, topology, events, chains))
         for worker in workers:
             await stack.enter_async_context(worker)
         try:

@@ -38,6 +38,9 @@ from storage.events.models import (
     PresignatureAdded,
     PresignatureUsed,
     SignatureProduced,
+    TransactionBroadcast,
+    TransactionBuilt,
+    TransactionConfirmed,
     WalletCreated,
     ceremony_stream,
     parse_event,
@@ -900,6 +903,28 @@ def domain_event_examples() -> list[Any]:
             },
         ),
         PresignatureUsed(wallet_id="w2", presign_id="pre-1", ceremony_id="sign-3"),
+        TransactionBuilt(
+            request_id="tx-1",
+            wallet_id="w2",
+            chain="polygon",
+            intent={"chain": "polygon", "to": "0x" + "12" * 20, "amount": 5},
+            transaction={"chain": "polygon", "payload": "02f0", "fee": 21000},
+        ),
+        TransactionBroadcast(
+            request_id="tx-1",
+            wallet_id="w2",
+            chain="polygon",
+            tx_hash="0x" + "ab" * 32,
+            raw_tx="02f8" + "00" * 10,
+        ),
+        TransactionConfirmed(
+            request_id="tx-1",
+            wallet_id="w2",
+            chain="polygon",
+            tx_hash="0x" + "ab" * 32,
+            confirmations=2,
+            block=7,
+        ),
     ]
 
 

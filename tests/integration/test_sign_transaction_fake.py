@@ -1,0 +1,136 @@
+"""SignTransactionWorkflow on the real dev server and real party workers, with the
+in-memory fake chain: the workflow's logic (build once, one ceremony per payload, attach,
+broadcast, durable confirmation polling, idempotency, typed refusals), fast.
+
+The same workflow on every real engine is in test_sign_transaction.py.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from activities.models import CreateWalletInput, SignTransactionInput
+from chains.config import ChainConfig, ChainsConfig
+from chains.fake import FakeChain
+from chains.models import TransferIntent
+from chains.registry import ChainRegistry
+from quorate.client import (
+    CeremonyFailed,
+    address_balance,
+    create_wallet,
+    faucet,
+    sign_transaction,
+    wallet_address,
+)
+from quorate.settings import Settings
+from storage.events.port import verify_chain
+from tests.integration.conftest import System, start_system
+
+FAKE_CHAINS = {
+    "fake-taproot": {"family": "bitcoin", "network": "regtest", "output": "p2tr"},
+    "fake-solana": {"family": "solana"},
+}
+RECIPIENT = "fake:" + "ab" * 20
+
+
+@pytest.fixture
+async def fake_system(settings: Settings, temporal: WorkflowEnvironment) -> AsyncIterator[System]:
+    configs = [
+        ChainConfig(name=name, symbol="F", decimals=0, confirmations=3, poll_interval=0.05, **extra)
+        for name, extra in FAKE_CHAINS.items()
+    ]
+    registry = ChainRegistry(
+        ChainsConfig(chains={c.name: c for c in configs}), [FakeChain(c) for c in configs]
+    )
+    async for running in start_system(settings, temporal.client, chains=registry):
+        yield running
+
+
+async def _funded_wallet(system: System, scheme: str, chain: str) -> tuple[str, str]:
+    wallet = await create_wallet(
+        system.client,
+        CreateWalletInput(wallet_id=f"w-{uuid.uuid4().hex[:8]}", scheme=scheme),  # type: ignore[arg-type]
+    )
+    address = (await wallet_address(system.client, wallet.wallet_id, chain)).address
+    funded = await faucet(system.client, chain, address, 100_000)
+    assert funded.balance == 100_000
+    return wallet.wallet_id, address
+
+
+@pytest.mark.parametrize(
+    ("scheme", "chain"), [("bip340", "fake-taproot"), ("ed25519", "fake-solana")]
+)
+async def test_transfer_is_signed_broadcast_and_confirmed(
+    fake_system: System, scheme: str, chain: str
+) -> None:
+    wallet_id, source = await _funded_wallet(fake_system, scheme, chain)
+    request = SignTransactionInput(
+        wallet_id=wallet_id, intent=TransferIntent(chain=chain, to=RECIPIENT, amount=5_000)
+    )
+    key = f"tx-{uuid.uuid4().hex[:8]}"
+    result = await sign_transaction(fake_system.client, request, key)
+    assert result.status == "confirmed"
+    assert result.confirmations >= 3
+    assert result.from_address == source
+    assert result.ceremonies == (f"{key}.sign-0",)
+    assert (await address_balance(fake_system.client, chain, RECIPIENT)).balance == 5_000
+    sender = (await address_balance(fake_system.client, chain, source)).balance
+    assert sender == 100_000 - 5_000 - result.fee
+
+    # The same request again: the first outcome, nothing signed or sent twice.
+    again = await sign_transaction(fake_system.client, request, key)
+    assert again.tx_hash == result.tx_hash
+    assert (await address_balance(fake_system.client, chain, RECIPIENT)).balance == 5_000
+
+    events = await fake_system.events.read_all()
+    verify_chain(events)
+    kinds = [e.event_type for e in events]
+    for kind in ("TransactionBuilt", "TransactionBroadcast", "TransactionConfirmed"):
+        assert kinds.count(kind) == 1, kind
+    assert kinds.count("SignatureProduced") == 1
+    built = next(e for e in events if e.event_type == "TransactionBuilt")
+    assert built.stream_id == f"transaction-{key}"
+    assert built.payload["transaction"]["signing_payloads"][0]["scheme"] == scheme
+
+    # The same key for another transfer is refused, not signed.
+    other = SignTransactionInput(
+        wallet_id=wallet_id, intent=TransferIntent(chain=chain, to=RECIPIENT, amount=6_000)
+    )
+    with pytest.raises(CeremonyFailed) as caught:
+        await sign_transaction(fake_system.client, other, key)
+    assert caught.value.kind == "RequestConflict"
+    assert [e.event_type for e in await fake_system.events.read_all()] == kinds
+
+
+async def test_bad_input_is_refused_before_any_ceremony(fake_system: System) -> None:
+    wallet_id, _ = await _funded_wallet(fake_system, "bip340", "fake-taproot")
+    before = await fake_system.events.read_all()
+    cases = [
+        (TransferIntent(chain="no-such-chain", to=RECIPIENT, amount=5_000), "UnknownChain"),
+        (TransferIntent(chain="fake-taproot", to="fake:nothex", amount=5_000), "InvalidAddress"),
+        (TransferIntent(chain="fake-taproot", to=RECIPIENT, amount=10**9), "InsufficientFunds"),
+        (TransferIntent(chain="fake-taproot", to=RECIPIENT, amount=10), "DustOutput"),
+        # An Ed25519 chain for a BIP340 wallet: the wallet's key cannot sign there.
+        (TransferIntent(chain="fake-solana", to=RECIPIENT, amount=5_000), "WrongScheme"),
+    ]
+    for intent, kind in cases:
+        with pytest.raises(CeremonyFailed) as caught:
+            await sign_transaction(
+                fake_system.client, SignTransactionInput(wallet_id=wallet_id, intent=intent)
+            )
+        assert caught.value.kind == kind, (intent, caught.value)
+    with pytest.raises(CeremonyFailed) as unknown:
+        await sign_transaction(
+            fake_system.client,
+            SignTransactionInput(
+                wallet_id="no-such-wallet",
+                intent=TransferIntent(chain="fake-taproot", to=RECIPIENT, amount=5_000),
+            ),
+        )
+    assert unknown.value.kind == "UnknownWallet"
+    # Nothing was recorded: no transaction built, no ceremony started.
+    assert len(await fake_system.events.read_all()) == len(before)

@@ -1,0 +1,216 @@
+"""SignTransactionWorkflow: one transfer, from intent to confirmations.
+
+build (chain activity) → one signing ceremony per signing payload, by the scheme the
+chain needs (child SignWorkflows: FROST for BIP340 and Ed25519, CGGMP21 ECDSA for EVM
+and P2WPKH) → attach and broadcast → poll confirmations with durable timers.
+
+The workflow id is the request's idempotency key. The unsigned transaction is recorded
+before anything is signed, and the signing ceremonies' ids derive from the request id,
+so a retried request signs the recorded transaction or nothing at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import TypeVar
+
+from pydantic import BaseModel
+from temporalio import workflow
+from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.models import (
+        COORDINATOR_TASK_QUEUE,
+        AddressBalance,
+        AddressBalanceInput,
+        BroadcastInput,
+        BuildTransactionInput,
+        BuiltTransaction,
+        FaucetInput,
+        Model,
+        SignInput,
+        SignResult,
+        SignTransactionInput,
+        SignTransactionResult,
+        TransactionStatusInput,
+        WalletAddressInput,
+    )
+    from chains.models import ChainSignature, SignedTransaction, TxStatus
+    from workflows.common import failure_of
+
+# Chain calls talk to a node: seconds at most, retried while the node is unreachable.
+CHAIN_TIMEOUT = timedelta(seconds=30)
+CHAIN_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    maximum_interval=timedelta(seconds=10),
+    maximum_attempts=20,
+)
+
+
+ResultT = TypeVar("ResultT", bound=BaseModel)
+
+
+async def chain_step(name: str, arg: Model, result_type: type[ResultT]) -> ResultT:
+    """A chain activity on the coordinator's queue; a refusal fails the workflow, typed."""
+    try:
+        result: ResultT = await workflow.execute_activity(
+            name,
+            arg,
+            task_queue=COORDINATOR_TASK_QUEUE,
+            result_type=result_type,
+            start_to_close_timeout=CHAIN_TIMEOUT,
+            retry_policy=CHAIN_RETRY,
+            summary=name,
+        )
+    except ActivityError as error:
+        kind, message, culprits = failure_of(error)
+        raise ApplicationError(message, list(culprits), type=kind, non_retryable=True) from None
+    return result
+
+
+@workflow.defn(name="SignTransaction")
+class SignTransactionWorkflow:
+    @workflow.run
+    async def run(self, request: SignTransactionInput) -> SignTransactionResult:
+        request_id = workflow.info().workflow_id
+        built = await chain_step(
+            "chain.build",
+            BuildTransactionInput(
+                request_id=request_id, wallet_id=request.wallet_id, intent=request.intent
+            ),
+            BuiltTransaction,
+        )
+        tx = built.transaction
+        ceremonies: tuple[str, ...] = ()
+        signed = built.broadcast
+        if signed is None:
+            signatures = await self._sign(request, request_id, built)
+            ceremonies = tuple(f"{request_id}.sign-{i}" for i in range(len(signatures)))
+            signed = await chain_step(
+                "chain.broadcast",
+                BroadcastInput(
+                    request_id=request_id,
+                    wallet_id=request.wallet_id,
+                    transaction=tx,
+                    signatures=signatures,
+                ),
+                SignedTransaction,
+            )
+        status = await self._wait(request, request_id, built, signed)
+        return SignTransactionResult(
+            request_id=request_id,
+            chain=tx.chain,
+            wallet_id=request.wallet_id,
+            from_address=tx.from_address,
+            to=tx.to,
+            amount=tx.amount,
+            fee=tx.fee,
+            raw_tx=signed.raw_tx,
+            tx_hash=signed.tx_hash,
+            status=status.status,
+            confirmations=status.confirmations,
+            block=status.block,
+            prevouts=tx.prevouts,
+            ceremonies=ceremonies,
+        )
+
+    async def _sign(
+        self, request: SignTransactionInput, request_id: str, built: BuiltTransaction
+    ) -> tuple[ChainSignature, ...]:
+        """One ceremony per payload, concurrently. Each child's id derives from the request
+        and is never reused, so a payload is signed at most once per request."""
+        payloads = built.transaction.signing_payloads
+        try:
+            results = await asyncio.gather(
+                *(
+                    workflow.execute_child_workflow(
+                        "Sign",
+                        SignInput(
+                            wallet_id=request.wallet_id,
+                            message=payload.message,
+                            signers=request.signers,
+                            taproot_merkle_root=payload.taproot_merkle_root,
+                        ),
+                        id=f"{request_id}.sign-{index}",
+                        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                        result_type=SignResult,
+                    )
+                    for index, payload in enumerate(payloads)
+                )
+            )
+        except ChildWorkflowError as error:
+            kind, message, culprits = failure_of(error)
+            raise ApplicationError(message, list(culprits), type=kind, non_retryable=True) from None
+        for payload, result in zip(payloads, results, strict=True):
+            if result.scheme != payload.scheme:
+                raise ApplicationError(
+                    f"the wallet signs {result.scheme}, the chain needs {payload.scheme}",
+                    type="WrongScheme",
+                    non_retryable=True,
+                )
+        return tuple(
+            ChainSignature(signature=r.signature, recovery_id=r.recovery_id) for r in results
+        )
+
+    async def _wait(
+        self,
+        request: SignTransactionInput,
+        request_id: str,
+        built: BuiltTransaction,
+        signed: SignedTransaction,
+    ) -> TxStatus:
+        """Polls until the configured depth, sleeping on durable timers between polls."""
+        deadline = workflow.now() + timedelta(seconds=built.confirmation_timeout)
+        while True:
+            status = await chain_step(
+                "chain.status",
+                TransactionStatusInput(
+                    request_id=request_id, wallet_id=request.wallet_id, signed=signed
+                ),
+                TxStatus,
+            )
+            if status.status == "confirmed":
+                return status
+            if status.status == "failed":
+                raise ApplicationError(
+                    f"{signed.tx_hash} failed on {signed.chain}",
+                    type="TransactionFailed",
+                    non_retryable=True,
+                )
+            if workflow.now() >= deadline:
+                raise ApplicationError(
+                    f"{signed.tx_hash} not confirmed within {built.confirmation_timeout} s",
+                    type="ConfirmationTimeout",
+                    non_retryable=True,
+                )
+            await workflow.sleep(timedelta(seconds=built.poll_interval))
+
+
+@workflow.defn(name="WalletAddress")
+class WalletAddressWorkflow:
+    """A wallet's address on a chain, and its balance there."""
+
+    @workflow.run
+    async def run(self, request: WalletAddressInput) -> AddressBalance:
+        result = await chain_step("chain.wallet_address", request, AddressBalance)
+        return result
+
+
+@workflow.defn(name="AddressBalance")
+class AddressBalanceWorkflow:
+    @workflow.run
+    async def run(self, request: AddressBalanceInput) -> AddressBalance:
+        result = await chain_step("chain.balance", request, AddressBalance)
+        return result
+
+
+@workflow.defn(name="Faucet")
+class FaucetWorkflow:
+    """Development engines only: fund an address (NotLocalNetwork elsewhere)."""
+
+    @workflow.run
+    async def run(self, request: FaucetInput) -> AddressBalance:
+        result = await chain_step("chain.faucet", request, AddressBalance)
+        return result

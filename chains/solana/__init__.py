@@ -1,0 +1,1 @@
+"""The Solana chain family: SolanaChain over a SolanaRpc (LiteSVM in process, or JSON-RPC)."""

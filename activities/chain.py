@@ -24,6 +24,7 @@ from activities.models import (
     BuildTransactionInput,
     BuiltTransaction,
     FaucetInput,
+    KeyAddressInput,
     TransactionStatusInput,
     WalletAddressInput,
 )
@@ -57,6 +58,10 @@ class UnknownWallet(TransactionRequestError):  # noqa: N818
 
 class WrongScheme(TransactionRequestError):  # noqa: N818
     """The wallet's key cannot sign for this chain (e.g. an Ed25519 wallet on Ethereum)."""
+
+
+class InvalidKey(TransactionRequestError):  # noqa: N818
+    pass
 
 
 class RequestConflict(TransactionRequestError):  # noqa: N818
@@ -237,6 +242,17 @@ class ChainActivities:
     async def wallet_address(self, request: WalletAddressInput) -> AddressBalance:
         adapter = self._adapter(request.chain)
         address = adapter.address(await self._wallet_key(request.wallet_id, adapter))
+        return await self._balance(adapter, address)
+
+    @activity.defn(name="chain.key_address")
+    async def key_address(self, request: KeyAddressInput) -> AddressBalance:
+        adapter = self._adapter(request.chain)
+        try:
+            address = adapter.address(bytes.fromhex(request.public_key))
+        except (ChainError, ValueError) as error:
+            raise business_error(
+                InvalidKey(f"not a {adapter.scheme} public key: {error}")
+            ) from None
         return await self._balance(adapter, address)
 
     @activity.defn(name="chain.balance")

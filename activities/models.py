@@ -439,6 +439,14 @@ class WalletAddressInput(Model):
     chain: ChainName
 
 
+class KeyAddressInput(Model):
+    """The address of any public key on a chain (compressed secp256k1 or Ed25519)."""
+
+    version: Literal[1] = 1
+    chain: ChainName
+    public_key: Hex
+
+
 class AddressBalanceInput(Model):
     version: Literal[1] = 1
     chain: ChainName

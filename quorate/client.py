@@ -18,6 +18,7 @@ from activities.models import (
     EcdsaSetupInput,
     EcdsaSetupResult,
     FaucetInput,
+    KeyAddressInput,
     PresignInput,
     PresignResult,
     SignInput,
@@ -118,6 +119,12 @@ async def wallet_address(client: Client, wallet_id: str, chain: str) -> AddressB
     """The wallet's address on ``chain`` and its balance there."""
     request = WalletAddressInput(wallet_id=wallet_id, chain=chain)
     return await _run(client, "WalletAddress", request, AddressBalance, None)
+
+
+async def key_address(client: Client, chain: str, public_key: bytes) -> AddressBalance:
+    """Any public key's address on ``chain`` (a recipient's, say) and its balance."""
+    request = KeyAddressInput(chain=chain, public_key=public_key.hex())
+    return await _run(client, "KeyAddress", request, AddressBalance, None)
 
 
 async def address_balance(client: Client, chain: str, address: str) -> AddressBalance:

@@ -26,6 +26,7 @@ from workflows.sign import SignWorkflow
 from workflows.sign_transaction import (
     AddressBalanceWorkflow,
     FaucetWorkflow,
+    KeyAddressWorkflow,
     SignTransactionWorkflow,
     WalletAddressWorkflow,
 )
@@ -40,6 +41,7 @@ WORKFLOWS = [
     WalletAddressWorkflow,
     AddressBalanceWorkflow,
     FaucetWorkflow,
+    KeyAddressWorkflow,
 ]
 
 
@@ -69,6 +71,7 @@ def build_coordinator_worker(
             chain.broadcast,
             chain.status,
             chain.wallet_address,
+            chain.key_address,
             chain.balance,
             chain.faucet,
         ],

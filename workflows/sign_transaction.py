@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         BuildTransactionInput,
         BuiltTransaction,
         FaucetInput,
+        KeyAddressInput,
         Model,
         SignInput,
         SignResult,
@@ -196,6 +197,15 @@ class WalletAddressWorkflow:
     async def run(self, request: WalletAddressInput) -> AddressBalance:
         result = await chain_step("chain.wallet_address", request, AddressBalance)
         return result
+
+
+@workflow.defn(name="KeyAddress")
+class KeyAddressWorkflow:
+    """Any public key's address on a chain, and its balance there."""
+
+    @workflow.run
+    async def run(self, request: KeyAddressInput) -> AddressBalance:
+        return await chain_step("chain.key_address", request, AddressBalance)
 
 
 @workflow.defn(name="AddressBalance")

@@ -44,7 +44,7 @@ def demo(
     console = Console(stderr=as_json)
     report = asyncio.run(run_demo(settings, messages, keep_running, console))
     if as_json:
-        typer.echo(json.dumps(report.model_dump(mode="json"), separators=(",", ":")))
+        typer.echo(json.dumps(report.model_dump(mode="json", by_alias=True), separators=(",", ":")))
 
 
 @app.command()

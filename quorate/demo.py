@@ -13,10 +13,10 @@ import hashlib
 import time
 import uuid
 
-from coincurve import PublicKey, PublicKeyXOnly
+from coincurve import PrivateKey, PublicKey, PublicKeyXOnly
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-from nacl.signing import VerifyKey
-from pydantic import BaseModel, ConfigDict
+from nacl.signing import SigningKey, VerifyKey
+from pydantic import BaseModel, ConfigDict, Field
 from rich.console import Console
 from rich.table import Table
 
@@ -28,9 +28,20 @@ from activities.models import (
     Scheme,
     SignInput,
     SignResult,
+    SignTransactionInput,
 )
+from chains.models import Prevout, TransferIntent
 from mpc.errors import InvalidSignature
-from quorate.client import create_wallet, setup_ecdsa, sign
+from quorate.client import (
+    address_balance,
+    create_wallet,
+    faucet,
+    key_address,
+    setup_ecdsa,
+    sign,
+    sign_transaction,
+    wallet_address,
+)
 from quorate.settings import Settings
 from storage.events.port import open_event_store
 from workers.runner import LocalTopology
@@ -60,6 +71,28 @@ class SignatureReport(BaseModel):
     recovery_id: int | None = None
 
 
+class TransactionReport(BaseModel):
+    """One transfer on one chain, as the chain's engine accepted it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    chain: str
+    wallet_id: str
+    from_: str = Field(alias="from")
+    to: str
+    amount: int
+    fee: int
+    raw_tx: str
+    tx_hash: str
+    status: str
+    confirmations: int
+    # Bitcoin: the spent outputs (scriptPubKey hex, amount in satoshi), in input order.
+    prevouts: list[Prevout]
+    # Balances read from the engine before and after, in base units.
+    balances: dict[str, int]
+    latency_ms: float
+
+
 class EventStoreReport(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -73,6 +106,7 @@ class DemoReport(BaseModel):
 
     wallets: list[WalletReport]
     signatures: list[SignatureReport]
+    transactions: list[TransactionReport]
     event_store: EventStoreReport
 
 
@@ -137,6 +171,91 @@ async def _signed(topology: LocalTopology, wallet: CreateWalletResult, n: int) -
     )
 
 
+# One transfer per chain: (chain, wallet scheme, faucet amount, transfer amount), in base
+# units (wei, satoshi, lamports). Recipients are fixed demo keys, so reruns pay the same
+# addresses.
+TRANSFERS: list[tuple[str, Scheme, int, int]] = [
+    ("ethereum", "ecdsa-secp256k1", 10**19, 10**16),
+    ("polygon", "ecdsa-secp256k1", 10**19, 10**16),
+    ("arbitrum", "ecdsa-secp256k1", 10**19, 10**16),
+    ("bitcoin-p2wpkh", "ecdsa-secp256k1", 10**8, 100_000),
+    ("bitcoin-p2tr", "bip340", 10**8, 100_000),
+    ("solana", "ed25519", 10**10, 10**7),
+]
+
+
+def demo_recipient_key(scheme: Scheme) -> bytes:
+    """A fixed public key to pay: only its public half is ever used."""
+    seed = hashlib.sha256(f"quorate demo recipient / {scheme}".encode()).digest()
+    if scheme == "ed25519":
+        return bytes(SigningKey(seed).verify_key)
+    return bytes(PrivateKey(seed).public_key.format(compressed=True))
+
+
+async def _transfer(
+    topology: LocalTopology,
+    wallet: CreateWalletResult,
+    chain: str,
+    funding: int,
+    amount: int,
+    run: str,
+) -> TransactionReport:
+    client = topology.client
+    assert client is not None  # noqa: S101 - the topology is running
+    source = await wallet_address(client, wallet.wallet_id, chain)
+    funded = await faucet(client, chain, source.address, funding)
+    recipient = await key_address(client, chain, demo_recipient_key(wallet.scheme))
+    started = time.perf_counter()
+    result = await sign_transaction(
+        client,
+        SignTransactionInput(
+            wallet_id=wallet.wallet_id,
+            intent=TransferIntent(chain=chain, to=recipient.address, amount=amount),
+        ),
+        idempotency_key=f"demo-{chain}-{run}-transfer",
+    )
+    latency = (time.perf_counter() - started) * 1000
+    after_source = await address_balance(client, chain, source.address)
+    after_recipient = await address_balance(client, chain, recipient.address)
+    return TransactionReport.model_validate(
+        {
+            "chain": chain,
+            "wallet_id": wallet.wallet_id,
+            "from": result.from_address,
+            "to": result.to,
+            "amount": result.amount,
+            "fee": result.fee,
+            "raw_tx": result.raw_tx,
+            "tx_hash": result.tx_hash,
+            "status": result.status,
+            "confirmations": result.confirmations,
+            "prevouts": list(result.prevouts),
+            "balances": {
+                "from_before": funded.balance,
+                "from_after": after_source.balance,
+                "to_before": recipient.balance,
+                "to_after": after_recipient.balance,
+            },
+            "latency_ms": round(latency, 2),
+        }
+    )
+
+
+async def _transfers(
+    topology: LocalTopology, wallets: list[CreateWalletResult], run: str, console: Console
+) -> list[TransactionReport]:
+    by_scheme = {w.scheme: w for w in wallets}
+    reports: list[TransactionReport] = []
+    with console.status("Funding the wallets on the embedded chains...") as status:
+        for chain, scheme, funding, amount in TRANSFERS:
+            wallet = by_scheme.get(scheme)
+            if wallet is None:
+                continue
+            status.update(f"Transfer on {chain}: build, sign ({scheme}), broadcast, confirm...")
+            reports.append(await _transfer(topology, wallet, chain, funding, amount, run))
+    return reports
+
+
 async def run_demo_on(
     topology: LocalTopology, messages_per_wallet: int, console: Console, ecdsa_signatures: int = 5
 ) -> DemoReport:
@@ -186,6 +305,7 @@ async def run_demo_on(
             for n in range(ecdsa_signatures):
                 signatures.append(await _signed(topology, ethereum, n))
                 status.update(f"ECDSA signature {n + 1} of {ecdsa_signatures}...")
+    transactions = await _transfers(topology, wallets, run, console)
     events = await open_event_store(topology.settings.events_url)
     try:
         head = await events.head()
@@ -206,6 +326,7 @@ async def run_demo_on(
             for w in wallets
         ],
         signatures=signatures,
+        transactions=transactions,
         event_store=store,
     )
 
@@ -250,6 +371,21 @@ def print_report(report: DemoReport, settings: Settings, console: Console) -> No
         f"{len(latencies)} signatures, median {latencies[len(latencies) // 2]:.1f} ms "
         "end to end through Temporal."
     )
+    if report.transactions:
+        transfers = Table(title="Transfers (built, threshold-signed, broadcast, confirmed)")
+        for column in ("chain", "from", "to", "amount", "tx", "status", "latency (ms)"):
+            transfers.add_column(column)
+        for t in report.transactions:
+            transfers.add_row(
+                t.chain,
+                t.from_,
+                t.to,
+                str(t.amount),
+                t.tx_hash[:18] + "...",
+                f"{t.status} ({t.confirmations})",
+                f"{t.latency_ms:.0f}",
+            )
+        console.print(transfers)
     console.print(f"Temporal UI: {settings.ui_url} (histories encrypted; see README for the codec)")
     console.print(f"Data directory: {settings.data_dir.resolve()}")
     console.print(

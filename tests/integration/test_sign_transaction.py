@@ -1,0 +1,196 @@
+"""SignTransactionWorkflow on every real engine, through the dev server and real party
+workers: Ethereum, Polygon and Arbitrum (py-evm) and Bitcoin P2WPKH with threshold ECDSA,
+Bitcoin P2TR with FROST-taproot, Solana (LiteSVM) with FROST-Ed25519. Each raw transaction
+is then handed to a fresh engine of its chain (tests/chains/engine_checks.py), and a
+flipped signature bit is refused there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from coincurve import PrivateKey
+from nacl.signing import SigningKey
+from temporalio.testing import WorkflowEnvironment
+
+from activities.ecdsa_party import MODULUS_BITS_ENV
+from activities.models import (
+    CreateWalletInput,
+    CreateWalletResult,
+    EcdsaSetupInput,
+    Scheme,
+    SignTransactionInput,
+)
+from chains.config import ChainsConfig
+from chains.evm.adapter import EvmChain
+from chains.evm.embedded import EmbeddedEvm
+from chains.models import TransferIntent
+from chains.registry import ChainRegistry
+from quorate.client import (
+    CeremonyFailed,
+    address_balance,
+    create_wallet,
+    faucet,
+    key_address,
+    setup_ecdsa,
+    sign_transaction,
+    wallet_address,
+)
+from quorate.settings import Settings
+from storage.events.port import verify_chain
+from tests.chains.engine_checks import (
+    EngineRefusedError,
+    bitcoin_accepts,
+    evm_accepts,
+    solana_accepts,
+)
+from tests.integration.conftest import System, start_system
+
+CHAINS: list[tuple[str, Scheme, int, int]] = [
+    ("ethereum", "ecdsa-secp256k1", 10**19, 10**16),
+    ("polygon", "ecdsa-secp256k1", 10**19, 10**16),
+    ("arbitrum", "ecdsa-secp256k1", 10**19, 10**16),
+    ("bitcoin-p2wpkh", "ecdsa-secp256k1", 10**8, 100_000),
+    ("bitcoin-p2tr", "bip340", 10**8, 100_000),
+    ("solana", "ed25519", 10**10, 10**7),
+]
+
+
+def recipient_key(scheme: Scheme) -> bytes:
+    seed = hashlib.sha256(f"test recipient {scheme}".encode()).digest()
+    if scheme == "ed25519":
+        return bytes(SigningKey(seed).verify_key)
+    return bytes(PrivateKey(seed).public_key.format(compressed=True))
+
+
+def flip_signature_bit(raw: bytes, signature: bytes) -> bytes:
+    """The raw transaction with one bit of its (first) signature flipped."""
+    at = raw.find(signature)
+    assert at >= 0
+    return raw[:at] + bytes([raw[at] ^ 0x01]) + raw[at + 1 :]
+
+
+@pytest.fixture
+async def chain_system(
+    settings: Settings, temporal: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[System]:
+    monkeypatch.setenv(MODULUS_BITS_ENV, "2048")
+    config = ChainsConfig.load()
+    # "polygon-on-mainnet-node": configured for chain id 137, its node answers as chain 1.
+    mismatch = config.get("polygon").model_copy(update={"name": "polygon-wrong-node"})
+    registry = ChainRegistry(
+        ChainsConfig(chains={**config.chains, mismatch.name: mismatch}),
+        [EvmChain(mismatch, EmbeddedEvm(1))],
+    )
+    async for running in start_system(settings, temporal.client, chains=registry):
+        yield running
+
+
+async def _wallets(system: System) -> dict[str, CreateWalletResult]:
+    await setup_ecdsa(system.client, EcdsaSetupInput(session=f"s-{uuid.uuid4().hex[:6]}"))
+    wallets = {}
+    for scheme in ("ecdsa-secp256k1", "bip340", "ed25519"):
+        wallets[scheme] = await create_wallet(
+            system.client,
+            CreateWalletInput(wallet_id=f"{scheme[:5]}-{uuid.uuid4().hex[:8]}", scheme=scheme),  # type: ignore[arg-type]
+        )
+    return wallets
+
+
+async def test_a_transfer_on_every_chain(chain_system: System) -> None:
+    client = chain_system.client
+    wallets = await _wallets(chain_system)
+    for chain, scheme, funding, amount in CHAINS:
+        wallet = wallets[scheme]
+        source = await wallet_address(client, wallet.wallet_id, chain)
+        await faucet(client, chain, source.address, funding)
+        recipient = await key_address(client, chain, recipient_key(scheme))
+        assert recipient.balance == 0
+        result = await sign_transaction(
+            client,
+            SignTransactionInput(
+                wallet_id=wallet.wallet_id,
+                intent=TransferIntent(chain=chain, to=recipient.address, amount=amount),
+            ),
+        )
+        assert result.status == "confirmed", chain
+        assert result.confirmations >= 2 or chain == "solana"
+        # Balances moved on the engine: the recipient got the amount, the sender paid it
+        # plus at most the fee the transaction allowed.
+        assert (await address_balance(client, chain, recipient.address)).balance == amount
+        after = (await address_balance(client, chain, source.address)).balance
+        assert funding - amount - result.fee <= after < funding - amount
+        raw = bytes.fromhex(result.raw_tx)
+        if chain.startswith("bitcoin"):
+            assert len(result.prevouts) == len(result.ceremonies) >= 1
+            bitcoin_accepts(raw, result.prevouts)
+            signature = bytes.fromhex(await _signature(chain_system, result.ceremonies[0]))
+            with pytest.raises(EngineRefusedError):
+                bitcoin_accepts(flip_signature_bit(raw, signature[:32]), result.prevouts)
+        elif chain == "solana":
+            solana_accepts(raw, funding)
+            signature = bytes.fromhex(await _signature(chain_system, result.ceremonies[0]))
+            with pytest.raises(EngineRefusedError):
+                solana_accepts(flip_signature_bit(raw, signature), funding)
+        else:
+            chain_id = ChainsConfig.load().get(chain).chain_id
+            assert chain_id is not None
+            await evm_accepts(raw, source.address, chain_id)
+            signature = bytes.fromhex(await _signature(chain_system, result.ceremonies[0]))
+            with pytest.raises(EngineRefusedError):
+                await evm_accepts(flip_signature_bit(raw, signature[:32]), source.address, chain_id)
+    events = await chain_system.events.read_all()
+    verify_chain(events)
+    kinds = [e.event_type for e in events]
+    for kind in ("TransactionBuilt", "TransactionBroadcast", "TransactionConfirmed"):
+        assert kinds.count(kind) == len(CHAINS), kind
+
+
+async def _signature(system: System, ceremony_id: str) -> str:
+    for event in await system.events.read_stream(f"ceremony-{ceremony_id}"):
+        if event.event_type == "SignatureProduced":
+            return str(event.payload["signature"])
+    raise AssertionError(f"no signature recorded for {ceremony_id}")
+
+
+async def test_bad_input_is_refused_before_any_ceremony(chain_system: System) -> None:
+    client = chain_system.client
+    wallets = await _wallets(chain_system)
+    ecdsa = wallets["ecdsa-secp256k1"]
+    source = await wallet_address(client, ecdsa.wallet_id, "polygon")
+    await faucet(client, "polygon", source.address, 10**18)
+    btc = await wallet_address(client, ecdsa.wallet_id, "bitcoin-p2wpkh")
+    await faucet(client, "bitcoin-p2wpkh", btc.address, 10**6)
+    good_evm = (await key_address(client, "polygon", recipient_key("ecdsa-secp256k1"))).address
+    # One letter's case changed: a valid-looking address whose EIP-55 checksum fails.
+    flipped = next(i for i, c in enumerate(good_evm) if i > 1 and c.isalpha())
+    bad_checksum = good_evm[:flipped] + good_evm[flipped].swapcase() + good_evm[flipped + 1 :]
+    cases = [
+        ("polygon", "0x1234", 1, "InvalidAddress"),
+        ("polygon", bad_checksum, 1, "ChecksumMismatch"),
+        ("polygon", good_evm, 10**19, "InsufficientFunds"),
+        ("no-such-chain", good_evm, 1, "UnknownChain"),
+        ("polygon-wrong-node", good_evm, 1, "ChainIdMismatch"),
+        # A mainnet address on the regtest chain.
+        ("bitcoin-p2wpkh", "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4", 10_000, "WrongNetwork"),
+        ("bitcoin-p2wpkh", "bcrt1qnotanaddress", 10_000, "InvalidAddress"),
+        ("bitcoin-p2wpkh", btc.address, 100, "DustOutput"),
+        ("bitcoin-p2wpkh", btc.address, 10**7, "InsufficientFunds"),
+        ("solana", good_evm, 10**7, "WrongScheme"),
+    ]
+    before = len(await chain_system.events.read_all())
+    for chain, to, amount, kind in cases:
+        with pytest.raises(CeremonyFailed) as caught:
+            await sign_transaction(
+                client,
+                SignTransactionInput(
+                    wallet_id=ecdsa.wallet_id,
+                    intent=TransferIntent(chain=chain, to=to, amount=amount),
+                ),
+            )
+        assert caught.value.kind == kind, (chain, to, caught.value)
+    events = await chain_system.events.read_all()
+    assert len(events) == before, [e.event_type for e in events[before:]]

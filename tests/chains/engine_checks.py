@@ -77,3 +77,19 @@ def solana_accepts(raw: bytes, lamports: int) -> None:
     result = svm.send_transaction(tx)
     if isinstance(result, FailedTransactionMetadata):
         raise EngineRefusedError(f"LiteSVM refused: {result.err()}")
+
+
+def flip_signature_bit(family: str, raw: bytes, output: str | None = None) -> bytes:
+    """``raw`` with one bit flipped inside its (last input's) signature, located by the
+    chain's layout: EVM's s is the last RLP item; a Bitcoin witness sits right before the
+    4-byte locktime (P2TR: the 64-byte signature; P2WPKH: the DER signature, then the
+    33-byte key); a Solana transaction starts with its signature count and signatures."""
+    if family == "evm":
+        at = len(raw) - 1
+    elif family == "solana":
+        at = 1
+    elif output == "p2tr":
+        at = len(raw) - 4 - 64
+    else:
+        at = len(raw) - 4 - 34 - 8
+    return raw[:at] + bytes([raw[at] ^ 0x01]) + raw[at + 1 :]

@@ -9,12 +9,22 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from coincurve import PublicKey, PublicKeyXOnly
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from nacl.signing import VerifyKey
 
+from chains.config import ChainsConfig
+from chains.models import Prevout
 from mpc.group.secp256k1 import ORDER
 from storage.events.port import open_event_store, verify_chain
+from tests.chains.engine_checks import (
+    EngineRefusedError,
+    bitcoin_accepts,
+    evm_accepts,
+    flip_signature_bit,
+    solana_accepts,
+)
 from tests.integration.conftest import free_port
 
 
@@ -73,7 +83,52 @@ async def test_demo_json_signatures_verify(tmp_path: Path) -> None:
         stored = await events.read_all()
     finally:
         await events.close()
-    assert len(stored) == store["events"] == 3 + 3 + 25 + 25
+    transfers = report["transactions"]
+    assert {t["chain"] for t in transfers} == {
+        "ethereum",
+        "polygon",
+        "arbitrum",
+        "bitcoin-p2wpkh",
+        "bitcoin-p2tr",
+        "solana",
+    }
+    chains = ChainsConfig.load()
+    payloads = 0
+    for t in transfers:
+        config = chains.get(t["chain"])
+        raw = bytes.fromhex(t["raw_tx"])
+        assert t["status"] == "confirmed"
+        assert t["confirmations"] >= config.confirmations
+        # Balances moved on the engine.
+        balances = t["balances"]
+        assert balances["to_after"] - balances["to_before"] == t["amount"]
+        paid = balances["from_before"] - balances["from_after"]
+        assert t["amount"] < paid <= t["amount"] + t["fee"]
+        # The raw bytes are accepted by a fresh engine of the chain, and one flipped
+        # signature bit makes that engine refuse them.
+        flipped = flip_signature_bit(config.family, raw, config.output)
+        if config.family == "evm":
+            assert config.chain_id is not None
+            await evm_accepts(raw, t["from"], config.chain_id)
+            with pytest.raises(EngineRefusedError):
+                await evm_accepts(flipped, t["from"], config.chain_id)
+            payloads += 1
+        elif config.family == "bitcoin":
+            prevouts = [Prevout.model_validate(p) for p in t["prevouts"]]
+            assert prevouts
+            assert all({"script_pubkey", "amount"} <= set(p) for p in t["prevouts"])
+            bitcoin_accepts(raw, prevouts)
+            with pytest.raises(EngineRefusedError):
+                bitcoin_accepts(flipped, prevouts)
+            payloads += len(prevouts)
+        else:
+            solana_accepts(raw, balances["from_before"])
+            with pytest.raises(EngineRefusedError):
+                solana_accepts(flipped, balances["from_before"])
+            payloads += 1
+    # Per transfer: built, broadcast, confirmed; per signing payload: a ceremony started
+    # and its signature produced.
+    assert len(stored) == store["events"] == 3 + 3 + 25 + 25 + 3 * len(transfers) + 2 * payloads
     assert stored[-1].hash == store["head_hash"]
     verify_chain(stored)
     # Histories persist in the data directory's SQLite file, and the stderr names the UI.

@@ -95,7 +95,7 @@ async def _wallets(system: System) -> dict[str, CreateWalletResult]:
     for scheme in ("ecdsa-secp256k1", "bip340", "ed25519"):
         wallets[scheme] = await create_wallet(
             system.client,
-            CreateWalletInput(wallet_id=f"{scheme[:5]}-{uuid.uuid4().hex[:8]}", scheme=scheme),  # type: ignore[arg-type]
+            CreateWalletInput(wallet_id=f"{scheme[:5]}-{uuid.uuid4().hex[:8]}", scheme=scheme),
         )
     return wallets
 

@@ -53,7 +53,7 @@ async def fake_system(settings: Settings, temporal: WorkflowEnvironment) -> Asyn
 async def _funded_wallet(system: System, scheme: str, chain: str) -> tuple[str, str]:
     wallet = await create_wallet(
         system.client,
-        CreateWalletInput(wallet_id=f"w-{uuid.uuid4().hex[:8]}", scheme=scheme),  # type: ignore[arg-type]
+        CreateWalletInput(wallet_id=f"w-{uuid.uuid4().hex[:8]}", scheme=scheme),
     )
     address = (await wallet_address(system.client, wallet.wallet_id, chain)).address
     funded = await faucet(system.client, chain, address, 100_000)

@@ -119,6 +119,20 @@ class ChainActivities:
                 )
         return built, sent
 
+    async def _record(
+        self, event: TransactionBuilt | TransactionBroadcast | TransactionConfirmed
+    ) -> None:
+        """Appends to the request's stream, once per kind: a retried step that records the
+        same event again is a no-op (the idempotency key is request id and event type)."""
+        await self._events.append(
+            to_new_event(
+                event,
+                stream_id=transaction_stream(event.request_id),
+                idempotency_key=f"{event.request_id}/{type(event).__name__}",
+                metadata={"ceremony": event.request_id},
+            )
+        )
+
     def _built(
         self, adapter: ChainAdapter, tx: UnsignedTransaction, sent: SignedTransaction | None
     ) -> BuiltTransaction:
@@ -150,14 +164,7 @@ class ChainActivities:
                 transaction=tx.model_dump(mode="json"),
             )
             try:
-                await self._events.append(
-                    to_new_event(
-                        event,
-                        stream_id=transaction_stream(request.request_id),
-                        idempotency_key=f"{request.request_id}/TransactionBuilt",
-                        metadata={"ceremony": request.request_id},
-                    )
-                )
+                await self._record(event)
             except IdempotencyConflict:
                 # Another attempt recorded its build first (a retry racing a slow
                 # attempt); that one is the request's transaction, not ours.
@@ -183,18 +190,13 @@ class ChainActivities:
             tx_hash = await adapter.broadcast(signed)
         except ChainError as error:
             raise _typed(error) from None
-        await self._events.append(
-            to_new_event(
-                TransactionBroadcast(
-                    request_id=request.request_id,
-                    wallet_id=request.wallet_id,
-                    chain=adapter.name,
-                    tx_hash=tx_hash,
-                    raw_tx=signed.raw_tx,
-                ),
-                stream_id=transaction_stream(request.request_id),
-                idempotency_key=f"{request.request_id}/TransactionBroadcast",
-                metadata={"ceremony": request.request_id},
+        await self._record(
+            TransactionBroadcast(
+                request_id=request.request_id,
+                wallet_id=request.wallet_id,
+                chain=adapter.name,
+                tx_hash=tx_hash,
+                raw_tx=signed.raw_tx,
             )
         )
         return signed
@@ -221,19 +223,14 @@ class ChainActivities:
         except ChainError as error:
             raise _typed(error) from None
         if status.status == "confirmed":
-            await self._events.append(
-                to_new_event(
-                    TransactionConfirmed(
-                        request_id=request.request_id,
-                        wallet_id=request.wallet_id,
-                        chain=adapter.name,
-                        tx_hash=signed.tx_hash,
-                        confirmations=adapter.config.confirmations,
-                        block=status.block,
-                    ),
-                    stream_id=transaction_stream(request.request_id),
-                    idempotency_key=f"{request.request_id}/TransactionConfirmed",
-                    metadata={"ceremony": request.request_id},
+            await self._record(
+                TransactionConfirmed(
+                    request_id=request.request_id,
+                    wallet_id=request.wallet_id,
+                    chain=adapter.name,
+                    tx_hash=signed.tx_hash,
+                    confirmations=adapter.config.confirmations,
+                    block=status.block,
                 )
             )
         return status

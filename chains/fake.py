@@ -186,8 +186,7 @@ class FakeChain(ChainAdapter):
         if block is None:
             return TxStatus(tx_hash=tx_hash, status="unknown", confirmations=0)
         depth = self._ledger.height - block + 1
-        state = "confirmed" if depth >= self.config.confirmations else "pending"
-        return TxStatus(tx_hash=tx_hash, status=state, confirmations=depth, block=block)
+        return self.mined_status(tx_hash, depth, block)
 
     async def balance(self, address: str) -> int:
         return self._ledger.balances.get(self.validate_address(address), 0)

@@ -19,6 +19,7 @@ from chains.models import (
     SignedTransaction,
     SigningPayload,
     TransferIntent,
+    TxState,
     TxStatus,
     UnsignedTransaction,
 )
@@ -59,8 +60,7 @@ class ChainAdapter(ABC):
         Each signature is verified against its payload and the transaction's key first
         (InvalidSignature), so a bad signature never reaches a node.
         """
-        if tx.chain != self.name:
-            raise WrongChain(f"transaction for {tx.chain} handed to the {self.name} adapter")
+        self.check_chain(tx.chain)
         if len(signatures) != len(tx.signing_payloads):
             raise InvalidSignature(
                 f"{len(tx.signing_payloads)} signatures needed, {len(signatures)} given"
@@ -121,6 +121,25 @@ class ChainAdapter(ABC):
         """Release connections or processes the adapter holds."""
 
     # -- shared checks -----------------------------------------------------------------
+
+    def check_chain(self, chain: str) -> None:
+        """WrongChain unless a transaction was built for this adapter's chain."""
+        if chain != self.name:
+            raise WrongChain(f"transaction for {chain} handed to the {self.name} adapter")
+
+    def mined_status(
+        self, tx_hash: str, depth: int, block: int | None, *, failed: bool = False
+    ) -> TxStatus:
+        """The status of a mined transaction ``depth`` blocks (or slots) deep: confirmed
+        once it reaches the chain's configured depth, failed if execution failed."""
+        depth = max(depth, 0)
+        if failed:
+            state: TxState = "failed"
+        elif depth >= self.config.confirmations:
+            state = "confirmed"
+        else:
+            state = "pending"
+        return TxStatus(tx_hash=tx_hash, status=state, confirmations=depth, block=block)
 
     def check_intent(self, intent: TransferIntent) -> str:
         """The checks every family makes first; returns the canonical recipient."""

@@ -141,6 +141,104 @@ def sign_command(
         raise _fail(error) from None
 
 
+@wallet_app.command("address")
+def wallet_address_command(
+    wallet_id: Annotated[str, typer.Option()],
+    chain: Annotated[str, typer.Option(help="A chain of config/chains.toml.")],
+) -> None:
+    """A wallet's address on a chain, and its balance there (base units)."""
+    from quorate.client import wallet_address
+
+    async def run() -> str:
+        client = await connect(Settings.from_env())
+        return (await wallet_address(client, wallet_id, chain)).model_dump_json()
+
+    try:
+        typer.echo(asyncio.run(run()))
+    except CeremonyFailed as error:
+        raise _fail(error) from None
+
+
+@app.command("transfer")
+def transfer_command(
+    wallet_id: Annotated[str, typer.Option()],
+    chain: Annotated[str, typer.Option(help="A chain of config/chains.toml.")],
+    to: Annotated[str, typer.Option(help="The recipient's address on that chain.")],
+    amount: Annotated[int, typer.Option(help="Base units: wei, satoshi, lamports.", min=1)],
+    max_fee: Annotated[int | None, typer.Option(help="Refuse if the fee is higher.")] = None,
+    speed: Annotated[str, typer.Option(help="slow, standard or fast.")] = "standard",
+    idempotency_key: Annotated[
+        str | None, typer.Option(help="The same key never signs a second transaction.")
+    ] = None,
+) -> None:
+    """Build, threshold-sign, broadcast and confirm a transfer (requires `quorate up`)."""
+    from activities.models import SignTransactionInput
+    from chains.models import FeePolicy, TransferIntent
+    from quorate.client import sign_transaction
+
+    if speed not in ("slow", "standard", "fast"):
+        raise typer.BadParameter("speed must be slow, standard or fast")
+    request = SignTransactionInput(
+        wallet_id=wallet_id,
+        intent=TransferIntent(
+            chain=chain,
+            to=to,
+            amount=amount,
+            fee=FeePolicy(speed=speed, max_fee=max_fee),
+        ),
+    )
+
+    async def run() -> str:
+        client = await connect(Settings.from_env())
+        return (await sign_transaction(client, request, idempotency_key)).model_dump_json()
+
+    try:
+        typer.echo(asyncio.run(run()))
+    except CeremonyFailed as error:
+        raise _fail(error) from None
+
+
+chain_app = typer.Typer(help="Chains: balances, and the development engines' faucet.")
+app.add_typer(chain_app, name="chain")
+
+
+@chain_app.command("balance")
+def chain_balance(
+    chain: Annotated[str, typer.Option()],
+    address: Annotated[str, typer.Option()],
+) -> None:
+    """An address's balance on a chain (base units)."""
+    from quorate.client import address_balance
+
+    async def run() -> str:
+        client = await connect(Settings.from_env())
+        return (await address_balance(client, chain, address)).model_dump_json()
+
+    try:
+        typer.echo(asyncio.run(run()))
+    except CeremonyFailed as error:
+        raise _fail(error) from None
+
+
+@chain_app.command("faucet")
+def chain_faucet(
+    chain: Annotated[str, typer.Option()],
+    address: Annotated[str, typer.Option()],
+    amount: Annotated[int, typer.Option(min=1)],
+) -> None:
+    """Fund an address on a local development engine (refused on real networks)."""
+    from quorate.client import faucet
+
+    async def run() -> str:
+        client = await connect(Settings.from_env())
+        return (await faucet(client, chain, address, amount)).model_dump_json()
+
+    try:
+        typer.echo(asyncio.run(run()))
+    except CeremonyFailed as error:
+        raise _fail(error) from None
+
+
 ecdsa_app = typer.Typer(help="Threshold ECDSA (CGGMP21): setup and presignatures.")
 app.add_typer(ecdsa_app, name="ecdsa")
 

@@ -34,7 +34,6 @@ from chains.errors import (
     FeeTooHigh,
     InsufficientFunds,
     NotLocalNetwork,
-    WrongChain,
 )
 from chains.models import (
     ChainSignature,
@@ -252,8 +251,7 @@ class BitcoinChain(ChainAdapter):
     # -- the chain ---------------------------------------------------------------------
 
     async def broadcast(self, tx: SignedTransaction) -> str:
-        if tx.chain != self.name:
-            raise WrongChain(f"transaction for {tx.chain} handed to the {self.name} adapter")
+        self.check_chain(tx.chain)
         return await self.rpc.send_raw(bytes.fromhex(tx.raw_tx))
 
     async def status(self, tx_hash: str) -> TxStatus:
@@ -261,8 +259,7 @@ class BitcoinChain(ChainAdapter):
         if found is None:
             return TxStatus(tx_hash=tx_hash, status="unknown", confirmations=0)
         depth, block = found
-        state = "confirmed" if depth >= self.config.confirmations else "pending"
-        return TxStatus(tx_hash=tx_hash, status=state, confirmations=depth, block=block)
+        return self.mined_status(tx_hash, depth, block)
 
     async def balance(self, address: str) -> int:
         script = parse_address(self.params, address).script_pubkey

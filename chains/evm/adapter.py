@@ -30,7 +30,6 @@ from chains.errors import (
     InvalidAmount,
     InvalidSignature,
     NotLocalNetwork,
-    WrongChain,
 )
 from chains.evm.rpc import EvmRpc
 from chains.evm.transaction import (
@@ -201,8 +200,7 @@ class EvmChain(ChainAdapter):
     # -- the node ------------------------------------------------------------------------
 
     async def broadcast(self, tx: SignedTransaction) -> str:
-        if tx.chain != self.name:
-            raise WrongChain(f"transaction for {tx.chain} handed to the {self.name} adapter")
+        self.check_chain(tx.chain)
         return await self.rpc.send_raw(bytes.fromhex(tx.raw_tx))
 
     async def status(self, tx_hash: str) -> TxStatus:
@@ -211,15 +209,8 @@ class EvmChain(ChainAdapter):
             state = "pending" if await self.rpc.known(tx_hash) else "unknown"
             return TxStatus(tx_hash=tx_hash, status=state, confirmations=0)
         head = await self.rpc.block_number()
-        confirmations = max(0, head - receipt.block + 1)
-        if not receipt.success:
-            state = "failed"
-        elif confirmations >= self.config.confirmations:
-            state = "confirmed"
-        else:
-            state = "pending"
-        return TxStatus(
-            tx_hash=tx_hash, status=state, confirmations=confirmations, block=receipt.block
+        return self.mined_status(
+            tx_hash, head - receipt.block + 1, receipt.block, failed=not receipt.success
         )
 
     async def balance(self, address: str) -> int:

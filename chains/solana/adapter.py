@@ -175,25 +175,15 @@ class SolanaChain(ChainAdapter):
         )
 
     async def broadcast(self, tx: SignedTransaction) -> str:
-        if tx.chain != self.name:
-            raise WrongChain(f"transaction for {tx.chain} handed to the {self.name} adapter")
+        self.check_chain(tx.chain)
         return await self.rpc.send_raw(bytes.fromhex(tx.raw_tx))
 
     async def status(self, tx_hash: str) -> TxStatus:
         found = await self.rpc.signature_status(tx_hash)
         if found is None:
             return TxStatus(tx_hash=tx_hash, status="unknown", confirmations=0)
-        if found.err is not None:
-            state = "failed"
-        elif found.confirmations >= self.config.confirmations:
-            state = "confirmed"
-        else:
-            state = "pending"
-        return TxStatus(
-            tx_hash=tx_hash,
-            status=state,
-            confirmations=max(found.confirmations, 0),
-            block=found.slot,
+        return self.mined_status(
+            tx_hash, found.confirmations, found.slot, failed=found.err is not None
         )
 
     async def balance(self, address: str) -> int:

@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 from coincurve import PublicKeyXOnly
+from solders.pubkey import Pubkey
 from typer.testing import CliRunner
 
 from quorate.cli import app
@@ -64,3 +65,47 @@ async def test_refusals_exit_2_with_the_error_type(
     code, _, err = await _invoke(system, *args)
     assert code == 2
     assert expected in err
+
+
+async def test_wallet_address_faucet_transfer_and_balance_commands(system: System) -> None:
+    wallet_id = f"cli-sol-{uuid.uuid4().hex[:8]}"
+    code, _, err = await _invoke(
+        system, "wallet", "create", "--wallet-id", wallet_id, "--scheme", "ed25519"
+    )
+    assert code == 0, err
+    code, out, err = await _invoke(
+        system, "wallet", "address", "--wallet-id", wallet_id, "--chain", "solana"
+    )
+    assert code == 0, err
+    source = json.loads(out)
+    assert source["balance"] == 0
+    code, out, err = await _invoke(
+        system,
+        *("chain", "faucet", "--chain", "solana", "--address", source["address"]),
+        *("--amount", str(10**9)),
+    )
+    assert code == 0, err
+    assert json.loads(out)["balance"] == 10**9
+    recipient = str(Pubkey(hashlib.sha256(b"cli recipient").digest()))
+    code, out, err = await _invoke(
+        system,
+        *("transfer", "--wallet-id", wallet_id, "--chain", "solana", "--to", recipient),
+        *("--amount", str(10**7), "--idempotency-key", f"cli-{wallet_id}"),
+    )
+    assert code == 0, err
+    sent = json.loads(out)
+    assert sent["status"] == "confirmed"
+    assert sent["from_address"] == source["address"]
+    code, out, err = await _invoke(
+        system, "chain", "balance", "--chain", "solana", "--address", recipient
+    )
+    assert code == 0, err
+    assert json.loads(out)["balance"] == 10**7
+    # Bad input: a typed refusal, exit code 2, nothing signed.
+    code, _, err = await _invoke(
+        system,
+        *("transfer", "--wallet-id", wallet_id, "--chain", "solana", "--to", "0x1234"),
+        *("--amount", "5"),
+    )
+    assert code == 2
+    assert "InvalidAddress" in err

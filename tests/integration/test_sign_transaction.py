@@ -7,13 +7,10 @@ flipped signature bit is refused there.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from coincurve import PrivateKey
-from nacl.signing import SigningKey
 from temporalio.testing import WorkflowEnvironment
 
 from activities.ecdsa_party import MODULUS_BITS_ENV
@@ -21,7 +18,6 @@ from activities.models import (
     CreateWalletInput,
     CreateWalletResult,
     EcdsaSetupInput,
-    Scheme,
     SignTransactionInput,
 )
 from chains.config import ChainsConfig
@@ -39,6 +35,7 @@ from quorate.client import (
     sign_transaction,
     wallet_address,
 )
+from quorate.demo import TRANSFERS, demo_recipient_key
 from quorate.settings import Settings
 from storage.events.port import verify_chain
 from tests.chains.engine_checks import (
@@ -49,21 +46,8 @@ from tests.chains.engine_checks import (
 )
 from tests.integration.conftest import System, start_system
 
-CHAINS: list[tuple[str, Scheme, int, int]] = [
-    ("ethereum", "ecdsa-secp256k1", 10**19, 10**16),
-    ("polygon", "ecdsa-secp256k1", 10**19, 10**16),
-    ("arbitrum", "ecdsa-secp256k1", 10**19, 10**16),
-    ("bitcoin-p2wpkh", "ecdsa-secp256k1", 10**8, 100_000),
-    ("bitcoin-p2tr", "bip340", 10**8, 100_000),
-    ("solana", "ed25519", 10**10, 10**7),
-]
-
-
-def recipient_key(scheme: Scheme) -> bytes:
-    seed = hashlib.sha256(f"test recipient {scheme}".encode()).digest()
-    if scheme == "ed25519":
-        return bytes(SigningKey(seed).verify_key)
-    return bytes(PrivateKey(seed).public_key.format(compressed=True))
+# The demo's six transfers: (chain, wallet scheme, faucet amount, transfer amount).
+CHAINS = TRANSFERS
 
 
 def flip_signature_bit(raw: bytes, signature: bytes) -> bytes:
@@ -107,7 +91,7 @@ async def test_a_transfer_on_every_chain(chain_system: System) -> None:
         wallet = wallets[scheme]
         source = await wallet_address(client, wallet.wallet_id, chain)
         await faucet(client, chain, source.address, funding)
-        recipient = await key_address(client, chain, recipient_key(scheme))
+        recipient = await key_address(client, chain, demo_recipient_key(scheme))
         assert recipient.balance == 0
         result = await sign_transaction(
             client,
@@ -164,7 +148,7 @@ async def test_bad_input_is_refused_before_any_ceremony(chain_system: System) ->
     await faucet(client, "polygon", source.address, 10**18)
     btc = await wallet_address(client, ecdsa.wallet_id, "bitcoin-p2wpkh")
     await faucet(client, "bitcoin-p2wpkh", btc.address, 10**6)
-    good_evm = (await key_address(client, "polygon", recipient_key("ecdsa-secp256k1"))).address
+    good_evm = (await key_address(client, "polygon", demo_recipient_key("ecdsa-secp256k1"))).address
     # One letter's case changed: a valid-looking address whose EIP-55 checksum fails.
     flipped = next(i for i, c in enumerate(good_evm) if i > 1 and c.isalpha())
     bad_checksum = good_evm[:flipped] + good_evm[flipped].swapcase() + good_evm[flipped + 1 :]

@@ -20,13 +20,14 @@ import pytest
 from temporalio.api.common.v1 import Payload
 
 from activities import party as party_module
-from activities.models import CreateWalletInput, SignInput
+from activities.models import CreateWalletInput, SignInput, SignTransactionInput
 from activities.protocol import KEY_SHARE
+from chains.models import TransferIntent
 from mpc.frost import FROST_SECP256K1_TR, KeyShare
 from mpc.frost import dkg as frost_dkg
 from mpc.frost.serialization import decode
 from mpc.frost.taproot import tweak_key_share
-from quorate.client import create_wallet, sign
+from quorate.client import create_wallet, faucet, sign, sign_transaction, wallet_address
 from quorate.codec import AesGcmPayloadCodec, CodecKeyTable
 from quorate.provision import PARTY_RECORDS, SEALING_KEY
 from tests.integration.conftest import System
@@ -118,6 +119,22 @@ async def test_no_secret_in_histories_events_or_logs(
         for n in range(3):
             message = hashlib.sha256(f"{wallet.wallet_id}/{n}".encode()).digest()
             await sign(system.client, SignInput(wallet_id=wallet.wallet_id, message=message.hex()))
+    # A transfer per wallet too: SignTransaction's build, child ceremony and broadcast
+    # histories, and the Transaction* events, are scanned like the rest.
+    for wallet, chain, amount in (
+        (wallets[0], "bitcoin-p2tr", 50_000),
+        (wallets[1], "solana", 10**7),
+    ):
+        source = await wallet_address(system.client, wallet.wallet_id, chain)
+        await faucet(system.client, chain, source.address, 100 * amount)
+        result = await sign_transaction(
+            system.client,
+            SignTransactionInput(
+                wallet_id=wallet.wallet_id,
+                intent=TransferIntent(chain=chain, to=source.address, amount=amount),
+            ),
+        )
+        assert result.status == "confirmed"
 
     for vault in system.vaults.values():
         secrets.append(vault.get_secret(PARTY_RECORDS, SEALING_KEY))

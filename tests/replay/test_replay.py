@@ -40,6 +40,8 @@ EXPECTED = (
     "sign-bip340-taproot",
     "sign-ed25519",
     "sign-refused-invalid-message",
+    "sign-transaction-refused-invalid-address",
+    "sign-transaction-solana",
 )
 COMPLETED_SIGNS = ("sign-bip340", "sign-bip340-taproot", "sign-ed25519")
 

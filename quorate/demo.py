@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import time
 import uuid
+from decimal import Decimal
 
 from coincurve import PrivateKey, PublicKey, PublicKeyXOnly
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
@@ -30,6 +31,7 @@ from activities.models import (
     SignResult,
     SignTransactionInput,
 )
+from chains.config import ChainsConfig
 from chains.models import Prevout, TransferIntent
 from mpc.errors import InvalidSignature
 from quorate.client import (
@@ -348,6 +350,10 @@ async def run_demo(
         topology.stop()
 
 
+def _short(text: str) -> str:
+    return text if len(text) <= 16 else f"{text[:10]}…{text[-4:]}"
+
+
 def print_report(report: DemoReport, settings: Settings, console: Console) -> None:
     parties = report.wallets[0].parties
     console.print(
@@ -372,17 +378,18 @@ def print_report(report: DemoReport, settings: Settings, console: Console) -> No
         "end to end through Temporal."
     )
     if report.transactions:
+        chains = ChainsConfig.load(settings.chains)
         transfers = Table(title="Transfers (built, threshold-signed, broadcast, confirmed)")
-        for column in ("chain", "from", "to", "amount", "tx", "status", "latency (ms)"):
+        for column in ("chain", "amount", "transaction", "status", "ms"):
             transfers.add_column(column)
         for t in report.transactions:
+            config = chains.get(t.chain)
+            amount = Decimal(t.amount).scaleb(-config.decimals).normalize()
             transfers.add_row(
                 t.chain,
-                t.from_,
-                t.to,
-                str(t.amount),
-                t.tx_hash[:18] + "...",
-                f"{t.status} ({t.confirmations})",
+                f"{amount:f} {config.symbol}",
+                _short(t.tx_hash),
+                f"{t.status}, {t.confirmations} conf.",
                 f"{t.latency_ms:.0f}",
             )
         console.print(transfers)

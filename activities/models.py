@@ -433,6 +433,18 @@ class TransactionStatusInput(Model):
     signed: SignedTransaction
 
 
+class LockInput(Model):
+    """A WalletLock workflow's input: its id, and requesters a previous run handed over."""
+
+    lock_id: str
+    waiting: tuple[str, ...] = ()
+
+
+class LockRequestInput(Model):
+    lock_id: str
+    requester: str
+
+
 class WalletAddressInput(Model):
     version: Literal[1] = 1
     wallet_id: WalletId

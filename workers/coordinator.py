@@ -10,6 +10,7 @@ from temporalio.worker import Worker
 
 from activities.chain import ChainActivities
 from activities.coordinator import CoordinatorActivities, EcdsaCoordinatorActivities
+from activities.locks import LockActivities
 from activities.models import COORDINATOR_TASK_QUEUE
 from chains.config import ChainsConfig
 from chains.registry import ChainRegistry
@@ -30,6 +31,7 @@ from workflows.sign_transaction import (
     SignTransactionWorkflow,
     WalletAddressWorkflow,
 )
+from workflows.wallet_lock import WalletLockWorkflow
 
 WORKFLOWS = [
     CreateWalletWorkflow,
@@ -42,6 +44,7 @@ WORKFLOWS = [
     AddressBalanceWorkflow,
     FaucetWorkflow,
     KeyAddressWorkflow,
+    WalletLockWorkflow,
 ]
 
 
@@ -52,6 +55,7 @@ def build_coordinator_worker(
     ecdsa = EcdsaCoordinatorActivities(topology, events)
     # The chain adapters (and the embedded engines) live in this process.
     chain = ChainActivities(chains or ChainRegistry(ChainsConfig.load()), events)
+    locks = LockActivities(client)
     return Worker(
         client,
         task_queue=COORDINATOR_TASK_QUEUE,
@@ -74,6 +78,7 @@ def build_coordinator_worker(
             chain.key_address,
             chain.balance,
             chain.faucet,
+            locks.request_lock,
         ],
         max_concurrent_workflow_tasks=64,
         max_concurrent_local_activities=64,

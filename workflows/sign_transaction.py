@@ -1,8 +1,9 @@
 """SignTransactionWorkflow: one transfer, from intent to confirmations.
 
-build (chain activity) → one signing ceremony per signing payload, by the scheme the
-chain needs (child SignWorkflows: FROST for BIP340 and Ed25519, CGGMP21 ECDSA for EVM
-and P2WPKH) → attach and broadcast → poll confirmations with durable timers.
+the wallet's lock on the chain (WalletLock) → build (chain activity) → one signing
+ceremony per signing payload, by the scheme the chain needs (child SignWorkflows: FROST
+for BIP340 and Ed25519, CGGMP21 ECDSA for EVM and P2WPKH) → attach and broadcast →
+release the lock → poll confirmations with durable timers.
 
 The workflow id is the request's idempotency key. The unsigned transaction is recorded
 before anything is signed, and the signing ceremonies' ids derive from the request id,
@@ -30,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         BuiltTransaction,
         FaucetInput,
         KeyAddressInput,
+        LockRequestInput,
         Model,
         SignInput,
         SignResult,
@@ -40,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from chains.models import ChainSignature, SignedTransaction, TxStatus
     from workflows.common import failure_of
+    from workflows.wallet_lock import GRANTED_SIGNAL, RELEASE_SIGNAL, lock_id
 
 # Chain calls talk to a node: seconds at most, retried while the node is unreachable.
 CHAIN_TIMEOUT = timedelta(seconds=30)
@@ -73,33 +76,31 @@ async def chain_step(name: str, arg: Model, result_type: type[ResultT]) -> Resul
 
 @workflow.defn(name="SignTransaction")
 class SignTransactionWorkflow:
+    def __init__(self) -> None:
+        self._lock_granted = False
+
+    @workflow.signal(name=GRANTED_SIGNAL)
+    def lock_granted(self) -> None:
+        self._lock_granted = True
+
     @workflow.run
     async def run(self, request: SignTransactionInput) -> SignTransactionResult:
         request_id = workflow.info().workflow_id
-        built = await chain_step(
-            "chain.build",
-            BuildTransactionInput(
-                request_id=request_id, wallet_id=request.wallet_id, intent=request.intent
-            ),
-            BuiltTransaction,
+        # From build to broadcast the wallet's nonce or unspent outputs on this chain are
+        # read and then consumed: one transfer at a time per (chain, wallet).
+        lock = lock_id(request.intent.chain, request.wallet_id)
+        await chain_step(
+            "chain.request_lock",
+            LockRequestInput(lock_id=lock, requester=request_id),
+            LockRequestInput,
         )
-        tx = built.transaction
-        ceremonies: tuple[str, ...] = ()
-        signed = built.broadcast
-        if signed is None:
-            signatures = await self._sign(request, request_id, built)
-            ceremonies = tuple(f"{request_id}.sign-{i}" for i in range(len(signatures)))
-            signed = await chain_step(
-                "chain.broadcast",
-                BroadcastInput(
-                    request_id=request_id,
-                    wallet_id=request.wallet_id,
-                    transaction=tx,
-                    signatures=signatures,
-                ),
-                SignedTransaction,
-            )
+        await workflow.wait_condition(lambda: self._lock_granted)
+        try:
+            built, signed, ceremonies = await self._build_sign_broadcast(request, request_id)
+        finally:
+            await self._release(lock, request_id)
         status = await self._wait(request, request_id, built, signed)
+        tx = built.transaction
         return SignTransactionResult(
             request_id=request_id,
             chain=tx.chain,
@@ -116,6 +117,39 @@ class SignTransactionWorkflow:
             prevouts=tx.prevouts,
             ceremonies=ceremonies,
         )
+
+    async def _build_sign_broadcast(
+        self, request: SignTransactionInput, request_id: str
+    ) -> tuple[BuiltTransaction, SignedTransaction, tuple[str, ...]]:
+        built = await chain_step(
+            "chain.build",
+            BuildTransactionInput(
+                request_id=request_id, wallet_id=request.wallet_id, intent=request.intent
+            ),
+            BuiltTransaction,
+        )
+        if built.broadcast is not None:
+            # An earlier run of this request already sent its transaction.
+            return built, built.broadcast, ()
+        signatures = await self._sign(request, request_id, built)
+        signed = await chain_step(
+            "chain.broadcast",
+            BroadcastInput(
+                request_id=request_id,
+                wallet_id=request.wallet_id,
+                transaction=built.transaction,
+                signatures=signatures,
+            ),
+            SignedTransaction,
+        )
+        ceremonies = tuple(f"{request_id}.sign-{i}" for i in range(len(signatures)))
+        return built, signed, ceremonies
+
+    async def _release(self, lock: str, request_id: str) -> None:
+        try:
+            await workflow.get_external_workflow_handle(lock).signal(RELEASE_SIGNAL, request_id)
+        except Exception:
+            workflow.logger.warning("could not release %s; its lease will", lock)
 
     async def _sign(
         self, request: SignTransactionInput, request_id: str, built: BuiltTransaction

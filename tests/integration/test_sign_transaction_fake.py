@@ -7,6 +7,7 @@ The same workflow on every real engine is in test_sign_transaction.py.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
@@ -134,3 +135,31 @@ async def test_bad_input_is_refused_before_any_ceremony(fake_system: System) -> 
     assert unknown.value.kind == "UnknownWallet"
     # Nothing was recorded: no transaction built, no ceremony started.
     assert len(await fake_system.events.read_all()) == len(before)
+
+
+async def test_concurrent_transfers_from_one_wallet_take_turns(fake_system: System) -> None:
+    """Built at once, three transfers would share the wallet's nonce and two would be
+    refused after signing; the wallet's lock makes them build one after the other."""
+    wallet_id, _ = await _funded_wallet(fake_system, "ed25519", "fake-solana")
+    results = await asyncio.gather(
+        *(
+            sign_transaction(
+                fake_system.client,
+                SignTransactionInput(
+                    wallet_id=wallet_id,
+                    intent=TransferIntent(chain="fake-solana", to=RECIPIENT, amount=1_000 + n),
+                ),
+            )
+            for n in range(3)
+        )
+    )
+    assert {r.status for r in results} == {"confirmed"}
+    assert len({r.tx_hash for r in results}) == 3
+    balance = (await address_balance(fake_system.client, "fake-solana", RECIPIENT)).balance
+    assert balance == 1_000 + 1_001 + 1_002
+    built = [
+        e.payload["transaction"]["details"]["nonce"]
+        for e in await fake_system.events.read_all()
+        if e.event_type == "TransactionBuilt"
+    ]
+    assert sorted(built) == [0, 1, 2]

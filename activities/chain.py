@@ -133,6 +133,14 @@ class ChainActivities:
             )
         )
 
+    async def _record_confirmation(self, event: TransactionConfirmed) -> None:
+        """The first confirmation recorded stays: a later poll that sees the transaction
+        in another block (a reorganisation) must not fail the activity forever."""
+        try:
+            await self._record(event)
+        except IdempotencyConflict:
+            log.warning("%s: confirmation already recorded differently", event.request_id)
+
     def _built(
         self, adapter: ChainAdapter, tx: UnsignedTransaction, sent: SignedTransaction | None
     ) -> BuiltTransaction:
@@ -223,7 +231,7 @@ class ChainActivities:
         except ChainError as error:
             raise _typed(error) from None
         if status.status == "confirmed":
-            await self._record(
+            await self._record_confirmation(
                 TransactionConfirmed(
                     request_id=request.request_id,
                     wallet_id=request.wallet_id,

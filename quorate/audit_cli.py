@@ -1,4 +1,5 @@
-"""``quorate audit`` (verify, export, query, state) and ``quorate projections`` (rebuild).
+"""``quorate audit`` (verify, export, query, state, transactions) and ``quorate projections``
+(rebuild).
 
 Two Typer apps, registered by quorate/cli.py as ``audit`` and ``projections``. URLs default
 from :class:`quorate.settings.Settings` (``QUORATE_EVENT_STORE_URL``; the projection
@@ -34,6 +35,7 @@ from storage.audit.service import (
     Source,
     rebuild_projections,
     signatures_between,
+    transactions_between,
     wallet_state_as_of,
 )
 from storage.audit.verify import (
@@ -376,6 +378,51 @@ def state_command(
     for key, value in row.items():
         table.add_row(key, _cell(value))
     Console(width=200).print(table)
+
+
+@audit_app.command("transactions")
+def transactions_command(
+    wallet: Annotated[str, typer.Option("--wallet", help="The wallet id.")],
+    since: Annotated[str | None, typer.Option(help="ISO instant, inclusive.")] = None,
+    until: Annotated[str | None, typer.Option(help="ISO instant, exclusive.")] = None,
+    url: UrlOption = None,
+    projections_url: ProjectionsUrlOption = None,
+    source: SourceOption = "auto",
+    as_json: JsonOption = False,
+) -> None:
+    """A wallet's transactions built between two instants: to whom, how much, how far.
+
+    Amounts and fees are integers in the chain's base unit (wei, satoshi, lamports); in
+    --json they are JSON integers, exact at any size.
+    """
+    start, end = _instant("since", since), _instant("until", until)
+    events_url = _events_url(url)
+    chosen = _source(source)
+    view_url = _projections_url(projections_url)
+    result = _run(
+        lambda: transactions_between(
+            events_url, wallet, start, end, projections_url=view_url, source=chosen
+        )
+    )
+    _notes(result)
+    if as_json:
+        typer.echo(json.dumps(result.rows, separators=(",", ":")))
+        return
+    _print_rows(
+        f"transactions of {wallet} ({len(result.rows)}, from {result.source})",
+        result.rows,
+        [
+            "built_at",
+            "request_id",
+            "chain",
+            "to_address",
+            "amount",
+            "fee",
+            "status",
+            "tx_hash",
+            "confirmations",
+        ],
+    )
 
 
 @projections_app.command("rebuild")

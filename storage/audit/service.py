@@ -31,12 +31,15 @@ from storage.projections import (
     AuditProjection,
     ProjectionDb,
     ProjectionRunner,
+    TransactionsProjection,
     default_projections,
+    fold_transactions,
     get_checkpoints,
     open_projection_db,
 )
 from storage.projections import signatures_between as view_signatures_between
 from storage.projections import wallet_state_as_of as view_wallet_state_as_of
+from storage.projections import wallet_transactions as view_wallet_transactions
 
 Source = Literal["auto", "projection", "events"]
 """Where a query is answered: the audit view if fresh (auto), only it, or only the log."""
@@ -64,26 +67,29 @@ def projection_db_exists(url: str) -> bool:
     return path != ":memory:" and Path(path).is_file()
 
 
-async def _audit_view_lag(store: EventStore, db: ProjectionDb) -> str | None:
-    """``None`` if the audit projection is at the store's head, else why it is not."""
-    checkpoint = (await get_checkpoints(db)).get(AuditProjection.name)
+async def projection_lag(store: EventStore, db: ProjectionDb, name: str) -> str | None:
+    """``None`` if projection ``name`` is at the store's head (same hash), else why not."""
+    checkpoint = (await get_checkpoints(db)).get(name)
     head = await store.head()
     if checkpoint is None:
-        return "the audit projection has not been built"
+        return f"the {name} projection has not been built"
     if head is None:
-        return None if checkpoint.position == 0 else "the audit projection is ahead of the store"
+        return None if checkpoint.position == 0 else f"the {name} projection is ahead of the store"
     if checkpoint.position != head.position:
         return (
-            f"the audit projection is at position {checkpoint.position}, "
+            f"the {name} projection is at position {checkpoint.position}, "
             f"the store at {head.position}"
         )
     if checkpoint.last_hash != head.hash:
-        return "the audit projection's last hash differs from the store's head"
+        return f"the {name} projection's last hash differs from the store's head"
     return None
 
 
 async def _ask_view(
-    store: EventStore, projections_url: str | None, source: Source
+    store: EventStore,
+    projections_url: str | None,
+    source: Source,
+    projection: str = AuditProjection.name,
 ) -> tuple[ProjectionDb | None, list[str]]:
     """An open projection database to answer from, or ``None`` and why not."""
     if source == "events":
@@ -93,7 +99,7 @@ async def _ask_view(
             raise AuditError(f"no projection database at {projections_url}")
         return None, []
     db = await open_projection_db(projections_url)
-    lag = await _audit_view_lag(store, db)
+    lag = await projection_lag(store, db, projection)
     if lag is None:
         return db, []
     if source == "projection":
@@ -174,6 +180,28 @@ async def wallet_state_as_of(
         folded = await fold_wallet_state_as_of(store, wallet_id, as_of)
         notes += await _archived_note(store)
     return QueryResult("events", [folded.model_dump(mode="json")], notes)
+
+
+async def transactions_between(
+    events_url: str,
+    wallet_id: str,
+    since: datetime | None,
+    until: datetime | None,
+    *,
+    projections_url: str | None = None,
+    source: Source = "auto",
+) -> QueryResult:
+    """The wallet's transfers built in ``[since, until)``: from the transactions projection
+    when it is at the store's head, else folded from the verified event store."""
+    async with await open_event_store(events_url) as store:
+        db, notes = await _ask_view(store, projections_url, source, TransactionsProjection.name)
+        if db is not None:
+            async with db:
+                records = await view_wallet_transactions(db, wallet_id, since, until)
+            return QueryResult("projection", [r.model_dump(mode="json") for r in records], notes)
+        found = await fold_transactions(store, wallet_id, since, until)
+        notes += await _archived_note(store)
+    return QueryResult("events", [r.model_dump(mode="json") for r in found], notes)
 
 
 async def rebuild_projections(

@@ -16,7 +16,9 @@ Layout, ports next to adapters (STYLE.md):
   :mod:`~storage.projections.current_state` (``wallets``, ``parties``, ``key_shares``,
   ``pool_levels``), :mod:`~storage.projections.party_health` (``party_health``) and
   :mod:`~storage.projections.audit` (``audit_ceremonies``, ``audit_wallets``;
-  ``signatures_between``, ``wallet_state_as_of``, ``fold_wallet_state``).
+  ``signatures_between``, ``wallet_state_as_of``, ``fold_wallet_state``) and
+  :mod:`~storage.projections.transactions` (``transactions``; ``get_transaction``,
+  ``wallet_transactions``, ``fold_transactions``).
 
 Typical use (what ``quorate projections rebuild`` builds on)::
 
@@ -72,14 +74,29 @@ from storage.projections.party_health import (
 )
 from storage.projections.port import Projection, ProjectionDb, ProjectionTx
 from storage.projections.runner import ProjectionLag, ProjectionRunner
+from storage.projections.transactions import (
+    TransactionRecord,
+    TransactionsProjection,
+    fold_transactions,
+    get_transaction,
+    wallet_transactions,
+)
 
 
 def default_projections() -> list[Projection]:
-    """Fresh instances of every projection Quorate runs: current state, health, audit.
+    """Fresh instances of every projection Quorate runs: current state, health,
+    transactions, audit.
 
-    The ClickHouse analytics (``storage/analytics``) are not among them.
+    The ClickHouse analytics (``storage/analytics``) are not among them. Audit stays last:
+    the kill test (tests/storage/projections/runner_child.py) hangs the last projection
+    half-way through a batch, after the others applied all of it.
     """
-    return [CurrentStateProjection(), PartyHealthProjection(), AuditProjection()]
+    return [
+        CurrentStateProjection(),
+        PartyHealthProjection(),
+        TransactionsProjection(),
+        AuditProjection(),
+    ]
 
 
 __all__ = [
@@ -105,16 +122,20 @@ __all__ = [
     "ProjectionRunner",
     "ProjectionTx",
     "ProjectionVersionTooNew",
+    "TransactionRecord",
+    "TransactionsProjection",
     "UnknownProjection",
     "UnsupportedProjectionDbUrl",
     "WalletState",
     "ceremonies_between",
     "default_projections",
+    "fold_transactions",
     "fold_wallet_state",
     "get_ceremony",
     "get_checkpoints",
     "get_party",
     "get_party_health",
+    "get_transaction",
     "get_wallet",
     "key_shares",
     "list_parties",
@@ -124,4 +145,5 @@ __all__ = [
     "pool_levels",
     "signatures_between",
     "wallet_state_as_of",
+    "wallet_transactions",
 ]

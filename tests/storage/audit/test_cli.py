@@ -16,14 +16,16 @@ import typer
 from typer.testing import CliRunner, Result
 
 from quorate.audit_cli import EXIT_ERROR, EXIT_TAMPERED, audit_app, projections_app
-from storage.events.port import StoredEvent
+from storage.events.port import StoredEvent, open_event_store
 from tests.storage.audit.support import (
     EVENT_COUNT,
     W1_SIGNATURE_POSITIONS,
     Backend,
     SQLiteBackend,
     recorded_at,
+    ticking_clock,
 )
+from tests.storage.projections.scenario import WEI, broadcast, built, confirmed
 
 
 def _audit(*args: str, env: dict[str, str] | None = None) -> Result:
@@ -178,6 +180,104 @@ def test_query_uses_the_audit_view_once_built(
     assert [row["position"] for row in json.loads(result.stdout)] == W1_SIGNATURE_POSITIONS
 
 
+BIG = 2**70 + 1
+"""A wei amount far beyond 64 bits: it must come out of the command to the last digit."""
+
+
+async def _add_transfers(backend: SQLiteBackend) -> None:
+    """After the fixture log (positions 1-15), transfers of w1 and w2 at positions 16-22."""
+    clock = ticking_clock(recorded_at(EVENT_COUNT + 1))
+    async with await open_event_store(backend.url, clock=clock) as store:
+        for event in [
+            built("t1", "w1", amount=BIG),  # 16
+            broadcast("t1", "w1", "0x" + "a1" * 32),  # 17
+            built("t2", "w2", amount=WEI),  # 18
+            confirmed("t1", "w1", "0x" + "a1" * 32, confirmations=12, block=7),  # 19
+            built("t3", "w1", chain="bitcoin", scheme="bip340", amount=50_000, fee=900),  # 20
+            built("t4", "w1", amount=2),  # 21
+            broadcast("t4", "w1", "0x" + "a4" * 32),  # 22
+        ]:
+            await store.append(event)
+
+
+def test_transactions_of_a_wallet(sqlite_backend: SQLiteBackend, tmp_path: Path) -> None:
+    asyncio.run(sqlite_backend.build())
+    asyncio.run(_add_transfers(sqlite_backend))
+    view_url = f"sqlite:///{tmp_path / 'projections.sqlite3'}"
+    common = ["--url", sqlite_backend.url, "--projections-url", view_url, "--wallet", "w1"]
+
+    # No projection database yet: folded from the event store.
+    result = _audit("transactions", *common, "--json")
+    assert result.exit_code == 0, result.output
+    from_events = json.loads(result.stdout)
+    assert [
+        (row["request_id"], row["status"], row["amount"], row["built_position"])
+        for row in from_events
+    ] == [("t1", "confirmed", BIG, 16), ("t3", "built", 50_000, 20), ("t4", "broadcast", 2, 21)]
+    t1 = from_events[0]
+    assert (t1["tx_hash"], t1["confirmations"], t1["block"]) == ("0x" + "a1" * 32, 12, 7)
+    assert (t1["built_at"], t1["broadcast_at"], t1["confirmed_at"]) == tuple(
+        recorded_at(p).isoformat().replace("+00:00", "Z") for p in (16, 17, 19)
+    )
+    assert not (tmp_path / "projections.sqlite3").exists()
+    result = _audit("transactions", *common, "--source", "projection")
+    assert result.exit_code == EXIT_ERROR
+    assert "no projection database" in result.stderr
+
+    # Built and current: the projection answers, with the same rows.
+    rebuilt = CliRunner().invoke(
+        projections_app,
+        ["rebuild", "transactions", "--url", sqlite_backend.url, "--projections-url", view_url],
+    )
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert "rebuilt transactions from event zero to position 22" in rebuilt.stdout
+    result = _audit("transactions", *common, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == from_events
+    assert result.stderr == ""
+    result = _audit("transactions", *common)
+    assert result.exit_code == 0, result.output
+    assert "transactions of w1 (3, from projection)" in result.stdout
+    assert str(BIG) in result.stdout
+
+    # [since, until) on the build's recorded_at.
+    result = _audit(
+        "transactions",
+        *common,
+        "--since",
+        recorded_at(17).isoformat(),
+        "--until",
+        recorded_at(21).isoformat().replace("+00:00", "Z"),
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    assert [row["request_id"] for row in json.loads(result.stdout)] == ["t3"]
+
+    # One event more and the projection is behind: auto falls back to the store, saying so;
+    # the command never advances the projection itself.
+    async def confirm_t4() -> None:
+        clock = ticking_clock(recorded_at(23))
+        async with await open_event_store(sqlite_backend.url, clock=clock) as store:
+            await store.append(confirmed("t4", "w1", "0x" + "a4" * 32))
+
+    asyncio.run(confirm_t4())
+    result = _audit("transactions", *common, "--json")
+    assert result.exit_code == 0, result.output
+    assert [row["status"] for row in json.loads(result.stdout)] == [
+        "confirmed",
+        "built",
+        "confirmed",
+    ]
+    assert "at position 22, the store at 23" in result.stderr
+    result = _audit("transactions", *common, "--source", "projection", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == from_events
+    assert "may be incomplete" in result.stderr
+
+    result = _audit("transactions", *common, "--since", "yesterday")
+    assert result.exit_code == EXIT_ERROR
+
+
 def test_projections_rebuild_one_by_name(sqlite_backend: SQLiteBackend, tmp_path: Path) -> None:
     asyncio.run(sqlite_backend.build())
     env = {"QUORATE_DATA_DIR": str(tmp_path), "QUORATE_EVENT_STORE_URL": sqlite_backend.url}
@@ -267,7 +367,10 @@ def test_commands_under_a_parent_app(sqlite_backend: SQLiteBackend, tmp_path: Pa
     assert result.exit_code == 0, result.output
     assert [row["position"] for row in json.loads(result.stdout)] == [6, 15]
     result = runner.invoke(app, ["audit", "--help"], env=env)
-    assert all(command in result.stdout for command in ("verify", "export", "query", "state"))
+    assert all(
+        command in result.stdout
+        for command in ("verify", "export", "query", "state", "transactions")
+    )
 
 
 def test_verify_store_against_an_earlier_export(

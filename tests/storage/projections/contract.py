@@ -36,11 +36,13 @@ from storage.projections import (
     UnknownProjection,
     ceremonies_between,
     default_projections,
+    fold_transactions,
     fold_wallet_state,
     get_ceremony,
     get_checkpoints,
     get_party,
     get_party_health,
+    get_transaction,
     get_wallet,
     key_shares,
     list_party_health,
@@ -49,12 +51,17 @@ from storage.projections import (
     pool_levels,
     signatures_between,
     wallet_state_as_of,
+    wallet_transactions,
 )
 from storage.projections.party_health import DEFAULT_HALF_LIFE
 from storage.projections.port import Projection, ProjectionDb, ProjectionTx
 from tests.storage.projections.scenario import (
     START,
+    WEI,
     SteppingClock,
+    broadcast,
+    built,
+    confirmed,
     create_wallet,
     dump,
     dump_all,
@@ -165,6 +172,7 @@ class ProjectionContract(ABC):
                 "audit": 9,
                 "current_state": 9,
                 "party_health": 9,
+                "transactions": 9,
             }
 
             # Current state.
@@ -334,6 +342,137 @@ class ProjectionContract(ABC):
                     assert (state.signature_count, state.last_signed_at) == (count, last)
             assert await wallet_state_as_of(db, "w1", t[9]) == wallet
 
+    async def test_projects_known_transactions(self) -> None:
+        clock = SteppingClock()
+        t = [START + clock.step * n for n in range(20)]  # t[n]: recorded_at of position n
+        big = 2**70 + 12_345  # wei: above 2^64, let alone BIGINT's 2^63 - 1
+        events = [
+            # 1-3: r1 goes all the way.
+            built("r1", "w1", amount=big, fee=3 * WEI // 10**4),
+            broadcast("r1", "w1", "0x" + "a1" * 32),
+            confirmed("r1", "w1", "0x" + "a1" * 32, confirmations=12, block=19_000_001),
+            # 4: r2 is built only, on bitcoin (an amount in satoshi).
+            built(
+                "r2",
+                "w1",
+                chain="bitcoin",
+                scheme="bip340",
+                from_address="bc1pfrom",
+                to="bc1pto",
+                amount=50_000,
+                fee=1_200,
+            ),
+            # 5-7: r3's confirmation is folded before its broadcast.
+            built("r3", "w1", amount=1),
+            confirmed("r3", "w1", "0x" + "c3" * 32, confirmations=3, block=None),
+            broadcast("r3", "w1", "0x" + "b3" * 32),
+            # 8-9: a broadcast and a confirmation for a request never built.
+            broadcast("ghost", "w1", "0x" + "99" * 32),
+            confirmed("ghost", "w1", "0x" + "99" * 32),
+            # 10-11: should r1 be built or confirmed a second time, the first one stays.
+            built("r1", "w2", amount=5, idempotency_key="r1/TransactionBuilt/again"),
+            confirmed("r1", "w1", "0x" + "ff" * 32, block=1, idempotency_key="r1/Confirmed/again"),
+            # 12-13: another wallet's transfer.
+            built("r5", "w2", amount=WEI),
+            broadcast("r5", "w2", "0x" + "e5" * 32),
+            unknown("u1"),
+        ]
+        async with await self.open_store(clock) as store, await self.open_db() as db:
+            await append_all(store, events)
+            runner = ProjectionRunner(store, db, default_projections(), batch_size=4)
+            await runner.run_until()
+            assert (await get_checkpoints(db))["transactions"].position == 14
+
+            r1 = await get_transaction(db, "r1")
+            assert r1 is not None
+            assert r1.model_dump() == {
+                "request_id": "r1",
+                "wallet_id": "w1",
+                "chain": "ethereum",
+                "from_address": "0x" + "aa" * 20,
+                "to_address": "0x" + "bb" * 20,
+                "amount": big,
+                "fee": 3 * WEI // 10**4,
+                "tx_hash": "0x" + "a1" * 32,
+                "status": "confirmed",
+                "confirmations": 12,
+                "block": 19_000_001,
+                "built_at": t[1],
+                "built_position": 1,
+                "broadcast_at": t[2],
+                "confirmed_at": t[3],
+                "last_position": 3,
+            }
+            r2 = await get_transaction(db, "r2")
+            assert r2 is not None
+            assert (r2.chain, r2.from_address, r2.to_address, r2.amount, r2.fee) == (
+                "bitcoin",
+                "bc1pfrom",
+                "bc1pto",
+                50_000,
+                1_200,
+            )
+            assert (r2.status, r2.tx_hash, r2.confirmations, r2.block) == (
+                "built",
+                None,
+                None,
+                None,
+            )
+            assert (r2.broadcast_at, r2.confirmed_at, r2.last_position) == (None, None, 4)
+            r3 = await get_transaction(db, "r3")
+            assert r3 is not None
+            # Status never moves back; the first hash known stays; the late broadcast still
+            # says when it was recorded.
+            assert (r3.status, r3.tx_hash, r3.confirmations, r3.block) == (
+                "confirmed",
+                "0x" + "c3" * 32,
+                3,
+                None,
+            )
+            assert (r3.built_at, r3.confirmed_at, r3.broadcast_at, r3.last_position) == (
+                t[5],
+                t[6],
+                t[7],
+                7,
+            )
+            assert await get_transaction(db, "ghost") is None
+            assert await get_transaction(db, "nope") is None
+
+            # Amounts are stored as decimal text, whatever their size.
+            async with db.read() as tx:
+                stored = await tx.fetchrow(
+                    "SELECT amount, fee FROM transactions WHERE request_id = $1", "r1"
+                )
+            assert stored == {"amount": str(big), "fee": str(3 * WEI // 10**4)}
+
+            w1 = await wallet_transactions(db, "w1")
+            assert [r.request_id for r in w1] == ["r1", "r2", "r3"]
+            assert w1 == [r1, r2, r3]
+            w2 = await wallet_transactions(db, "w2")
+            assert [(r.request_id, r.status, r.amount) for r in w2] == [("r5", "broadcast", WEI)]
+            assert await wallet_transactions(db, "nope") == []
+            # [since, until) on built_at.
+            assert await wallet_transactions(db, "w1", since=t[4]) == [r2, r3]
+            assert await wallet_transactions(db, "w1", until=t[4]) == [r1]
+            assert await wallet_transactions(db, "w1", t[2], t[5]) == [r2]
+            assert await wallet_transactions(db, "w1", t[4], t[4]) == []
+            with pytest.raises(ValueError, match="timezone-aware"):
+                await wallet_transactions(db, "w1", since=datetime(2025, 1, 1))
+            with pytest.raises(ValueError, match="before since"):
+                await wallet_transactions(db, "w1", t[9], t[0])
+
+            # The same answers folded from the store alone.
+            for wallet, since, until in [
+                ("w1", None, None),
+                ("w2", None, None),
+                ("w1", t[4], None),
+                ("w1", t[2], t[5]),
+                ("nope", None, None),
+            ]:
+                assert await fold_transactions(
+                    store, wallet, since, until, page_size=3
+                ) == await wallet_transactions(db, wallet, since, until)
+
     # -- exactly once, rebuilds ----------------------------------------------------------
 
     async def test_rebuild_from_zero_equals_incremental(self) -> None:
@@ -347,6 +486,8 @@ class ProjectionContract(ABC):
                 await runner.run_until()
             incremental = await dump_all(db, list(runner.projections))
             assert incremental["audit"]["audit_ceremonies"]
+            transactions = incremental["transactions"]["transactions"]
+            assert {row["status"] for row in transactions} == {"built", "broadcast", "confirmed"}
             assert await self.rebuilt(store) == incremental
             assert await self.rebuilt(store, batch_size=1) == incremental
             head = await store.head()
@@ -499,7 +640,12 @@ class ProjectionContract(ABC):
                 await runner.run_until()
             assert caught.value.position == 15
             assert isinstance(caught.value, ChainBroken)
-            assert sorted(caught.value.projections) == ["audit", "current_state", "party_health"]
+            assert sorted(caught.value.projections) == [
+                "audit",
+                "current_state",
+                "party_health",
+                "transactions",
+            ]
             # Batches before the bad one are committed; the bad batch (13-15) is not.
             assert {c.position for c in (await runner.checkpoints()).values()} == {12}
             snapshot = await dump_all(db, list(runner.projections))
@@ -671,3 +817,46 @@ class ProjectionContract(ABC):
                     ) == await fold_wallet_state(store, wallet.wallet_id, instant)
                 assert await wallet_state_as_of(db, wallet.wallet_id, far) == wallet
             assert total == sum(1 for e in stored if e.event_type == "SignatureProduced")
+
+            # Transactions: as many rows as builds, each in the status its events say.
+            expected: dict[str, dict[str, Any]] = {}
+            for event in stored:
+                payload = event.payload
+                if event.event_type == "TransactionBuilt":
+                    expected[payload["request_id"]] = {
+                        "wallet_id": payload["wallet_id"],
+                        "amount": payload["transaction"]["amount"],
+                        "fee": payload["transaction"]["fee"],
+                        "tx_hash": None,
+                        "status": "built",
+                        "built_at": event.recorded_at,
+                    }
+                elif event.event_type == "TransactionBroadcast":
+                    expected[payload["request_id"]].update(
+                        tx_hash=payload["tx_hash"], status="broadcast"
+                    )
+                elif event.event_type == "TransactionConfirmed":
+                    expected[payload["request_id"]].update(
+                        status="confirmed",
+                        confirmations=payload["confirmations"],
+                        block=payload["block"],
+                    )
+            assert any(row["amount"] > 2**63 for row in expected.values())
+            seen = 0
+            for wallet in wallets:
+                records = await wallet_transactions(db, wallet.wallet_id)
+                assert records == await fold_transactions(store, wallet.wallet_id)
+                assert [r.built_at for r in records] == sorted(r.built_at for r in records)
+                for record in records:
+                    want = expected[record.request_id]
+                    got = record.model_dump()
+                    assert {key: got[key] for key in want} == want
+                    assert await get_transaction(db, record.request_id) == record
+                middle = first + (last - first) / 2
+                assert (
+                    await wallet_transactions(db, wallet.wallet_id, until=middle)
+                    + await wallet_transactions(db, wallet.wallet_id, since=middle)
+                    == records
+                )
+                seen += len(records)
+            assert seen == len(expected)

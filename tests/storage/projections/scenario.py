@@ -3,7 +3,10 @@
 Events are built as domain events and wrapped with ``to_new_event`` exactly as the
 coordinator does (``activities/coordinator.py``): the wallet stream holds ``WalletCreated``,
 each ceremony's stream holds its other events, and idempotency keys are
-``<ceremony>/<EventType>``.
+``<ceremony>/<EventType>``. Transfers are recorded as the chain activities do
+(``activities/chain.py``): stream ``transaction-<request_id>``, idempotency keys
+``<request_id>/<EventType>``, and the chain adapter's unsigned transaction as built by
+``chains.models.UnsignedTransaction``.
 """
 
 from __future__ import annotations
@@ -13,15 +16,20 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from chains.models import SigningPayload, UnsignedTransaction
 from storage.events.models import (
     CeremonyFailed,
     CeremonyStarted,
     PartyMisbehaved,
     Scheme,
     SignatureProduced,
+    TransactionBroadcast,
+    TransactionBuilt,
+    TransactionConfirmed,
     WalletCreated,
     ceremony_stream,
     to_new_event,
+    transaction_stream,
     wallet_stream,
 )
 from storage.events.port import NewEvent
@@ -34,6 +42,14 @@ SCHEMES: list[tuple[Scheme, str]] = [
     ("ed25519", "FROST-ED25519-SHA512-v1"),
     ("ecdsa-secp256k1", "GG20-CGGMP21-secp256k1"),
 ]
+CHAINS: dict[Scheme, str] = {
+    "bip340": "bitcoin",
+    "ed25519": "solana",
+    "ecdsa-secp256k1": "ethereum",
+}
+"""Which chain a wallet of each scheme transfers on in the random histories."""
+WEI = 10**18
+"""One ether in wei: a few of them already overflow a signed 64-bit integer."""
 
 
 class SteppingClock:
@@ -166,6 +182,87 @@ def failed(
     )
 
 
+def built(
+    request_id: str,
+    wallet_id: str,
+    *,
+    chain: str = "ethereum",
+    scheme: Scheme = "ecdsa-secp256k1",
+    from_address: str = "0x" + "aa" * 20,
+    to: str = "0x" + "bb" * 20,
+    amount: int = 12 * WEI,
+    fee: int = 21_000 * 30 * 10**9,
+    idempotency_key: str | None = None,
+) -> NewEvent:
+    """``TransactionBuilt``: the request's unsigned transaction, as the chain adapter
+    serializes it (``UnsignedTransaction.model_dump(mode="json")``)."""
+    transaction = UnsignedTransaction(
+        chain=chain,
+        public_key="02" + "11" * 32,
+        from_address=from_address,
+        to=to,
+        amount=amount,
+        fee=fee,
+        payload="02" + "ef" * 40,
+        signing_payloads=(SigningPayload(message="5a" * 32, scheme=scheme),),
+        details={"nonce": 7, "gas": 21_000},
+    )
+    return to_new_event(
+        TransactionBuilt(
+            request_id=request_id,
+            wallet_id=wallet_id,
+            chain=chain,
+            intent={"chain": chain, "to": to, "amount": amount, "asset": "native"},
+            transaction=transaction.model_dump(mode="json"),
+        ),
+        stream_id=transaction_stream(request_id),
+        idempotency_key=idempotency_key or f"{request_id}/TransactionBuilt",
+        metadata={"ceremony": request_id},
+    )
+
+
+def broadcast(
+    request_id: str, wallet_id: str, tx_hash: str, *, chain: str = "ethereum"
+) -> NewEvent:
+    return to_new_event(
+        TransactionBroadcast(
+            request_id=request_id,
+            wallet_id=wallet_id,
+            chain=chain,
+            tx_hash=tx_hash,
+            raw_tx="02" + "fe" * 50,
+        ),
+        stream_id=transaction_stream(request_id),
+        idempotency_key=f"{request_id}/TransactionBroadcast",
+        metadata={"ceremony": request_id},
+    )
+
+
+def confirmed(
+    request_id: str,
+    wallet_id: str,
+    tx_hash: str,
+    *,
+    chain: str = "ethereum",
+    confirmations: int = 12,
+    block: int | None = 19_000_000,
+    idempotency_key: str | None = None,
+) -> NewEvent:
+    return to_new_event(
+        TransactionConfirmed(
+            request_id=request_id,
+            wallet_id=wallet_id,
+            chain=chain,
+            tx_hash=tx_hash,
+            confirmations=confirmations,
+            block=block,
+        ),
+        stream_id=transaction_stream(request_id),
+        idempotency_key=idempotency_key or f"{request_id}/TransactionConfirmed",
+        metadata={"ceremony": request_id},
+    )
+
+
 def unknown(key: str, event_type: str = "NoncesCommitted") -> NewEvent:
     """An event type this code does not know (a future pool event)."""
     return NewEvent(
@@ -179,8 +276,18 @@ def unknown(key: str, event_type: str = "NoncesCommitted") -> NewEvent:
 
 def random_history(seed: int, *, wallets: int = 3, ceremonies: int = 40) -> list[NewEvent]:
     """A mixed history: wallet creations, then signing ceremonies that sign, fail with a
-    named cheater, fail unattributed, or stay pending, with unknown event types in between."""
+    named cheater, fail unattributed, or stay pending, with unknown event types in between.
+
+    About half the ceremonies sign a transfer: ``TransactionBuilt`` comes before the
+    ceremony; a signed one is usually broadcast right after it and often confirmed a few
+    ceremonies later; the others stay built. Ethereum amounts are wei, mostly above 2^63.
+    Transfers draw from their own generator, so the ceremonies are those of the same seed
+    without transfers.
+    """
     rng = random.Random(seed)
+    transfers = random.Random(f"transfers-{seed}")
+    # Confirmations waiting to be recorded: (ceremony number to record them after, event).
+    pending: list[tuple[int, NewEvent]] = []
     events: list[NewEvent] = []
     created: list[tuple[str, Scheme, list[str], int]] = []
     for index in range(wallets):
@@ -202,6 +309,24 @@ def random_history(seed: int, *, wallets: int = 3, ceremonies: int = 40) -> list
         wallet_id, scheme, parties, threshold = rng.choice(created)
         signers = rng.sample(parties, threshold)
         ceremony = f"sign-{seed}-{number}"
+        request = f"tx-{seed}-{number}" if transfers.random() < 0.5 else None
+        chain = CHAINS[scheme]
+        if request is not None:
+            large = chain == "ethereum" or transfers.random() < 0.2
+            events.append(
+                built(
+                    request,
+                    wallet_id,
+                    chain=chain,
+                    scheme=scheme,
+                    from_address=f"{chain}:{wallet_id}",
+                    to=f"{chain}:{_hex(transfers, 20)}",
+                    amount=transfers.randint(2**63, 1000 * WEI)
+                    if large
+                    else transfers.randint(1, 10**8),
+                    fee=transfers.randint(1, 10**15),
+                )
+            )
         events.append(
             start_signing(
                 ceremony, wallet_id, signers, metadata={"correlation_id": f"req-{number}"}
@@ -229,6 +354,22 @@ def random_history(seed: int, *, wallets: int = 3, ceremonies: int = 40) -> list
         elif outcome < 0.9:
             events.append(failed(ceremony, wallet_id, "timed out waiting for round 2"))
         # else: still pending.
+        if request is not None and outcome < 0.6 and transfers.random() < 0.8:
+            tx_hash = _hex(transfers, 32)
+            events.append(broadcast(request, wallet_id, tx_hash, chain=chain))
+            if transfers.random() < 0.6:
+                event = confirmed(
+                    request,
+                    wallet_id,
+                    tx_hash,
+                    chain=chain,
+                    confirmations=transfers.randint(1, 12),
+                    block=transfers.choice([None, transfers.randint(1, 30_000_000)]),
+                )
+                pending.append((number + transfers.randint(0, 3), event))
+        events += [event for due, event in pending if due <= number]
+        pending = [(due, event) for due, event in pending if due > number]
+    events += [event for _, event in pending]
     return events
 
 

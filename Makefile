@@ -28,12 +28,14 @@ bench: venv
 	$(PY) bench/ceremony.py
 	$(PY) bench/ecdsa.py --temporal
 	$(PY) bench/eventstore.py
+	$(PY) bench/transactions.py
 
 bench-quick: venv
 	$(PY) bench/frost.py --quick
 	$(PY) bench/ceremony.py --quick
 	$(PY) bench/ecdsa.py --quick
 	$(PY) bench/eventstore.py --quick
+	$(PY) bench/transactions.py --quick
 
 demo: venv
 	$(PY) -m quorate demo

@@ -402,6 +402,9 @@ class SignTransactionResult(Model):
     # The signing ceremonies (one per signing payload); empty when an earlier run of the
     # same request had already broadcast the transaction.
     ceremonies: tuple[str, ...] = ()
+    # The transfer as requested, so a client can tell its request from another one that
+    # reused the same idempotency key.
+    intent: TransferIntent | None = None
 
 
 class BuildTransactionInput(Model):

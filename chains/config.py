@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Literal, Self
+from typing import Any, Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -18,6 +19,7 @@ from chains.models import ChainName, Family, Scheme
 
 DEFAULT_CHAINS = Path(__file__).resolve().parent.parent / "config" / "chains.toml"
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 BitcoinNetwork = Literal["mainnet", "testnet", "regtest", "litecoin-regtest"]
 BitcoinOutput = Literal["p2wpkh", "p2tr"]
 
@@ -36,15 +38,37 @@ class ChainConfig(BaseModel):
     cluster: str | None = None
     # Where the node is: "embedded" (in process), or a JSON-RPC URL.
     node: str = "embedded"
-    # A dev engine gives funds and mines blocks; never true for a public network.
-    local: bool = True
+    # A dev engine gives funds and mines blocks; never true for a public network. Unset, it
+    # is true for an embedded engine only: a node URL is taken for a real network unless
+    # the configuration says otherwise, and only a loopback node may say so.
+    local: bool = False
     confirmations: int = Field(default=1, ge=1)
     # How often a waiting workflow asks for confirmations (a durable timer between polls),
     # and how long it waits in all before giving up on the transaction.
     poll_interval: float = Field(default=2.0, gt=0, le=600)
     confirmation_timeout: float = Field(default=3600.0, gt=0)
+    # EVM: the lowest tip per gas the chain's validators accept (Polygon: 30 gwei).
+    min_priority_fee: int = Field(default=0, ge=0)
     symbol: str = Field(min_length=1, max_length=16)
     decimals: int = Field(ge=0, le=36)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_local(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "local" not in data:
+            return {**data, "local": data.get("node", "embedded") == "embedded"}
+        return data
+
+    @model_validator(mode="after")
+    def _check_local(self) -> Self:
+        if self.local and self.node != "embedded":
+            host = urlsplit(self.node).hostname
+            if host not in LOOPBACK_HOSTS:
+                raise ValueError(
+                    f"{self.name}: only an embedded engine or a node on loopback can be local "
+                    f"(a faucet and block production), not {host}"
+                )
+        return self
 
     @model_validator(mode="after")
     def _check_family(self) -> Self:

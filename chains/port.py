@@ -28,6 +28,9 @@ from chains.models import (
 class ChainAdapter(ABC):
     """Build, attach, broadcast and follow transfers on one configured chain."""
 
+    # The largest amount the chain's transactions can carry (None: no limit to check).
+    max_amount: int | None = None
+
     def __init__(self, config: ChainConfig) -> None:
         self.config = config
 
@@ -147,4 +150,6 @@ class ChainAdapter(ABC):
             raise UnsupportedAsset(f"{self.name} moves the native asset only, not {intent.asset}")
         if intent.amount <= 0:
             raise InvalidAmount("a transfer moves a positive amount")
+        if self.max_amount is not None and intent.amount > self.max_amount:
+            raise InvalidAmount(f"{intent.amount} exceeds what {self.name} can move")
         return self.validate_address(intent.to)

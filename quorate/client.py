@@ -101,12 +101,9 @@ async def sign_transaction(
     workflow id: the same key returns the first request's transaction, and a key already
     used for a different transfer is refused (RequestConflict), never signed again."""
     result = await _run(client, "SignTransaction", request, SignTransactionResult, idempotency_key)
-    intent = request.intent
-    if (result.chain, result.wallet_id, result.amount) != (
-        intent.chain,
-        request.wallet_id,
-        intent.amount,
-    ):
+    # The whole request, recipient and fee policy included: a key reused for another
+    # transfer must not get the first transfer back as if it were its own.
+    if result.wallet_id != request.wallet_id or result.intent != request.intent:
         raise CeremonyFailed(
             "RequestConflict",
             f"request {result.request_id} was already used for another transfer",
@@ -138,9 +135,28 @@ async def faucet(client: Client, chain: str, address: str, amount: int) -> Addre
     return await _run(client, "Faucet", request, AddressBalance, None)
 
 
+# Quorate's own workflows (wallet locks) live under this prefix; the limit keeps a key
+# within what events and projections store as an id.
+RESERVED_KEY_PREFIX = "quorate:"
+MAX_KEY_LENGTH = 120
+
+
+def _check_key(key: str) -> None:
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise CeremonyFailed(
+            "InvalidIdempotencyKey", f"an idempotency key is 1 to {MAX_KEY_LENGTH} characters", ()
+        )
+    if key.startswith(RESERVED_KEY_PREFIX):
+        raise CeremonyFailed(
+            "InvalidIdempotencyKey", f"keys starting with {RESERVED_KEY_PREFIX!r} are reserved", ()
+        )
+
+
 async def _run(
     client: Client, workflow: str, request: object, result_type: type[T], key: str | None
 ) -> T:
+    if key is not None:
+        _check_key(key)
     workflow_id = key or f"{workflow.lower()}-{uuid.uuid4()}"
     try:
         handle = await client.start_workflow(

@@ -42,7 +42,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from chains.models import ChainSignature, SignedTransaction, TxStatus
     from workflows.common import failure_of
-    from workflows.wallet_lock import GRANTED_SIGNAL, RELEASE_SIGNAL, lock_id
+    from workflows.wallet_lock import GRANTED_SIGNAL, RELEASE_SIGNAL, lock_id, requester_id
 
 # Chain calls talk to a node: seconds at most, retried while the node is unreachable.
 CHAIN_TIMEOUT = timedelta(seconds=30)
@@ -51,6 +51,16 @@ CHAIN_RETRY = RetryPolicy(
     maximum_interval=timedelta(seconds=10),
     maximum_attempts=20,
 )
+# After broadcast, status polls retry until the confirmation deadline, however long a node
+# is away: giving up would report a sent transaction as lost.
+STATUS_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    maximum_interval=timedelta(seconds=30),
+)
+# A signing ceremony's own limit, well inside the wallet lock's lease (30 min).
+SIGNING_TIMEOUT = timedelta(minutes=20)
+# How long a transfer waits for its turn on a wallet before failing with WalletBusy.
+LOCK_WAIT = timedelta(minutes=45)
 
 
 ResultT = TypeVar("ResultT", bound=BaseModel)
@@ -85,20 +95,33 @@ class SignTransactionWorkflow:
 
     @workflow.run
     async def run(self, request: SignTransactionInput) -> SignTransactionResult:
-        request_id = workflow.info().workflow_id
+        info = workflow.info()
+        request_id = info.workflow_id
         # From build to broadcast the wallet's nonce or unspent outputs on this chain are
-        # read and then consumed: one transfer at a time per (chain, wallet).
+        # read and then consumed: one transfer at a time per (chain, wallet). The lock
+        # knows this run by workflow id and run id, so a later run of the same request
+        # (a reset) is a new requester.
         lock = lock_id(request.intent.chain, request.wallet_id)
+        requester = requester_id(request_id, info.run_id)
         await chain_step(
             "chain.request_lock",
-            LockRequestInput(lock_id=lock, requester=request_id),
+            LockRequestInput(lock_id=lock, requester=requester),
             LockRequestInput,
         )
-        await workflow.wait_condition(lambda: self._lock_granted)
+        try:
+            await workflow.wait_condition(lambda: self._lock_granted, timeout=LOCK_WAIT)
+        except TimeoutError:
+            await self._release(lock, requester)
+            raise ApplicationError(
+                f"another transfer of {request.wallet_id} on {request.intent.chain} has held "
+                f"the wallet for over {LOCK_WAIT}",
+                type="WalletBusy",
+                non_retryable=True,
+            ) from None
         try:
             built, signed, ceremonies = await self._build_sign_broadcast(request, request_id)
         finally:
-            await self._release(lock, request_id)
+            await self._release(lock, requester)
         status = await self._wait(request, request_id, built, signed)
         tx = built.transaction
         return SignTransactionResult(
@@ -116,6 +139,7 @@ class SignTransactionWorkflow:
             block=status.block,
             prevouts=tx.prevouts,
             ceremonies=ceremonies,
+            intent=request.intent,
         )
 
     async def _build_sign_broadcast(
@@ -145,9 +169,9 @@ class SignTransactionWorkflow:
         ceremonies = tuple(f"{request_id}.sign-{i}" for i in range(len(signatures)))
         return built, signed, ceremonies
 
-    async def _release(self, lock: str, request_id: str) -> None:
+    async def _release(self, lock: str, requester: str) -> None:
         try:
-            await workflow.get_external_workflow_handle(lock).signal(RELEASE_SIGNAL, request_id)
+            await workflow.get_external_workflow_handle(lock).signal(RELEASE_SIGNAL, requester)
         except Exception:
             workflow.logger.warning("could not release %s; its lease will", lock)
 
@@ -170,6 +194,8 @@ class SignTransactionWorkflow:
                         ),
                         id=f"{request_id}.sign-{index}",
                         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                        # Well inside the lock's lease, so a lease never ends mid-signing.
+                        execution_timeout=SIGNING_TIMEOUT,
                         result_type=SignResult,
                     )
                     for index, payload in enumerate(payloads)
@@ -196,31 +222,41 @@ class SignTransactionWorkflow:
         built: BuiltTransaction,
         signed: SignedTransaction,
     ) -> TxStatus:
-        """Polls until the configured depth, sleeping on durable timers between polls."""
+        """Polls until the configured depth, sleeping on durable timers between polls.
+
+        The transaction is out: from here nothing fails the request. A node that does not
+        answer is asked again for as long as the wait lasts, a transaction that failed on
+        chain comes back as ``failed``, and one still short of its depth at the deadline
+        comes back as ``pending`` with its hash, so nobody pays twice believing it lost.
+        """
         deadline = workflow.now() + timedelta(seconds=built.confirmation_timeout)
-        while True:
-            status = await chain_step(
-                "chain.status",
-                TransactionStatusInput(
-                    request_id=request_id, wallet_id=request.wallet_id, signed=signed
-                ),
-                TxStatus,
-            )
-            if status.status == "confirmed":
-                return status
-            if status.status == "failed":
-                raise ApplicationError(
-                    f"{signed.tx_hash} failed on {signed.chain}",
-                    type="TransactionFailed",
-                    non_retryable=True,
+        poll = TransactionStatusInput(
+            request_id=request_id, wallet_id=request.wallet_id, signed=signed
+        )
+        last = TxStatus(tx_hash=signed.tx_hash, status="pending", confirmations=0)
+        while workflow.now() < deadline:
+            try:
+                polled: TxStatus = await workflow.execute_activity(
+                    "chain.status",
+                    poll,
+                    task_queue=COORDINATOR_TASK_QUEUE,
+                    result_type=TxStatus,
+                    start_to_close_timeout=CHAIN_TIMEOUT,
+                    schedule_to_close_timeout=max(deadline - workflow.now(), timedelta(seconds=1)),
+                    retry_policy=STATUS_RETRY,
+                    summary="chain.status",
                 )
-            if workflow.now() >= deadline:
-                raise ApplicationError(
-                    f"{signed.tx_hash} not confirmed within {built.confirmation_timeout} s",
-                    type="ConfirmationTimeout",
-                    non_retryable=True,
-                )
+            except ActivityError as error:
+                kind, message, _ = failure_of(error)
+                workflow.logger.warning("status of %s: %s: %s", signed.tx_hash, kind, message)
+                break
+            last = polled
+            if last.status in ("confirmed", "failed"):
+                return last
             await workflow.sleep(timedelta(seconds=built.poll_interval))
+        if last.status == "unknown":
+            last = last.model_copy(update={"status": "pending"})
+        return last
 
 
 @workflow.defn(name="WalletAddress")

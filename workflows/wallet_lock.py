@@ -33,8 +33,24 @@ IDLE = timedelta(minutes=2)
 GRANTS_PER_RUN = 500
 
 
+# Workflow ids under this prefix belong to Quorate; the client refuses idempotency keys
+# that start with it, so no request can take a lock's id (and block its wallet).
+RESERVED_ID_PREFIX = "quorate:"
+
+
 def lock_id(chain: str, wallet_id: str) -> str:
-    return f"lock-{chain}-{wallet_id}"
+    return f"{RESERVED_ID_PREFIX}lock:{chain}:{wallet_id}"
+
+
+def requester_id(workflow_id: str, run_id: str) -> str:
+    """One run of a requesting workflow: a reset or rerun of the same request id is a new
+    requester, which the lock grants in its turn."""
+    return f"{workflow_id}\n{run_id}"
+
+
+def _requester_handle(requester: str) -> tuple[str, str | None]:
+    workflow_id, _, run_id = requester.partition("\n")
+    return workflow_id, run_id or None
 
 
 @workflow.defn(name="WalletLock")
@@ -90,7 +106,9 @@ class WalletLockWorkflow:
     async def _grant(self, holder: str) -> bool:
         """Signals the holder; False if it no longer runs (nothing to wait for)."""
         try:
-            await workflow.get_external_workflow_handle(holder).signal(GRANTED_SIGNAL)
+            workflow_id, run_id = _requester_handle(holder)
+            handle = workflow.get_external_workflow_handle(workflow_id, run_id=run_id)
+            await handle.signal(GRANTED_SIGNAL)
         except Exception:
             workflow.logger.warning("lock holder %s is gone", holder)
             return False

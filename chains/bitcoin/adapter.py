@@ -33,6 +33,7 @@ from chains.errors import (
     DustOutput,
     FeeTooHigh,
     InsufficientFunds,
+    InvalidAddress,
     NotLocalNetwork,
 )
 from chains.models import (
@@ -79,6 +80,11 @@ def der_signature(compact: bytes) -> bytes:
 
 
 class BitcoinChain(ChainAdapter):
+    """P2WPKH or P2TR transfers on one Bitcoin-family network through ``rpc``."""
+
+    # Consensus: no output, and no sum of outputs, above 21 million coins.
+    max_amount = 21_000_000 * 100_000_000
+
     def __init__(self, config: ChainConfig, rpc: BitcoinRpc) -> None:
         super().__init__(config)
         if config.family != "bitcoin" or config.network is None or config.output is None:
@@ -93,7 +99,17 @@ class BitcoinChain(ChainAdapter):
         return wallet_address(self.params, self.output, public_key)
 
     def validate_address(self, address: str) -> str:
-        return parse_address(self.params, address).address
+        parsed = parse_address(self.params, address)
+        script = parsed.script_pubkey
+        # Witness v1 programs other than 32 bytes (P2TR) and versions 2 to 16 are valid
+        # addresses (BIP350) but not yet given meaning by any soft fork: anyone can spend
+        # such an output today, so a custody wallet refuses to pay one.
+        if 0x51 <= script[0] <= 0x60 and not (script[0] == 0x51 and len(script) == 34):
+            raise InvalidAddress(
+                f"{address!r} is a witness v{script[0] - 0x50} output nobody owns yet: "
+                "anyone could spend it"
+            )
+        return parsed.address
 
     # -- building ----------------------------------------------------------------------
 

@@ -95,6 +95,22 @@ class EvmChain(ChainAdapter):
 
     # -- building ------------------------------------------------------------------------
 
+    @staticmethod
+    def _check_balance(sender: str, balance: int, amount: int, fee: int) -> None:
+        if balance < amount + fee:
+            raise InsufficientFunds(
+                f"{amount} + fee up to {fee} exceeds the balance {balance} of {sender}"
+            )
+
+    async def _gas(self, sender: str, to: str, value: int) -> int:
+        """The node's estimate: exactly 21000 to an account without code (Yellow Paper
+        G_transaction), kept as it is; anything more (a contract recipient, a rollup's L1
+        data cost) gets a 20 % margin, since unused gas is not paid, only reserved."""
+        estimate = await self.rpc.estimate_gas(sender, to, value)
+        if estimate <= TRANSFER_GAS:
+            return TRANSFER_GAS
+        return estimate + estimate // 5
+
     async def build(self, intent: TransferIntent, public_key: bytes) -> UnsignedTransaction:
         to = self.check_intent(intent)
         if intent.amount >= UINT256_LIMIT:
@@ -112,21 +128,24 @@ class EvmChain(ChainAdapter):
         base_fee = await self.rpc.base_fee()
         numerator, denominator = SPEED_TIP[intent.fee.speed]
         priority_fee = await self.rpc.priority_fee() * numerator // denominator
+        # Some chains refuse tips below a floor (Polygon's validators): configuration.
+        priority_fee = max(priority_fee, self.config.min_priority_fee)
         max_fee_per_gas = 2 * base_fee + priority_fee
-        fee = TRANSFER_GAS * max_fee_per_gas
+        # The balance is checked against the cheapest transfer first: a node estimates gas
+        # only for a sender that can pay for it, and an empty wallet is InsufficientFunds.
+        balance = await self.rpc.balance(sender)
+        self._check_balance(sender, balance, intent.amount, TRANSFER_GAS * max_fee_per_gas)
+        gas = await self._gas(sender, to, intent.amount)
+        fee = gas * max_fee_per_gas
         if intent.fee.max_fee is not None and fee > intent.fee.max_fee:
             raise FeeTooHigh(f"fee up to {fee} wei exceeds the cap {intent.fee.max_fee}")
-        balance = await self.rpc.balance(sender)
-        if balance < intent.amount + fee:
-            raise InsufficientFunds(
-                f"{intent.amount} + fee up to {fee} exceeds the balance {balance} of {sender}"
-            )
+        self._check_balance(sender, balance, intent.amount, fee)
         transaction = DynamicFeeTransaction(
             chain_id=self.chain_id,
             nonce=nonce,
             max_priority_fee_per_gas=priority_fee,
             max_fee_per_gas=max_fee_per_gas,
-            gas=TRANSFER_GAS,
+            gas=gas,
             to=bytes.fromhex(to[2:]),
             value=intent.amount,
         )
@@ -144,7 +163,7 @@ class EvmChain(ChainAdapter):
             ),
             details={
                 "nonce": nonce,
-                "gas": TRANSFER_GAS,
+                "gas": gas,
                 "max_fee_per_gas": max_fee_per_gas,
                 "max_priority_fee_per_gas": priority_fee,
                 "chain_id": self.chain_id,

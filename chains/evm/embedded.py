@@ -73,6 +73,10 @@ class EmbeddedEvm(EvmRpc):
     async def priority_fee(self) -> int:
         return DEFAULT_PRIORITY_FEE
 
+    async def estimate_gas(self, sender: str, to: str, value: int) -> int:
+        request = {"from": _account(sender), "to": _account(to), "value": value}
+        return int(await self._run(self._tester.estimate_gas, request))
+
     async def balance(self, address: str) -> int:
         return int(await self._run(self._tester.get_balance, _account(address)))
 

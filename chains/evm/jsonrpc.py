@@ -15,6 +15,7 @@ import aiohttp
 from chains.errors import BroadcastRejected, NotLocalNetwork, RpcError
 from chains.evm.rpc import EvmRpc, Receipt
 from chains.evm.transaction import transaction_hash
+from chains.urls import shown_url
 
 # JSON-RPC 2.0 §5.1: the method does not exist on this node.
 METHOD_NOT_FOUND = -32601
@@ -47,6 +48,8 @@ class JsonRpcEvm(EvmRpc):
         timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
     ) -> None:
         self.url = url
+        # What errors show: never the credential a provider URL may carry.
+        self.shown = shown_url(url)
         self.local = local
         self._timeout = timeout
         self._session: aiohttp.ClientSession | None = None
@@ -62,10 +65,10 @@ class JsonRpcEvm(EvmRpc):
             async with self._session.post(self.url, json=request) as response:
                 if response.status != 200:
                     text = await response.text()
-                    raise RpcError(f"{method}: HTTP {response.status} from {self.url}: {text}")
+                    raise RpcError(f"{method}: HTTP {response.status} from {self.shown}: {text}")
                 body = await response.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError) as error:
-            raise RpcError(f"{method}: cannot reach {self.url}: {error!r}") from error
+            raise RpcError(f"{method}: cannot reach {self.shown}: {error!r}") from error
         if not isinstance(body, dict):
             raise RpcError(f"{method}: not a JSON-RPC response: {body!r}")
         failure = body.get("error")
@@ -98,6 +101,10 @@ class JsonRpcEvm(EvmRpc):
 
     async def priority_fee(self) -> int:
         return await self._quantity("eth_maxPriorityFeePerGas")
+
+    async def estimate_gas(self, sender: str, to: str, value: int) -> int:
+        request = {"from": sender, "to": to, "value": hex(value)}
+        return await self._quantity("eth_estimateGas", request)
 
     async def balance(self, address: str) -> int:
         return await self._quantity("eth_getBalance", address, "latest")
@@ -165,7 +172,7 @@ class JsonRpcEvm(EvmRpc):
 
     def _require_local(self, what: str) -> None:
         if not self.local:
-            raise NotLocalNetwork(f"{what} needs a local development node, not {self.url}")
+            raise NotLocalNetwork(f"{what} needs a local development node, not {self.shown}")
 
     async def close(self) -> None:
         if self._session is not None:

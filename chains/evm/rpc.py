@@ -40,6 +40,12 @@ class EvmRpc(ABC):
         """The node's suggested tip per gas (``eth_maxPriorityFeePerGas``)."""
 
     @abstractmethod
+    async def estimate_gas(self, sender: str, to: str, value: int) -> int:
+        """The gas a plain value transfer needs (``eth_estimateGas``): 21000 to an account
+        without code, more to a contract's receive function, and on rollups such as
+        Arbitrum also the L1 data cost the chain charges in L2 gas."""
+
+    @abstractmethod
     async def balance(self, address: str) -> int:
         """The balance of ``address`` in wei at the latest block."""
 

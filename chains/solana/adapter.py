@@ -47,6 +47,11 @@ SYSTEM_ACCOUNT_DATA_LEN = 0
 
 
 class SolanaChain(ChainAdapter):
+    """Solana transfers (v0 system transfers) through ``rpc``."""
+
+    # A system transfer's lamports field is a u64.
+    max_amount = 2**64 - 1
+
     def __init__(self, config: ChainConfig, rpc: SolanaRpc) -> None:
         if config.family != "solana":
             raise WrongChain(f"{config.name} is a {config.family} chain, not a solana one")

@@ -19,6 +19,7 @@ from solders.transaction import VersionedTransaction
 
 from chains.errors import BroadcastRejected, NotLocalNetwork, RpcError
 from chains.solana.rpc import RecentBlockhash, SignatureStatus, SolanaRpc
+from chains.urls import shown_url
 
 # sendTransaction's preflight failure and signature failure codes (agave rpc_custom_error).
 SEND_TRANSACTION_PREFLIGHT_FAILURE = -32002
@@ -42,6 +43,8 @@ class JsonRpcSolana(SolanaRpc):
         session: aiohttp.ClientSession | None = None,
     ) -> None:
         self.url = url
+        # What errors show: never the credential a provider URL may carry.
+        self.shown = shown_url(url)
         self.local = local
         self.commitment = commitment
         self._timeout = timeout
@@ -59,7 +62,7 @@ class JsonRpcSolana(SolanaRpc):
         try:
             async with self._session.post(self.url, json=body) as response:
                 if response.status >= 400 and response.content_type != "application/json":
-                    raise RpcError(f"{method}: HTTP {response.status} from {self.url}")
+                    raise RpcError(f"{method}: HTTP {response.status} from {self.shown}")
                 answer = await response.json()
         except (aiohttp.ClientError, TimeoutError, ValueError) as error:
             raise RpcError(f"{method}: {type(error).__name__}: {error}") from error
@@ -131,7 +134,7 @@ class JsonRpcSolana(SolanaRpc):
 
     async def airdrop(self, pubkey: Pubkey, lamports: int) -> None:
         if not self.local:
-            raise NotLocalNetwork(f"{self.url} is not a local cluster; it has no faucet")
+            raise NotLocalNetwork(f"{self.shown} is not a local cluster; it has no faucet")
         signature = await self._call("requestAirdrop", [str(pubkey), lamports])
         await self._wait(lambda: self._landed(str(signature)), f"airdrop {signature}")
 
@@ -143,7 +146,7 @@ class JsonRpcSolana(SolanaRpc):
 
     async def advance(self, slots: int = 1) -> None:
         if not self.local:
-            raise NotLocalNetwork(f"{self.url} is not a local cluster; slots pass on their own")
+            raise NotLocalNetwork(f"{self.shown} is not a local cluster; slots pass on their own")
         target = await self.slot() + slots
 
         async def reached() -> bool:
@@ -156,7 +159,7 @@ class JsonRpcSolana(SolanaRpc):
         deadline = loop.time() + self._timeout
         while not await done():
             if loop.time() > deadline:
-                raise RpcError(f"timed out waiting for {what} on {self.url}")
+                raise RpcError(f"timed out waiting for {what} on {self.shown}")
             await asyncio.sleep(self._poll_interval)
 
     async def close(self) -> None:

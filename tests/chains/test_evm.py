@@ -212,8 +212,23 @@ async def test_high_s_and_unsendable_recovery_ids_are_refused() -> None:
         chain.assemble(tx, [signature.model_copy(update={"recovery_id": 2})])
 
 
-async def test_fee_speed_scales_the_tip_and_the_cap_is_enforced() -> None:
+async def test_polygon_tips_never_go_below_its_floor() -> None:
     chain = embedded_chain("polygon")
+    await funded(chain)
+    to = chain.address(RECIPIENT.public_key)
+    for speed in ("slow", "standard", "fast"):
+        tx = await chain.build(
+            TransferIntent(chain=chain.name, to=to, amount=1, fee=FeePolicy(speed=speed)),
+            SENDER.public_key,
+        )
+        assert int(tx.details["max_priority_fee_per_gas"]) >= 30 * 10**9
+        # The engine accepts and mines it: the floor only raises what is offered.
+        signed = chain.attach(tx, [SENDER.sign(p) for p in tx.signing_payloads])
+        await chain.broadcast(signed)
+
+
+async def test_fee_speed_scales_the_tip_and_the_cap_is_enforced() -> None:
+    chain = embedded_chain("ethereum")
     await funded(chain)
     to = chain.address(RECIPIENT.public_key)
     tips = {}

@@ -10,11 +10,18 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.testing import WorkflowEnvironment
 
-from activities.models import CreateWalletInput, SignTransactionInput
+from activities.models import (
+    COORDINATOR_TASK_QUEUE,
+    CreateWalletInput,
+    SignTransactionInput,
+    SignTransactionResult,
+)
 from chains.config import ChainConfig, ChainsConfig
 from chains.fake import FakeChain
 from chains.models import TransferIntent
@@ -163,3 +170,61 @@ async def test_concurrent_transfers_from_one_wallet_take_turns(fake_system: Syst
         if e.event_type == "TransactionBuilt"
     ]
     assert sorted(built) == [0, 1, 2]
+
+
+async def test_a_key_reused_for_another_recipient_is_refused(fake_system: System) -> None:
+    wallet_id, _ = await _funded_wallet(fake_system, "ed25519", "fake-solana")
+    key = f"tx-{uuid.uuid4().hex[:8]}"
+    first = SignTransactionInput(
+        wallet_id=wallet_id, intent=TransferIntent(chain="fake-solana", to=RECIPIENT, amount=5_000)
+    )
+    await sign_transaction(fake_system.client, first, key)
+    other = "fake:" + "ef" * 20
+    with pytest.raises(CeremonyFailed) as caught:
+        await sign_transaction(
+            fake_system.client,
+            first.model_copy(update={"intent": first.intent.model_copy(update={"to": other})}),
+            key,
+        )
+    assert caught.value.kind == "RequestConflict"
+    assert (await address_balance(fake_system.client, "fake-solana", other)).balance == 0
+
+
+async def test_reserved_and_oversized_keys_are_refused(fake_system: System) -> None:
+    wallet_id, _ = await _funded_wallet(fake_system, "ed25519", "fake-solana")
+    request = SignTransactionInput(
+        wallet_id=wallet_id, intent=TransferIntent(chain="fake-solana", to=RECIPIENT, amount=5_000)
+    )
+    # A lock's workflow id: a request under it would block the wallet's transfers.
+    for key in (f"quorate:lock:fake-solana:{wallet_id}", "k" * 121):
+        with pytest.raises(CeremonyFailed) as caught:
+            await sign_transaction(fake_system.client, request, key)
+        assert caught.value.kind == "InvalidIdempotencyKey"
+    assert (await address_balance(fake_system.client, "fake-solana", RECIPIENT)).balance == 0
+
+
+async def test_a_second_run_of_a_request_gets_the_lock_and_signs_nothing(
+    fake_system: System,
+) -> None:
+    """A rerun of the same request id (an operator's reset) is a new requester for the
+    wallet's lock, is granted it, finds the broadcast recorded and signs nothing."""
+    wallet_id, _ = await _funded_wallet(fake_system, "ed25519", "fake-solana")
+    key = f"tx-{uuid.uuid4().hex[:8]}"
+    request = SignTransactionInput(
+        wallet_id=wallet_id, intent=TransferIntent(chain="fake-solana", to=RECIPIENT, amount=5_000)
+    )
+    first = await sign_transaction(fake_system.client, request, key)
+    rerun = await fake_system.client.execute_workflow(
+        "SignTransaction",
+        request,
+        id=key,
+        task_queue=COORDINATOR_TASK_QUEUE,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        result_type=SignTransactionResult,
+        execution_timeout=timedelta(seconds=60),
+    )
+    assert rerun.tx_hash == first.tx_hash
+    assert rerun.ceremonies == ()
+    kinds = [e.event_type for e in await fake_system.events.read_all()]
+    assert kinds.count("SignatureProduced") == 1
+    assert (await address_balance(fake_system.client, "fake-solana", RECIPIENT)).balance == 5_000

@@ -29,6 +29,7 @@ from activities.models import (
 )
 from quorate.codec import CodecKeyTable, data_converter
 from quorate.settings import Settings
+from workflows.wallet_lock import RESERVED_ID_PREFIX
 
 T = TypeVar("T")
 
@@ -135,9 +136,9 @@ async def faucet(client: Client, chain: str, address: str, amount: int) -> Addre
     return await _run(client, "Faucet", request, AddressBalance, None)
 
 
-# Quorate's own workflows (wallet locks) live under this prefix; the limit keeps a key
-# within what events and projections store as an id.
-RESERVED_KEY_PREFIX = "quorate:"
+# Quorate's own workflows (wallet locks) live under RESERVED_ID_PREFIX; the limit keeps a
+# key within what events and projections store as an id.
+RESERVED_KEY_PREFIX = RESERVED_ID_PREFIX
 MAX_KEY_LENGTH = 120
 
 

@@ -1,22 +1,27 @@
 """Helpers shared by the benchmark scripts: statistics, tables, ports, the environment, and
-the local topology's process logs. Only what more than one script needs, plainly."""
+the local topology's run and process logs. Only what more than one script needs, plainly."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import math
 import os
 import platform
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def note(text: str) -> None:
@@ -68,6 +73,19 @@ class Stats:
             "max_ms": round(self.max_ms, 3),
             "runs": self.runs,
         }
+
+
+class GcPaused:
+    """Collects, then keeps the cyclic garbage collector off while timing (as timeit does)."""
+
+    def __enter__(self) -> None:
+        gc.collect()
+        self._enabled = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc: object) -> None:
+        if self._enabled:
+            gc.enable()
 
 
 # -- tables --------------------------------------------------------------------------------
@@ -135,7 +153,29 @@ def print_logs(data_dir: Path, lines: int = 40) -> None:
         print("\n".join(tail), file=sys.stderr)
 
 
+def run_in(data_dir: Path, keep_data: bool, main: Coroutine[Any, Any, T]) -> T:
+    """Runs ``main``, which starts the local topology in ``data_dir``: if it fails, the process
+    logs are printed first; the directory is removed afterwards unless ``keep_data``."""
+    try:
+        return asyncio.run(main)
+    except BaseException:
+        print_logs(data_dir)
+        if keep_data:
+            print(f"\nData directory kept: {data_dir}", file=sys.stderr)
+        raise
+    finally:
+        if not keep_data:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
 # -- environment ---------------------------------------------------------------------------
+
+
+def package_version(distribution: str) -> str:
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "not installed"
 
 
 def cpu_model() -> str:
@@ -161,7 +201,8 @@ def temporal_version() -> str:
     return completed.stdout.strip() or completed.stderr.strip() or "unknown"
 
 
-def environment() -> dict[str, Any]:
+def environment(**extra: Any) -> dict[str, Any]:
+    """The machine and the date, then ``extra``: the versions of what the script measures."""
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
     return {
         "python": f"{platform.python_implementation()} {platform.python_version()}",
@@ -172,5 +213,5 @@ def environment() -> dict[str, Any]:
         # Other work on the machine skews every figure: the load when the run started.
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "date": datetime.now(UTC).replace(microsecond=0).isoformat(),
-        "temporal_cli": temporal_version(),
+        **extra,
     }

@@ -29,20 +29,13 @@ import argparse
 import asyncio
 import hashlib
 import json
-import math
 import os
-import platform
-import shutil
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +43,15 @@ _ROOT = Path(__file__).resolve().parents[1]
 if str(_ROOT) not in sys.path:
     sys.path.insert(0, str(_ROOT))
 
+from _common import (  # noqa: E402
+    Stats,
+    environment,
+    free_ports,
+    note,
+    run_in,
+    table,
+    temporal_version,
+)
 from coincurve import PublicKey, PublicKeyXOnly  # noqa: E402
 from nacl.signing import VerifyKey  # noqa: E402
 from temporalio.client import Client  # noqa: E402
@@ -65,7 +67,6 @@ from activities.models import (  # noqa: E402
 )
 from quorate.client import create_wallet, sign  # noqa: E402
 from quorate.settings import Settings  # noqa: E402
-from quorate.temporal_server import temporal_binary  # noqa: E402
 from quorate.topology import Topology  # noqa: E402
 from workers.runner import LocalTopology  # noqa: E402
 
@@ -109,49 +110,6 @@ def settings_for(args: argparse.Namespace) -> BenchSettings:
 # -- statistics ----------------------------------------------------------------------------
 
 
-def percentile(sorted_values: Sequence[float], q: float) -> float:
-    """The q-th percentile by nearest rank: the ceil(q/100 n)-th smallest value."""
-    rank = math.ceil(q / 100 * len(sorted_values))
-    return sorted_values[max(rank, 1) - 1]
-
-
-@dataclass(frozen=True)
-class Stats:
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
-    mean_ms: float
-    min_ms: float
-    max_ms: float
-    runs: int
-
-    @classmethod
-    def from_seconds(cls, samples: Sequence[float]) -> Stats:
-        if not samples:
-            raise ValueError("no samples")
-        ms = sorted(s * 1000 for s in samples)
-        return cls(
-            statistics.median(ms),
-            percentile(ms, 95),
-            percentile(ms, 99),
-            statistics.fmean(ms),
-            ms[0],
-            ms[-1],
-            len(ms),
-        )
-
-    def as_json(self) -> dict[str, float | int]:
-        return {
-            "p50_ms": round(self.p50_ms, 3),
-            "p95_ms": round(self.p95_ms, 3),
-            "p99_ms": round(self.p99_ms, 3),
-            "mean_ms": round(self.mean_ms, 3),
-            "min_ms": round(self.min_ms, 3),
-            "max_ms": round(self.max_ms, 3),
-            "runs": self.runs,
-        }
-
-
 @dataclass(frozen=True)
 class LoadResult:
     scheme: Scheme
@@ -175,33 +133,6 @@ class LoadResult:
 
 
 # -- the system under test -----------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def free_ports(count: int) -> list[int]:
-    """Distinct free loopback ports (re-drawn until distinct)."""
-    ports: list[int] = []
-    while len(ports) < count:
-        port = free_port()
-        if port not in ports:
-            ports.append(port)
-    return ports
-
-
-def temporal_version() -> str:
-    try:
-        completed = subprocess.run(  # noqa: S603 - the CLI the dev server runs
-            [temporal_binary(), "--version"], capture_output=True, text=True, timeout=30
-        )
-    except (OSError, RuntimeError, subprocess.SubprocessError) as error:
-        return f"unknown ({error})"
-    return completed.stdout.strip() or completed.stderr.strip() or "unknown"
 
 
 def bip86_output_key(group_public_key: bytes) -> bytes:
@@ -327,11 +258,7 @@ class Results:
     verified: int
 
 
-async def measure(settings: Settings, bench_settings: BenchSettings, progress: bool) -> Results:
-    def note(text: str) -> None:
-        if progress:
-            print(f"  .. {text}", file=sys.stderr, flush=True)
-
+async def measure(settings: Settings, bench_settings: BenchSettings) -> Results:
     topology = LocalTopology(settings)
     note("starting the Temporal dev server and one worker process per party + coordinator")
     started = time.perf_counter()
@@ -385,37 +312,6 @@ async def measure(settings: Settings, bench_settings: BenchSettings, progress: b
 # -- report --------------------------------------------------------------------------------
 
 
-def environment() -> dict[str, Any]:
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-    return {
-        "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "platform": platform.platform(),
-        "cores": os.cpu_count(),
-        "usable_cores": usable,
-        "date": datetime.now(UTC).replace(microsecond=0).isoformat(),
-        "temporal_cli": temporal_version(),
-    }
-
-
-def _row(cells: Sequence[str], widths: Sequence[int], text_columns: int) -> str:
-    # The first ``text_columns`` columns are left-aligned text, the rest right-aligned figures.
-    parts = [
-        cell.ljust(width) if i < text_columns else cell.rjust(width)
-        for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
-    ]
-    return "  " + "  ".join(parts).rstrip()
-
-
-def _table(
-    header: Sequence[str], rows: Sequence[Sequence[str]], text_columns: int = 1
-) -> list[str]:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    rule = "  " + "-" * (sum(widths) + 2 * (len(widths) - 1))
-    lines = [_row(header, widths, text_columns), rule]
-    lines += [_row(r, widths, text_columns) for r in rows]
-    return lines
-
-
 def _ms(value: float) -> str:
     return f"{value:.1f}"
 
@@ -449,11 +345,9 @@ def print_report(results: Results, bench_settings: BenchSettings) -> None:
         )
     print("\nSequential (one ceremony at a time), client start -> result")
     print(
-        "\n".join(
-            _table(
-                ["workflow", "p50 ms", "p95 ms", "p99 ms", "mean ms", "max ms", "runs", "x noop"],
-                sequential_rows,
-            )
+        table(
+            ["workflow", "p50 ms", "p95 ms", "p99 ms", "mean ms", "max ms", "runs", "x noop"],
+            sequential_rows,
         )
     )
 
@@ -472,20 +366,18 @@ def print_report(results: Results, bench_settings: BenchSettings) -> None:
     ]
     print(f"\nThroughput: {bench_settings.concurrency} in flight (asyncio.Semaphore)")
     print(
-        "\n".join(
-            _table(
-                [
-                    "workflow",
-                    "in flight",
-                    "signings",
-                    "wall s",
-                    "sig/s",
-                    "p50 ms",
-                    "p95 ms",
-                    "p99 ms",
-                ],
-                load_rows,
-            )
+        table(
+            [
+                "workflow",
+                "in flight",
+                "signings",
+                "wall s",
+                "sig/s",
+                "p50 ms",
+                "p95 ms",
+                "p99 ms",
+            ],
+            load_rows,
         )
     )
 
@@ -511,7 +403,7 @@ def print_report(results: Results, bench_settings: BenchSettings) -> None:
             ]
         )
     print(f"\nReference: {REFERENCE_TEXT}")
-    print("\n".join(_table(["ours", "p95 ms", "/ GG20 p95 300", "/ target 120"], ref_rows)))
+    print(table(["ours", "p95 ms", "/ GG20 p95 300", "/ target 120"], ref_rows))
 
     print(
         "\nSetup (not part of the figures): topology start "
@@ -571,14 +463,6 @@ def results_json(
     }
 
 
-def _print_logs(data_dir: Path, lines: int = 40) -> None:
-    """The tail of every process log: what failed, before the directory goes."""
-    for log in sorted((data_dir / "logs").glob("*.log")):
-        tail = log.read_text(errors="replace").splitlines()[-lines:]
-        print(f"\n==> {log} (last {len(tail)} lines) <==", file=sys.stderr)
-        print("\n".join(tail), file=sys.stderr)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="fewer runs (well under 2 minutes)")
@@ -597,7 +481,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if any(v is not None and v < 1 for v in (args.runs, args.load_runs, args.concurrency)):
         parser.error("--runs, --load-runs and --concurrency must be at least 1")
     bench_settings = settings_for(args)
-    env = environment()
+    env = environment(temporal_cli=temporal_version())
     wall_start = time.perf_counter()
 
     data_dir = Path(tempfile.mkdtemp(prefix="quorate-bench-"))
@@ -623,16 +507,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     sys.stdout.flush()
 
-    try:
-        results = asyncio.run(measure(settings, bench_settings, progress=True))
-    except BaseException:
-        _print_logs(data_dir)
-        if args.keep_data:
-            print(f"\nData directory kept: {data_dir}", file=sys.stderr)
-        raise
-    finally:
-        if not args.keep_data:
-            shutil.rmtree(data_dir, ignore_errors=True)
+    results = run_in(data_dir, args.keep_data, measure(settings, bench_settings))
 
     print_report(results, bench_settings)
     elapsed = time.perf_counter() - wall_start

@@ -51,16 +51,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import hashlib
 import json
-import math
 import multiprocessing
 import os
-import platform
 import shutil
 import signal
-import socket
 import statistics
 import sys
 import tempfile
@@ -68,15 +64,27 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 _BENCH = Path(__file__).resolve().parent
 _ROOT = _BENCH.parent
-# This file is named like the PyPI ``ecdsa`` package: keep its directory off the import
-# path, so that no library that tries ``import ecdsa`` gets this script instead.
+
+# The shared helpers come from this directory, which Python puts on the path for a script.
+# Then, as this file is named like the PyPI ``ecdsa`` package, the directory leaves the
+# import path, so that no library that tries ``import ecdsa`` gets this script instead.
+from _common import (  # noqa: E402
+    GcPaused,
+    environment,
+    free_ports,
+    note,
+    package_version,
+    percentile,
+    print_logs,
+    table,
+    wait_until_idle,
+)
+
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _BENCH]
 if str(_ROOT) not in sys.path:
     sys.path.insert(0, str(_ROOT))
@@ -183,12 +191,6 @@ def security_parameters(bits: int) -> SecurityParameters:
 # -- statistics ----------------------------------------------------------------------------
 
 
-def percentile(sorted_values: Sequence[float], q: float) -> float:
-    """The q-th percentile by nearest rank: the ceil(q/100 n)-th smallest value."""
-    rank = math.ceil(q / 100 * len(sorted_values))
-    return sorted_values[max(rank, 1) - 1]
-
-
 @dataclass(frozen=True)
 class Stats:
     median_ms: float
@@ -216,23 +218,6 @@ class Stats:
             "max_ms": round(self.max_ms, 4),
             "runs": self.runs,
         }
-
-
-class _GcPaused:
-    """Collects, then keeps the cyclic garbage collector off while timing (as timeit does)."""
-
-    def __enter__(self) -> None:
-        gc.collect()
-        self._enabled = gc.isenabled()
-        gc.disable()
-
-    def __exit__(self, *exc: object) -> None:
-        if self._enabled:
-            gc.enable()
-
-
-def _note(text: str) -> None:
-    print(f"  .. {text}", file=sys.stderr, flush=True)
 
 
 # -- keys: one DKG, two protocols ----------------------------------------------------------
@@ -370,17 +355,17 @@ def measure_aux_info(params: SecurityParameters, settings: BenchSettings) -> Aux
     primes: dict[str, PrimePair] = {}
     pairs: dict[str, tuple[int, int]] = {}
     for party in timed:
-        _note(f"{party}: two {params.prime_bits}-bit safe primes (timed)")
+        note(f"{party}: two {params.prime_bits}-bit safe primes (timed)")
         pair = party_primes(params)
         primes[party] = pair
         pairs[party] = (pair.p, pair.q)
-        _note(f"{party}: {pair.seconds:.1f} s, {len(pair.draws)} draws")
+        note(f"{party}: {pair.seconds:.1f} s, {len(pair.draws)} draws")
 
     untimed = [p for p in parties if p not in pairs]
     untimed_seconds = 0.0
     if untimed:
         workers = max(1, min(2 * len(untimed), len(os.sched_getaffinity(0))))
-        _note(
+        note(
             f"{', '.join(untimed)}: safe primes in {workers} worker processes (untimed, "
             "only needed to presign)"
         )
@@ -391,8 +376,8 @@ def measure_aux_info(params: SecurityParameters, settings: BenchSettings) -> Aux
 
     clock = time.perf_counter
     results = AuxResults(primes, untimed_seconds, {}, {})
-    _note(f"aux info for {len(parties)} parties: Π_mod + Π_prm, verification, Π_fac")
-    with _GcPaused():
+    note(f"aux info for {len(parties)} parties: Π_mod + Π_prm, verification, Π_fac")
+    with GcPaused():
         for party in parties:
             p, q = pairs[party]
             start = clock()
@@ -592,8 +577,8 @@ def measure_ecdsa(setup: EcdsaSetup, settings: BenchSettings) -> EcdsaResults:
     pool: list[dict[str, Presignature]] = []
     for run in range(total):
         measured = run >= settings.presign_warmup
-        _note(f"presign {run + 1}/{total}" + ("" if measured else " (warm-up)"))
-        with _GcPaused():
+        note(f"presign {run + 1}/{total}" + ("" if measured else " (warm-up)"))
+        with GcPaused():
             presigned = run_presign(setup, b"bench/ecdsa/presign/" + run_tag + b"/%d" % run)
             digest = os.urandom(32)
             signature, share_ns, combine_ns = sign_once(setup, presigned.presignatures, digest)
@@ -606,8 +591,8 @@ def measure_ecdsa(setup: EcdsaSetup, settings: BenchSettings) -> EcdsaResults:
             results.first_use_online_ns.append(online)
             results.full_ns.append(presigned.wall_ns + online)
 
-    _note(f"online signing x {settings.sign_runs} on {len(pool)} presignatures")
-    with _GcPaused():
+    note(f"online signing x {settings.sign_runs} on {len(pool)} presignatures")
+    with GcPaused():
         for run in range(settings.sign_warmup + settings.sign_runs):
             measured = run >= settings.sign_warmup
             timed = setup.signers[run % len(setup.signers)]  # rotating, as bench/frost.py
@@ -650,7 +635,7 @@ def measure_frost(keys: Keys, settings: BenchSettings) -> dict[str, list[int]]:
     shares = [keys.shares[p] for p in SIGNERS]
     samples: dict[str, list[int]] = {op: [] for op in FROST_OPERATIONS}
     clock = time.perf_counter_ns
-    with _GcPaused():
+    with GcPaused():
         for run in range(settings.frost_warmup + settings.frost_runs):
             measured = run >= settings.frost_warmup
             timed = run % len(shares)
@@ -708,17 +693,6 @@ class TemporalResults:
     unavailable: str | None = None
     notes: list[str] = field(default_factory=list)
     policy: str = f"{THRESHOLD}-of-{len(PARTIES)}"  # as the created wallets report it
-
-
-def free_ports(count: int) -> list[int]:
-    ports: list[int] = []
-    while len(ports) < count:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port: int = probe.getsockname()[1]
-        if port not in ports:
-            ports.append(port)
-    return ports
 
 
 def bip86_output_key(group_public_key: bytes) -> bytes:
@@ -824,30 +798,6 @@ async def watched(
     raise Unavailable(reason)
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process, from /proc (0 if it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-async def wait_until_idle(pids: Sequence[int], limit: float, window: float = 5.0) -> float:
-    """Waits until the workers together use under 10% of a core over ``window`` seconds.
-
-    Every party worker fills a pool of safe primes in the background (at start, and again
-    after aux info takes two), which would otherwise compete with the ceremonies timed.
-    """
-    start = time.perf_counter()
-    while time.perf_counter() - start < limit:
-        before = sum(_cpu_seconds(pid) for pid in pids)
-        await asyncio.sleep(window)
-        if sum(_cpu_seconds(pid) for pid in pids) - before < 0.1 * window:
-            break
-    return time.perf_counter() - start
-
-
 async def measure_temporal(
     params: SecurityParameters, settings: BenchSettings, data_dir: Path, timeout: float
 ) -> TemporalResults:
@@ -872,7 +822,7 @@ async def measure_temporal(
     system = Settings(data_dir=data_dir, temporal_port=temporal_port, temporal_ui_port=ui_port)
     os.environ[MODULUS_BITS_ENV] = str(params.modulus_bits)  # inherited by the workers
     topology = LocalTopology(system)
-    _note("starting the Temporal dev server and one worker process per party + coordinator")
+    note("starting the Temporal dev server and one worker process per party + coordinator")
     started = time.perf_counter()
     try:
         await topology.start()
@@ -889,7 +839,7 @@ async def measure_temporal(
             return f"bench-ecdsa-{run}-{kind}-{counter}"
 
         async def idle(why: str) -> None:
-            _note(f"waiting for the workers to go idle ({why})")
+            note(f"waiting for the workers to go idle ({why})")
             results.idle_waits.append(await wait_until_idle(pids, timeout))
 
         # The 3-of-5 policy: the topology's primaries (the reference one has five, and a
@@ -928,7 +878,7 @@ async def measure_temporal(
             wallet: CreateWalletResult,
             check: Callable[[CreateWalletResult, bytes, SignResult], None],
         ) -> Stats:
-            _note(f"SignWorkflow {label} x {settings.temporal_runs}, sequential")
+            note(f"SignWorkflow {label} x {settings.temporal_runs}, sequential")
             seconds: list[float] = []
             for i in range(settings.temporal_warmup + settings.temporal_runs):
                 message = os.urandom(32)
@@ -944,7 +894,7 @@ async def measure_temporal(
         try:
             await idle("safe-prime pools filling after start")
             if setup_ecdsa is not None and setup_input is not None:
-                _note("SetupEcdsa: every party's auxiliary information, cross-verified")
+                note("SetupEcdsa: every party's auxiliary information, cross-verified")
                 workflow_id = key("setup")
                 start = time.perf_counter()
                 await watched(
@@ -957,7 +907,7 @@ async def measure_temporal(
                 await idle("safe-prime pools refilling after the setup")
             else:
                 results.notes.append("no SetupEcdsa step in this build")
-            _note("creating the 3-of-5 ecdsa-secp256k1 wallet")
+            note("creating the 3-of-5 ecdsa-secp256k1 wallet")
             ecdsa_wallet, results.ecdsa_wallet_seconds = await new_wallet("ecdsa-secp256k1")
             results.policy = f"{ecdsa_wallet.threshold}-of-{len(ecdsa_wallet.parties)}"
             results.ecdsa_inline = await sequential(
@@ -969,7 +919,7 @@ async def measure_temporal(
 
         if presign_fn is not None and presign_input is not None:
             count = settings.temporal_warmup + settings.temporal_runs
-            _note(f"Presign workflow: filling the wallet's pool with {count} presignatures")
+            note(f"Presign workflow: filling the wallet's pool with {count} presignatures")
             start = time.perf_counter()
             try:
                 for offset in range(0, count, MAX_PRESIGN_BATCH):
@@ -996,12 +946,12 @@ async def measure_temporal(
         else:
             results.notes.append("no Presign workflow in this build: inline presigning only")
 
-        _note("creating the bip340 (FROST) wallet")
+        note("creating the bip340 (FROST) wallet")
         frost_wallet, results.frost_wallet_seconds = await new_wallet("bip340")
         results.frost = await sequential("bip340", frost_wallet, verify_temporal_bip340)
         return results
     finally:
-        _note("stopping the topology")
+        note("stopping the topology")
         topology.stop()
 
 
@@ -1012,10 +962,7 @@ def run_temporal(
     try:
         return asyncio.run(measure_temporal(params, settings, data_dir, timeout))
     except BaseException:
-        for log in sorted((data_dir / "logs").glob("*.log")):
-            tail = log.read_text(errors="replace").splitlines()[-40:]
-            print(f"\n==> {log} (last {len(tail)} lines) <==", file=sys.stderr)
-            print("\n".join(tail), file=sys.stderr)
+        print_logs(data_dir)
         raise
     finally:
         if keep_data:
@@ -1027,24 +974,6 @@ def run_temporal(
 # -- report --------------------------------------------------------------------------------
 
 
-def _version(distribution: str) -> str:
-    try:
-        return version(distribution)
-    except PackageNotFoundError:
-        return "not installed"
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def _openssl() -> str:
     try:
         from cryptography.hazmat.backends.openssl import backend
@@ -1054,49 +983,11 @@ def _openssl() -> str:
         return "unknown"
 
 
-def environment() -> dict[str, Any]:
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-    return {
-        "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "platform": platform.platform(),
-        "cpu": _cpu_model(),
-        "cores": os.cpu_count(),
-        "usable_cores": usable,
-        "date": datetime.now(UTC).replace(microsecond=0).isoformat(),
-        # Other work on the machine skews every figure: the load when the run started.
-        "load_average": [round(x, 2) for x in os.getloadavg()],
-        "gmpy2": _version("gmpy2"),
-        "gmp": str(gmpy2.mp_version()),
-        "coincurve": _version("coincurve"),
-        "cryptography": _version("cryptography"),
-        "openssl": _openssl(),
-    }
-
-
-def _row(cells: Sequence[str], widths: Sequence[int], text_columns: int) -> str:
-    # The first ``text_columns`` columns are left-aligned text, the rest right-aligned figures.
-    parts = [
-        cell.ljust(width) if i < text_columns else cell.rjust(width)
-        for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
-    ]
-    return "  " + "  ".join(parts).rstrip()
-
-
-def _table(
-    header: Sequence[str], rows: Sequence[Sequence[str]], text_columns: int = 1
-) -> list[str]:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    rule = "  " + "-" * (sum(widths) + 2 * (len(widths) - 1))
-    lines = [_row(header, widths, text_columns), rule]
-    lines += [_row(r, widths, text_columns) for r in rows]
-    return lines
-
-
 def _print_table(
     title: str, header: Sequence[str], rows: Sequence[Sequence[str]], text_columns: int = 1
 ) -> None:
     print(f"\n{title}")
-    print("\n".join(_table(header, rows, text_columns)))
+    print(table(header, rows, text_columns))
     sys.stdout.flush()
 
 
@@ -1455,8 +1346,8 @@ def print_temporal(temporal: TemporalResults | None) -> None:
         setup.append(f"bip340 wallet {temporal.frost_wallet_seconds:.1f} s")
     setup.append(f"{temporal.verified} signatures verified (libsecp256k1)")
     print("  Setup: " + "; ".join(setup))
-    for note in temporal.notes:
-        print(f"  Note: {note}")
+    for text in temporal.notes:
+        print(f"  Note: {text}")
 
 
 def _json_or_none(stats: Stats | None) -> dict[str, float | int] | None:
@@ -1586,7 +1477,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--prime-parties is at most {len(PARTIES)}")
     settings = settings_for(args)
     params = security_parameters(args.modulus)
-    env = environment()
+    env = environment(
+        gmpy2=package_version("gmpy2"),
+        gmp=str(gmpy2.mp_version()),
+        coincurve=package_version("coincurve"),
+        cryptography=package_version("cryptography"),
+        openssl=_openssl(),
+    )
     wall_start = time.perf_counter()
 
     print(
@@ -1612,13 +1509,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     sys.stdout.flush()
 
-    _note("3-of-5 DKG (FROST secp256k1 shares, used by both protocols)")
+    note("3-of-5 DKG (FROST secp256k1 shares, used by both protocols)")
     keys = run_dkg()
     aux = measure_aux_info(params, settings)
     setup = ecdsa_setup(params, keys, aux)
     ecdsa = measure_ecdsa(setup, settings)
     verified = verify_all(keys, ecdsa.signed)
-    _note(f"FROST round1/round2/aggregate x {settings.frost_runs}")
+    note(f"FROST round1/round2/aggregate x {settings.frost_runs}")
     frost_ns = measure_frost(keys, settings)
 
     report = build_report(aux, ecdsa, frost_ns)

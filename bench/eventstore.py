@@ -46,9 +46,6 @@ import contextlib
 import gc
 import hashlib
 import json
-import math
-import os
-import platform
 import random
 import re
 import shutil
@@ -62,7 +59,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequen
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +67,7 @@ if str(_ROOT) not in sys.path:
     sys.path.insert(0, str(_ROOT))
 
 import asyncpg  # type: ignore[import-untyped]  # noqa: E402
+from _common import Stats, environment, note, package_version, table  # noqa: E402
 
 from storage.events import (  # noqa: E402
     EventStore,
@@ -200,56 +197,6 @@ def _replace(settings: Settings, **changes: Any) -> Settings:
     values = {name: getattr(settings, name) for name in Settings.__dataclass_fields__}
     values.update(changes)
     return Settings(**values)
-
-
-# -- statistics ----------------------------------------------------------------------------
-
-
-def percentile(sorted_values: Sequence[float], q: float) -> float:
-    """The q-th percentile by nearest rank: the ceil(q/100 n)-th smallest value."""
-    rank = math.ceil(q / 100 * len(sorted_values))
-    return sorted_values[max(rank, 1) - 1]
-
-
-@dataclass(frozen=True)
-class Stats:
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
-    mean_ms: float
-    min_ms: float
-    max_ms: float
-    runs: int
-
-    @classmethod
-    def from_seconds(cls, samples: Sequence[float]) -> Stats:
-        if not samples:
-            raise ValueError("no samples")
-        ms = sorted(s * 1000 for s in samples)
-        return cls(
-            statistics.median(ms),
-            percentile(ms, 95),
-            percentile(ms, 99),
-            statistics.fmean(ms),
-            ms[0],
-            ms[-1],
-            len(ms),
-        )
-
-    def as_json(self) -> dict[str, float | int]:
-        return {
-            "p50_ms": round(self.p50_ms, 3),
-            "p95_ms": round(self.p95_ms, 3),
-            "p99_ms": round(self.p99_ms, 3),
-            "mean_ms": round(self.mean_ms, 3),
-            "min_ms": round(self.min_ms, 3),
-            "max_ms": round(self.max_ms, 3),
-            "runs": self.runs,
-        }
-
-
-def note(text: str) -> None:
-    print(f"  .. {text}", file=sys.stderr, flush=True)
 
 
 # -- places: schemas and files, all removed on exit ----------------------------------------
@@ -2181,24 +2128,6 @@ async def run_sqlite(settings: Settings, places: Places, results: Results) -> No
 # -- report -------------------------------------------------------------------------------------
 
 
-def _version(distribution: str) -> str:
-    try:
-        return version(distribution)
-    except PackageNotFoundError:
-        return "not installed"
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 async def postgres_version(dsn: str) -> tuple[str | None, str | None]:
     """The server's version, or (None, why not) when it cannot be reached."""
     try:
@@ -2209,41 +2138,6 @@ async def postgres_version(dsn: str) -> tuple[str | None, str | None]:
         return str(await connection.fetchval("SHOW server_version")), None
     finally:
         await connection.close()
-
-
-def environment(pg_version: str | None) -> dict[str, Any]:
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-    return {
-        "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "platform": platform.platform(),
-        "cpu": _cpu_model(),
-        "cores": os.cpu_count(),
-        "usable_cores": usable,
-        "date": datetime.now(UTC).replace(microsecond=0).isoformat(),
-        "postgresql": pg_version,
-        "asyncpg": _version("asyncpg"),
-        "sqlite": sqlite3.sqlite_version,
-        "aiosqlite": _version("aiosqlite"),
-    }
-
-
-def _row(cells: Sequence[str], widths: Sequence[int], text_columns: int) -> str:
-    # The first ``text_columns`` columns are left-aligned text, the rest right-aligned figures.
-    parts = [
-        cell.ljust(width) if i < text_columns else cell.rjust(width)
-        for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
-    ]
-    return "  " + "  ".join(parts).rstrip()
-
-
-def _table(
-    header: Sequence[str], rows: Sequence[Sequence[str]], text_columns: int = 1
-) -> list[str]:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    rule = "  " + "-" * (sum(widths) + 2 * (len(widths) - 1))
-    lines = [_row(header, widths, text_columns), rule]
-    lines += [_row(r, widths, text_columns) for r in rows]
-    return lines
 
 
 def _ms(value: float) -> str:
@@ -2279,7 +2173,7 @@ def print_report(results: Results, settings: Settings) -> None:
         ]
         header = ["backend", "writers", "appends", "wall s", "appends/s", "p50 ms", "p95 ms"]
         header += ["p99 ms", "mean ms", "max ms"]
-        print("\n".join(_table(header, rows, text_columns=2)))
+        print(table(header, rows, text_columns=2))
         print(
             "  A store is one connection pool (PostgreSQL: asyncpg, at most 10 connections, the "
             "adapter's default) or one\n  connection (SQLite). Every append holds the store's "
@@ -2317,7 +2211,7 @@ def print_report(results: Results, settings: Settings) -> None:
         header = ["backend", "target ev/s", "ev/s", "events", "lag p50 ms", "p95 ms"]
         header += ["p99 ms", "max ms", "runner lag() p50/p95", "events/batch"]
         header += ["append p50/p99 ms"]
-        print("\n".join(_table(header, rows)))
+        print(table(header, rows))
         print(
             "  runner lag(): ProjectionLag.commit_delay_seconds (checkpoint updated_at - "
             "last_recorded_at), sampled once a second."
@@ -2378,7 +2272,7 @@ def print_report(results: Results, settings: Settings) -> None:
                     ]
                 )
             header = ["query", "wallet", "rows", "first ms", "median ms", "p95 ms", "runs"]
-            print("\n".join(_table(header, rows, text_columns=2)))
+            print(table(header, rows, text_columns=2))
         if PROJECTIONS_ERROR is not None:
             print("   signatures_between: not available (storage.projections missing)")
     print(
@@ -2414,7 +2308,7 @@ def print_report(results: Results, settings: Settings) -> None:
             )
         header = ["backend", "events", "one pass s", "events/s", "runner.rebuild(name) s"]
         header += ["10M extrapolated", "audit view vs bulk load"]
-        print("\n".join(_table(header, rows)))
+        print(table(header, rows))
         print(
             "  one pass: a fresh projection database, runner.run_until() with all three "
             "projections (one read of the log);\n  runner.rebuild(name): what `quorate "
@@ -2465,7 +2359,7 @@ def print_references(results: Results) -> None:
     if not rows:
         return
     print(f"\nReferences ({REFERENCE_TEXT}); ratio = ours / reference")
-    print("\n".join(_table(["measure", "ours ms", "reference ms", "ratio"], rows)))
+    print(table(["measure", "ours ms", "reference ms", "ratio"], rows))
 
 
 def results_json(
@@ -2556,7 +2450,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = settings_for(args)
     wall_start = time.perf_counter()
     pg_version, pg_error = asyncio.run(postgres_version(args.postgres))
-    env = environment(pg_version)
+    env = environment(
+        postgresql=pg_version,
+        asyncpg=package_version("asyncpg"),
+        sqlite=sqlite3.sqlite_version,
+        aiosqlite=package_version("aiosqlite"),
+    )
 
     print(
         f"Event-store benchmark | {env['python']} | {env['platform']} | {env['cpu']}, "

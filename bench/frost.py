@@ -23,18 +23,13 @@ the baseline of its curve.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
-import math
 import os
-import platform
 import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +37,7 @@ _ROOT = Path(__file__).resolve().parents[1]
 if str(_ROOT) not in sys.path:
     sys.path.insert(0, str(_ROOT))
 
+from _common import GcPaused, environment, package_version, percentile, table  # noqa: E402
 from coincurve import PrivateKey  # noqa: E402
 from nacl import bindings as sodium  # noqa: E402
 
@@ -145,7 +141,7 @@ class Stats:
         if not samples:
             raise ValueError("no samples")
         ms = sorted(s / divisor / 1e6 for s in samples)
-        return cls(statistics.median(ms), p95(ms), len(ms))
+        return cls(statistics.median(ms), percentile(ms, 95), len(ms))
 
     def as_json(self, baseline_ms: float | None = None) -> dict[str, float | int]:
         out: dict[str, float | int] = {
@@ -158,25 +154,6 @@ class Stats:
         return out
 
 
-def p95(sorted_values: Sequence[float]) -> float:
-    """The 95th percentile by nearest rank: the ceil(0.95 n)-th smallest value."""
-    rank = math.ceil(0.95 * len(sorted_values))
-    return sorted_values[max(rank, 1) - 1]
-
-
-class _GcPaused:
-    """Collects, then keeps the cyclic garbage collector off while timing (as timeit does)."""
-
-    def __enter__(self) -> None:
-        gc.collect()
-        self._enabled = gc.isenabled()
-        gc.disable()
-
-    def __exit__(self, *exc: object) -> None:
-        if self._enabled:
-            gc.enable()
-
-
 # -- baseline ------------------------------------------------------------------------------
 
 
@@ -185,7 +162,7 @@ def _time_calls(call: Callable[[int], object], runs: int, warmup: int) -> list[i
         call(i)
     samples: list[int] = []
     clock = time.perf_counter_ns
-    with _GcPaused():
+    with GcPaused():
         for i in range(runs):
             start = clock()
             call(i)
@@ -264,7 +241,7 @@ def measure_dkg(suite: Suite, settings: Settings) -> list[int]:
     clock = time.perf_counter_ns
     for _ in range(settings.dkg_warmup):
         check_dkg(run_dkg(suite.ciphersuite, ids, t))
-    with _GcPaused():
+    with GcPaused():
         for _ in range(settings.dkg_runs):
             start = clock()
             outputs = run_dkg(suite.ciphersuite, ids, t)
@@ -293,7 +270,7 @@ def measure_signing(suite: Suite, t: int, n: int, settings: Settings) -> dict[st
     samples: dict[str, list[int]] = {op: [] for op in OPERATIONS}
     clock = time.perf_counter_ns
     total = settings.signing_warmup + settings.signing_runs
-    with _GcPaused():
+    with GcPaused():
         for run in range(total):
             measured = run >= settings.signing_warmup
             timed = run % t  # the signer whose rounds are timed, rotating over the set
@@ -337,63 +314,12 @@ def measure_signing(suite: Suite, t: int, n: int, settings: Settings) -> dict[st
 # -- report --------------------------------------------------------------------------------
 
 
-def _version(distribution: str) -> str:
-    try:
-        return version(distribution)
-    except PackageNotFoundError:
-        return "not installed"
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def environment() -> dict[str, Any]:
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-    return {
-        "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "platform": platform.platform(),
-        "cpu": _cpu_model(),
-        "cores": os.cpu_count(),
-        "usable_cores": usable,
-        "date": datetime.now(UTC).replace(microsecond=0).isoformat(),
-        "coincurve": _version("coincurve"),
-        "pynacl": _version("PyNaCl"),
-    }
-
-
 def _policy(t: int, n: int) -> str:
     return f"{t}-of-{n}"
 
 
 def _key(t: int, n: int) -> str:
     return f"{t}_of_{n}"
-
-
-def _row(cells: Sequence[str], widths: Sequence[int], text_columns: int) -> str:
-    # The first ``text_columns`` columns are left-aligned text, the rest right-aligned figures.
-    parts = [
-        cell.ljust(width) if i < text_columns else cell.rjust(width)
-        for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
-    ]
-    return "  " + "  ".join(parts).rstrip()
-
-
-def _table(
-    header: Sequence[str], rows: Sequence[Sequence[str]], text_columns: int = 2
-) -> list[str]:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    rule = "  " + "-" * (sum(widths) + 2 * (len(widths) - 1))
-    lines = [_row(header, widths, text_columns), rule]
-    lines += [_row(r, widths, text_columns) for r in rows]
-    return lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -408,7 +334,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if any(value is not None and value < 1 for value in (args.runs, args.dkg_runs)):
         parser.error("--runs and --dkg-runs must be at least 1")
     settings = settings_for(args)
-    env = environment()
+    env = environment(coincurve=package_version("coincurve"), pynacl=package_version("PyNaCl"))
     wall_start = time.perf_counter()
 
     print(
@@ -431,20 +357,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     base_ms = {curve: stats.median_ms for curve, stats in baseline.items()}
     print("\nBaseline: one variable-base point multiplication, same process")
     print(
-        "\n".join(
-            _table(
-                ["curve", "operation", "median ms", "p95 ms", "runs"],
+        table(
+            ["curve", "operation", "median ms", "p95 ms", "runs"],
+            [
                 [
-                    [
-                        curve,
-                        BASELINE_LABELS[curve],
-                        f"{stats.median_ms:.4f}",
-                        f"{stats.p95_ms:.4f}",
-                        str(stats.runs),
-                    ]
-                    for curve, stats in baseline.items()
-                ],
-            )
+                    curve,
+                    BASELINE_LABELS[curve],
+                    f"{stats.median_ms:.4f}",
+                    f"{stats.p95_ms:.4f}",
+                    str(stats.runs),
+                ]
+                for curve, stats in baseline.items()
+            ],
+            text_columns=2,
         )
     )
     sys.stdout.flush()
@@ -471,14 +396,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                     ]
                 )
     print("\nSigning: time per operation")
-    table = _table(
+    signing_table = table(
         ["ciphersuite", "policy", "operation", "median ms", "p95 ms", "runs", "x base"],
         rows,
         text_columns=3,
-    )
+    ).split("\n")
     # A blank line between suite/policy groups keeps the table readable.
-    lines = table[:2]
-    for i, line in enumerate(table[2:]):
+    lines = signing_table[:2]
+    for i, line in enumerate(signing_table[2:]):
         if i and i % len(OPERATIONS) == 0:
             lines.append("")
         lines.append(line)
@@ -509,20 +434,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"\nDKG {_policy(t, n)}: all {n} parties' part1+part2+part3 in turn; per party = total/{n}"
     )
     print(
-        "\n".join(
-            _table(
-                [
-                    "ciphersuite",
-                    "policy",
-                    "total median ms",
-                    "total p95 ms",
-                    "party median ms",
-                    "party p95 ms",
-                    "runs",
-                    "party x base",
-                ],
-                dkg_rows,
-            )
+        table(
+            [
+                "ciphersuite",
+                "policy",
+                "total median ms",
+                "total p95 ms",
+                "party median ms",
+                "party p95 ms",
+                "runs",
+                "party x base",
+            ],
+            dkg_rows,
+            text_columns=2,
         )
     )
 
@@ -573,8 +497,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "(different machine and language: compare 'x base' for hardware-independent figures)"
     )
     print(
-        "\n".join(
-            _table(["operation", "comparison", "ours ms", "ZF ms", "ratio", "verdict"], ref_rows)
+        table(
+            ["operation", "comparison", "ours ms", "ZF ms", "ratio", "verdict"],
+            ref_rows,
+            text_columns=2,
         )
     )
 

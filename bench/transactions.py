@@ -37,7 +37,6 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import signal
 import statistics
 import sys
@@ -58,8 +57,9 @@ from _common import (  # noqa: E402
     environment,
     free_ports,
     note,
-    print_logs,
+    run_in,
     table,
+    temporal_version,
     wait_until_idle,
 )
 from temporalio.client import Client  # noqa: E402
@@ -634,7 +634,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.runs is not None and args.runs < 1:
         parser.error("--runs must be at least 1")
     settings = settings_for(args)
-    env = environment()
+    env = environment(temporal_cli=temporal_version())
     wall_start = time.perf_counter()
 
     data_dir = Path(tempfile.mkdtemp(prefix="quorate-bench-tx-"))
@@ -663,16 +663,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # A SIGTERM must still stop the topology's processes (finally blocks run on exit).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
-    try:
-        results = asyncio.run(measure(settings, system))
-    except BaseException:
-        print_logs(data_dir)
-        if args.keep_data:
-            print(f"\nData directory kept: {data_dir}", file=sys.stderr)
-        raise
-    finally:
-        if not args.keep_data:
-            shutil.rmtree(data_dir, ignore_errors=True)
+    results = run_in(data_dir, args.keep_data, measure(settings, system))
 
     print_report(results, settings)
     elapsed = time.perf_counter() - wall_start

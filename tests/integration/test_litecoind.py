@@ -168,6 +168,8 @@ def litecoin_config(output: BitcoinOutput) -> ChainConfig:
         network="litecoin-regtest",
         output=output,
         node="http://127.0.0.1/",  # the fixture hands the adapter its node's URL
+        # A regtest node on loopback: funding and mining are allowed (said, not assumed).
+        local=True,
         symbol="LTC",
         decimals=8,
         confirmations=2,

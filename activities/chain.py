@@ -53,7 +53,7 @@ class TransactionRequestError(ValueError):
 
 
 class UnknownWallet(TransactionRequestError):  # noqa: N818
-    pass
+    """No wallet of that id was ever created."""
 
 
 class WrongScheme(TransactionRequestError):  # noqa: N818
@@ -61,7 +61,7 @@ class WrongScheme(TransactionRequestError):  # noqa: N818
 
 
 class InvalidKey(TransactionRequestError):  # noqa: N818
-    pass
+    """Not a public key of the chain's scheme (33-byte secp256k1 or 32-byte Ed25519)."""
 
 
 class RequestConflict(TransactionRequestError):  # noqa: N818

@@ -78,8 +78,7 @@ async def coordinator(activity_name: str, arg: Model, result_type: type[Any] | N
             retry_policy=COORDINATOR_RETRY,
         )
     except ActivityError as error:
-        kind, message, culprits = failure_of(error)
-        raise ApplicationError(message, list(culprits), type=kind, non_retryable=True) from None
+        raise_typed(error)
 
 
 async def fail_ceremony(error: BaseException, ceremony_id: str, wallet_id: str) -> NoReturn:
@@ -95,6 +94,13 @@ async def fail_ceremony(error: BaseException, ceremony_id: str, wallet_id: str) 
             culprits=culprits,
         ),
     )
+    raise_typed(error)
+
+
+def raise_typed(error: BaseException) -> NoReturn:
+    """Fails the workflow with the activity's (or child's) own error type, non-retryable:
+    a refusal that will not change on retry is the workflow's answer."""
+    kind, message, culprits = failure_of(error)
     raise ApplicationError(message, list(culprits), type=kind, non_retryable=True) from None
 
 

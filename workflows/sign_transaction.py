@@ -19,7 +19,7 @@ from typing import TypeVar
 from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
+from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.models import (
@@ -41,7 +41,7 @@ with workflow.unsafe.imports_passed_through():
         WalletAddressInput,
     )
     from chains.models import ChainSignature, SignedTransaction, TxStatus
-    from workflows.common import failure_of
+    from workflows.common import failure_of, raise_typed
     from workflows.wallet_lock import GRANTED_SIGNAL, RELEASE_SIGNAL, lock_id, requester_id
 
 # Chain calls talk to a node: seconds at most, retried while the node is unreachable.
@@ -79,8 +79,7 @@ async def chain_step(name: str, arg: Model, result_type: type[ResultT]) -> Resul
             summary=name,
         )
     except ActivityError as error:
-        kind, message, culprits = failure_of(error)
-        raise ApplicationError(message, list(culprits), type=kind, non_retryable=True) from None
+        raise_typed(error)
     return result
 
 
@@ -172,8 +171,9 @@ class SignTransactionWorkflow:
     async def _release(self, lock: str, requester: str) -> None:
         try:
             await workflow.get_external_workflow_handle(lock).signal(RELEASE_SIGNAL, requester)
-        except Exception:
-            workflow.logger.warning("could not release %s; its lease will", lock)
+        except FailureError as error:
+            # The lock workflow is gone (its lease ended, or it went idle): nothing is held.
+            workflow.logger.warning("could not release %s (%s); its lease will", lock, error)
 
     async def _sign(
         self, request: SignTransactionInput, request_id: str, built: BuiltTransaction
@@ -202,8 +202,7 @@ class SignTransactionWorkflow:
                 )
             )
         except ChildWorkflowError as error:
-            kind, message, culprits = failure_of(error)
-            raise ApplicationError(message, list(culprits), type=kind, non_retryable=True) from None
+            raise_typed(error)
         for payload, result in zip(payloads, results, strict=True):
             if result.scheme != payload.scheme:
                 raise ApplicationError(

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.models import LockInput
@@ -109,7 +110,8 @@ class WalletLockWorkflow:
             workflow_id, run_id = _requester_handle(holder)
             handle = workflow.get_external_workflow_handle(workflow_id, run_id=run_id)
             await handle.signal(GRANTED_SIGNAL)
-        except Exception:
-            workflow.logger.warning("lock holder %s is gone", holder)
+        except FailureError as error:
+            # The server could not deliver the signal: the holder's run has ended.
+            workflow.logger.warning("lock holder %s is gone: %s", holder, error)
             return False
         return True

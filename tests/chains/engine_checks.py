@@ -27,7 +27,7 @@ from chains.models import Prevout
 
 
 class EngineRefusedError(AssertionError):
-    pass
+    """The chain's own engine refused the raw transaction."""
 
 
 async def evm_accepts(raw: bytes, sender: str, chain_id: int) -> None:

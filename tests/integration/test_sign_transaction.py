@@ -42,19 +42,13 @@ from tests.chains.engine_checks import (
     EngineRefusedError,
     bitcoin_accepts,
     evm_accepts,
+    flip_signature_bit,
     solana_accepts,
 )
 from tests.integration.conftest import System, start_system
 
 # The demo's six transfers: (chain, wallet scheme, faucet amount, transfer amount).
 CHAINS = TRANSFERS
-
-
-def flip_signature_bit(raw: bytes, signature: bytes) -> bytes:
-    """The raw transaction with one bit of its (first) signature flipped."""
-    at = raw.find(signature)
-    assert at >= 0
-    return raw[:at] + bytes([raw[at] ^ 0x01]) + raw[at + 1 :]
 
 
 @pytest.fixture
@@ -108,24 +102,27 @@ async def test_a_transfer_on_every_chain(chain_system: System) -> None:
         after = (await address_balance(client, chain, source.address)).balance
         assert funding - amount - result.fee <= after < funding - amount
         raw = bytes.fromhex(result.raw_tx)
-        if chain.startswith("bitcoin"):
+        # The ceremony's recorded signature is the one in the transaction (its first half,
+        # r for ECDSA, minimally encoded by RLP and DER, so without leading zero bytes), and
+        # one flipped bit of it makes the engine refuse.
+        signature = bytes.fromhex(await _signature(chain_system, result.ceremonies[0]))
+        assert signature[:32].lstrip(b"\x00") in raw
+        config = ChainsConfig.load().get(chain)
+        flipped = flip_signature_bit(config.family, raw, config.output)
+        if config.family == "bitcoin":
             assert len(result.prevouts) == len(result.ceremonies) >= 1
             bitcoin_accepts(raw, result.prevouts)
-            signature = bytes.fromhex(await _signature(chain_system, result.ceremonies[0]))
             with pytest.raises(EngineRefusedError):
-                bitcoin_accepts(flip_signature_bit(raw, signature[:32]), result.prevouts)
-        elif chain == "solana":
+                bitcoin_accepts(flipped, result.prevouts)
+        elif config.family == "solana":
             solana_accepts(raw, funding)
-            signature = bytes.fromhex(await _signature(chain_system, result.ceremonies[0]))
             with pytest.raises(EngineRefusedError):
-                solana_accepts(flip_signature_bit(raw, signature), funding)
+                solana_accepts(flipped, funding)
         else:
-            chain_id = ChainsConfig.load().get(chain).chain_id
-            assert chain_id is not None
-            await evm_accepts(raw, source.address, chain_id)
-            signature = bytes.fromhex(await _signature(chain_system, result.ceremonies[0]))
+            assert config.chain_id is not None
+            await evm_accepts(raw, source.address, config.chain_id)
             with pytest.raises(EngineRefusedError):
-                await evm_accepts(flip_signature_bit(raw, signature[:32]), source.address, chain_id)
+                await evm_accepts(flipped, source.address, config.chain_id)
     events = await chain_system.events.read_all()
     verify_chain(events)
     kinds = [e.event_type for e in events]

@@ -56,7 +56,7 @@ from mpc.frost.errors import FrostError
 from mpc.frost.serialization import decode
 from mpc.frost.taproot import tweak_public_key_package
 from mpc.group import SECP256K1, Secp256k1Element
-from quorate.topology import Topology
+from runtime.topology import Topology
 from storage.events.errors import IdempotencyConflict
 from storage.events.models import (
     CeremonyFailed,

@@ -6,7 +6,11 @@ from __future__ import annotations
 from temporalio import activity
 from temporalio.client import Client
 
-from activities.models import COORDINATOR_TASK_QUEUE, LockInput, LockRequestInput
+from activities.models import (
+    LockInput,
+    LockRequestInput,
+)
+from runtime.names import COORDINATOR_TASK_QUEUE
 
 
 class LockActivities:

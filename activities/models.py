@@ -31,14 +31,6 @@ WalletId = Annotated[
 ]
 Scheme = Literal["bip340", "ed25519", "ecdsa-secp256k1"]
 
-PARTY_TASK_QUEUE_PREFIX = "party."
-COORDINATOR_TASK_QUEUE = "coordinator"
-
-
-def party_task_queue(party: str) -> str:
-    """Each party's worker polls its own queue; only that process holds its vault."""
-    return f"{PARTY_TASK_QUEUE_PREFIX}{party}"
-
 
 class Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -190,7 +190,7 @@ def cpu_model() -> str:
 
 
 def temporal_version() -> str:
-    from quorate.temporal_server import temporal_binary
+    from runtime.temporal_server import temporal_binary
 
     try:
         completed = subprocess.run(  # noqa: S603 - the CLI the dev server runs

@@ -57,7 +57,6 @@ from nacl.signing import VerifyKey  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 
 from activities.models import (  # noqa: E402
-    COORDINATOR_TASK_QUEUE,
     CreateWalletInput,
     CreateWalletResult,
     NoopInput,
@@ -66,8 +65,9 @@ from activities.models import (  # noqa: E402
     SignResult,
 )
 from quorate.client import create_wallet, sign  # noqa: E402
-from quorate.settings import Settings  # noqa: E402
-from quorate.topology import Topology  # noqa: E402
+from runtime.names import COORDINATOR_TASK_QUEUE  # noqa: E402
+from runtime.settings import Settings  # noqa: E402
+from runtime.topology import Topology  # noqa: E402
 from workers.runner import LocalTopology  # noqa: E402
 
 # -- configuration -------------------------------------------------------------------------

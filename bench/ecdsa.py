@@ -808,7 +808,7 @@ async def measure_temporal(
     import quorate.client as quorate_client
     from activities.models import CreateWalletInput, SignInput
     from quorate.client import CeremonyFailed, create_wallet
-    from quorate.settings import Settings
+    from runtime.settings import Settings
     from workers.runner import LocalTopology
 
     # Optional steps of the ECDSA path, looked up by name: a build without them still runs

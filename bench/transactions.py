@@ -88,7 +88,7 @@ from quorate.client import (  # noqa: E402
     wallet_address,
 )
 from quorate.demo import TRANSFERS, demo_recipient_key, verify_externally  # noqa: E402
-from quorate.settings import Settings  # noqa: E402
+from runtime.settings import Settings  # noqa: E402
 from workers.runner import LocalTopology  # noqa: E402
 
 # -- configuration -------------------------------------------------------------------------

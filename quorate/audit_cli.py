@@ -2,7 +2,7 @@
 (rebuild).
 
 Two Typer apps, registered by quorate/cli.py as ``audit`` and ``projections``. URLs default
-from :class:`quorate.settings.Settings` (``QUORATE_EVENT_STORE_URL``; the projection
+from :class:`runtime.settings.Settings` (``QUORATE_EVENT_STORE_URL``; the projection
 database from ``QUORATE_PROJECTIONS_URL`` or ``<data dir>/projections.sqlite3``).
 
 Exit status: 0 when all is well; 1 when ``audit verify`` finds tampering (the first bad event
@@ -27,7 +27,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from quorate.settings import Settings
+from runtime.settings import Settings
 from storage.audit.export import export_events
 from storage.audit.manifest import manifest_path_for, read_manifest
 from storage.audit.service import (
@@ -99,7 +99,7 @@ def _projections_url(url: str | None) -> str:
     if url:
         return url
     settings = Settings.from_env()
-    # INTEGRATION POINT (settings): prefer a projections URL setting once quorate.settings
+    # INTEGRATION POINT (settings): prefer a projections URL setting once runtime.settings
     # has one; until then the environment variable, then a file beside the events.
     configured = getattr(settings, "projections_url", None) or os.environ.get(
         "QUORATE_PROJECTIONS_URL"

@@ -12,8 +12,9 @@ from rich.console import Console
 
 from activities.models import CreateWalletInput, Scheme, SignInput
 from quorate.audit_cli import audit_app, projections_app
-from quorate.client import CeremonyFailed, connect, create_wallet, sign
-from quorate.settings import Settings
+from quorate.client import CeremonyFailed, create_wallet, sign
+from runtime.connection import connect
+from runtime.settings import Settings
 
 app = typer.Typer(help="Quorate: threshold-signature wallets.", no_args_is_help=True)
 wallet_app = typer.Typer(help="Wallet ceremonies.", no_args_is_help=True)
@@ -284,7 +285,7 @@ def ecdsa_presign(
 @app.command("rotate-codec-key")
 def rotate_codec_key() -> None:
     """Add a fresh payload key and make it current; older keys stay to decrypt history."""
-    from quorate.codec import CodecKeyTable
+    from runtime.codec import CodecKeyTable
 
     settings = Settings.from_env()
     table = CodecKeyTable.load(settings.codec_keys_path).rotate()

@@ -10,7 +10,6 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from activities.models import (
-    COORDINATOR_TASK_QUEUE,
     AddressBalance,
     AddressBalanceInput,
     CreateWalletInput,
@@ -27,9 +26,7 @@ from activities.models import (
     SignTransactionResult,
     WalletAddressInput,
 )
-from quorate.codec import CodecKeyTable, data_converter
-from quorate.settings import Settings
-from workflows.wallet_lock import RESERVED_ID_PREFIX
+from runtime.names import COORDINATOR_TASK_QUEUE, RESERVED_ID_PREFIX
 
 T = TypeVar("T")
 
@@ -43,15 +40,6 @@ class CeremonyFailed(Exception):  # noqa: N818 - the event of the same name
         )
         self.kind = kind
         self.culprits = culprits
-
-
-async def connect(settings: Settings, key_table: CodecKeyTable | None = None) -> Client:
-    table = key_table or CodecKeyTable.load(settings.codec_keys_path)
-    return await Client.connect(
-        settings.temporal_target,
-        namespace=settings.temporal_namespace,
-        data_converter=data_converter(table),
-    )
 
 
 def _failure(error: WorkflowFailureError) -> CeremonyFailed:

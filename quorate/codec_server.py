@@ -36,7 +36,7 @@ from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler, Middleware
 from google.protobuf import json_format
 
-from quorate.codec import AesGcmPayloadCodec, CodecError, CodecKeyTable
+from runtime.codec import AesGcmPayloadCodec, CodecError, CodecKeyTable
 
 __all__ = [
     "DEFAULT_ALLOWED_ORIGINS",

@@ -44,7 +44,7 @@ from quorate.client import (
     sign_transaction,
     wallet_address,
 )
-from quorate.settings import Settings
+from runtime.settings import Settings
 from storage.events.port import open_event_store
 from workers.runner import LocalTopology
 

@@ -11,13 +11,13 @@ from temporalio.worker import Worker
 from activities.chain import ChainActivities
 from activities.coordinator import CoordinatorActivities, EcdsaCoordinatorActivities
 from activities.locks import LockActivities
-from activities.models import COORDINATOR_TASK_QUEUE
 from chains.config import ChainsConfig
 from chains.registry import ChainRegistry
-from quorate.client import connect
-from quorate.provision import load_topology
-from quorate.settings import Settings
-from quorate.topology import Topology
+from runtime.connection import connect
+from runtime.names import COORDINATOR_TASK_QUEUE
+from runtime.provision import load_topology
+from runtime.settings import Settings
+from runtime.topology import Topology
 from storage.events.port import EventStore, open_event_store
 from workflows.create_wallet import CreateWalletWorkflow
 from workflows.ecdsa_presign import PresignWorkflow

@@ -16,12 +16,12 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.ecdsa_party import EcdsaPartyActivities, ecdsa_parameters
-from activities.models import party_task_queue
 from activities.party import PartyActivities
 from activities.prime_pool import SafePrimePool
-from quorate.client import connect
-from quorate.provision import load_sealing_key, open_party_vault
-from quorate.settings import Settings
+from runtime.connection import connect
+from runtime.names import party_task_queue
+from runtime.provision import load_sealing_key, open_party_vault
+from runtime.settings import Settings
 from storage.vault.port import ShareVault
 
 

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import signal
 
-from quorate.settings import Settings
+from runtime.settings import Settings
 from storage.events.port import open_event_store
 from storage.projections import ProjectionRunner, default_projections, open_projection_db
 

@@ -21,12 +21,12 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
-from activities.models import COORDINATOR_TASK_QUEUE, party_task_queue
-from quorate.client import connect
-from quorate.provision import provision_local
-from quorate.settings import Settings
-from quorate.temporal_server import DevServer
-from quorate.topology import Topology
+from runtime.connection import connect
+from runtime.names import COORDINATOR_TASK_QUEUE, party_task_queue
+from runtime.provision import provision_local
+from runtime.settings import Settings
+from runtime.temporal_server import DevServer
+from runtime.topology import Topology
 
 
 class TopologyError(RuntimeError):

@@ -12,7 +12,11 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.models import CeremonyFailedInput, Model, party_task_queue
+    from activities.models import (
+        CeremonyFailedInput,
+        Model,
+    )
+    from runtime.names import party_task_queue
 
 ResultT = TypeVar("ResultT", bound=Model)
 

@@ -23,7 +23,6 @@ from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.models import (
-        COORDINATOR_TASK_QUEUE,
         AddressBalance,
         AddressBalanceInput,
         BroadcastInput,
@@ -41,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         WalletAddressInput,
     )
     from chains.models import ChainSignature, SignedTransaction, TxStatus
+    from runtime.names import COORDINATOR_TASK_QUEUE
     from workflows.common import failure_of, raise_typed
     from workflows.wallet_lock import GRANTED_SIGNAL, RELEASE_SIGNAL, lock_id, requester_id
 

@@ -24,6 +24,7 @@ from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.models import LockInput
+    from runtime.names import RESERVED_ID_PREFIX
 
 GRANTED_SIGNAL = "lock_granted"
 REQUEST_SIGNAL = "request"
@@ -32,11 +33,6 @@ RELEASE_SIGNAL = "release"
 LEASE = timedelta(minutes=30)
 IDLE = timedelta(minutes=2)
 GRANTS_PER_RUN = 500
-
-
-# Workflow ids under this prefix belong to Quorate; the client refuses idempotency keys
-# that start with it, so no request can take a lock's id (and block its wallet).
-RESERVED_ID_PREFIX = "quorate:"
 
 
 def lock_id(chain: str, wallet_id: str) -> str:

@@ -21,11 +21,11 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from chains.registry import ChainRegistry
-from quorate.codec import CodecKeyTable, data_converter
-from quorate.provision import open_party_vault, provision_local
-from quorate.settings import Settings
-from quorate.temporal_server import temporal_binary
-from quorate.topology import Topology
+from runtime.codec import CodecKeyTable, data_converter
+from runtime.provision import open_party_vault, provision_local
+from runtime.settings import Settings
+from runtime.temporal_server import temporal_binary
+from runtime.topology import Topology
 from storage.events.port import EventStore, open_event_store
 from storage.vault.port import ShareVault
 from workers.coordinator import build_coordinator_worker

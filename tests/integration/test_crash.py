@@ -16,11 +16,17 @@ from nacl.signing import VerifyKey
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from activities.models import COORDINATOR_TASK_QUEUE, CreateWalletInput, SignInput, SignResult
+from activities.models import (
+    CreateWalletInput,
+    SignInput,
+    SignResult,
+)
 from activities.party import FAULT_STALL_AFTER_CONSUME
-from quorate.client import connect, create_wallet
-from quorate.provision import open_party_vault
-from quorate.settings import Settings
+from quorate.client import create_wallet
+from runtime.connection import connect
+from runtime.names import COORDINATOR_TASK_QUEUE
+from runtime.provision import open_party_vault
+from runtime.settings import Settings
 from storage.events.port import open_event_store
 from workers.runner import LocalTopology
 

@@ -28,8 +28,8 @@ from mpc.frost import dkg as frost_dkg
 from mpc.frost.serialization import decode
 from mpc.frost.taproot import tweak_key_share
 from quorate.client import create_wallet, faucet, sign, sign_transaction, wallet_address
-from quorate.codec import AesGcmPayloadCodec, CodecKeyTable
-from quorate.provision import PARTY_RECORDS, SEALING_KEY
+from runtime.codec import AesGcmPayloadCodec, CodecKeyTable
+from runtime.provision import PARTY_RECORDS, SEALING_KEY
 from tests.integration.conftest import System
 
 

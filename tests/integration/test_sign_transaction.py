@@ -36,7 +36,7 @@ from quorate.client import (
     wallet_address,
 )
 from quorate.demo import TRANSFERS, demo_recipient_key
-from quorate.settings import Settings
+from runtime.settings import Settings
 from storage.events.port import verify_chain
 from tests.chains.engine_checks import (
     EngineRefusedError,

@@ -17,7 +17,6 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.testing import WorkflowEnvironment
 
 from activities.models import (
-    COORDINATOR_TASK_QUEUE,
     CreateWalletInput,
     SignTransactionInput,
     SignTransactionResult,
@@ -34,7 +33,8 @@ from quorate.client import (
     sign_transaction,
     wallet_address,
 )
-from quorate.settings import Settings
+from runtime.names import COORDINATOR_TASK_QUEUE
+from runtime.settings import Settings
 from storage.events.port import verify_chain
 from tests.integration.conftest import System, start_system
 

@@ -14,8 +14,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads
 
-from quorate.codec import ENCODING, KEY_ID_METADATA_KEY, AesGcmPayloadCodec, CodecKeyTable
 from quorate.codec_server import DEFAULT_ALLOWED_ORIGINS, build_app, run_codec_server
+from runtime.codec import ENCODING, KEY_ID_METADATA_KEY, AesGcmPayloadCodec, CodecKeyTable
 
 Client = TestClient[web.Request, web.Application]
 

@@ -9,7 +9,7 @@ from temporalio.api.common.v1 import Payload
 from typer.testing import CliRunner
 
 from quorate.cli import app
-from quorate.codec import AesGcmPayloadCodec, CodecKeyTable
+from runtime.codec import AesGcmPayloadCodec, CodecKeyTable
 
 
 def test_rotation_keeps_old_payloads_readable(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@
 They prove that the replay tests catch a change that is not replay-safe. They live in their
 own module, not in the test module, because the workflow sandbox re-imports the module
 that defines a workflow, and the test module imports things the sandbox refuses
-(``cryptography``, through quorate.codec).
+(``cryptography``, through runtime.codec).
 """
 
 from __future__ import annotations

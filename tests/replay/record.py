@@ -27,7 +27,6 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from activities.models import (
-    COORDINATOR_TASK_QUEUE,
     CreateWalletInput,
     NoopInput,
     SignInput,
@@ -43,9 +42,10 @@ from quorate.client import (
     sign_transaction,
     wallet_address,
 )
-from quorate.codec import data_converter
-from quorate.settings import Settings
-from quorate.temporal_server import temporal_binary
+from runtime.codec import data_converter
+from runtime.names import COORDINATOR_TASK_QUEUE
+from runtime.settings import Settings
+from runtime.temporal_server import temporal_binary
 from tests.integration.conftest import start_system
 from tests.replay.recordings import HISTORIES_DIR, RecordedHistory, replay_key_table
 

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from temporalio.client import WorkflowHistory
 
-from quorate.codec import CodecKeyTable
+from runtime.codec import CodecKeyTable
 
 REPLAY_DIR = Path(__file__).resolve().parent
 HISTORIES_DIR = REPLAY_DIR / "histories"

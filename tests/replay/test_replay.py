@@ -17,7 +17,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
-from quorate.codec import ENCODING, KEY_ID_METADATA_KEY, CodecKeyTable, data_converter
+from runtime.codec import ENCODING, KEY_ID_METADATA_KEY, CodecKeyTable, data_converter
 from tests.replay.changed_workflows import (
     SignWithExtraLocalActivity,
     SignWithPatchedExtraLocalActivity,

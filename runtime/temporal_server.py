@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from quorate.settings import Settings
+from runtime.settings import Settings
 
 
 class TemporalServerError(RuntimeError):

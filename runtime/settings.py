@@ -22,7 +22,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from chains.config import DEFAULT_CHAINS
-from quorate.topology import DEFAULT_TOPOLOGY
+from runtime.topology import DEFAULT_TOPOLOGY
 
 
 class Settings(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from quorate.topology import Topology
+from runtime.topology import Topology
 
 
 def test_reference_topology_loads() -> None:

@@ -9,6 +9,8 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from runtime.names import party_task_queue
+
 DEFAULT_TOPOLOGY = Path(__file__).resolve().parent.parent / "config" / "topology.toml"
 
 
@@ -29,7 +31,7 @@ class Party(BaseModel):
 
     @property
     def task_queue(self) -> str:
-        return f"party.{self.id}"
+        return party_task_queue(self.id)
 
 
 class Topology(BaseModel):

@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from mpc.sealing import SealingKeyPair
-from quorate.codec import CodecKeyTable
-from quorate.settings import Settings
-from quorate.topology import Topology
+from runtime.codec import CodecKeyTable
+from runtime.settings import Settings
+from runtime.topology import Topology
 from storage.vault.kms import LocalFileKek
 from storage.vault.port import ShareVault
 from storage.vault.sqlite import SqliteShareVault

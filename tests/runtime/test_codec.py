@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import PydanticPayloadConverter
 
-from quorate.codec import (
+from runtime.codec import (
     ENCODING,
     KEY_ID_METADATA_KEY,
     NONCE_SIZE,

@@ -1,4 +1,2 @@
-"""Temporal activities: party-side protocol rounds and coordinator-side steps.
-
-Empty until the ceremony issue lands; see ARCHITECTURE.md.
-"""
+"""Temporal activities: party-side protocol rounds (each with only its own vault) and
+coordinator-side steps (planning, aggregation, chains, the ceremony log)."""

@@ -16,7 +16,13 @@ import logging
 
 from temporalio import activity
 
-from activities.errors import business_error
+from activities.errors import (
+    InvalidKey,
+    RequestConflict,
+    UnknownWallet,
+    WrongScheme,
+    business_error,
+)
 from activities.models import (
     AddressBalance,
     AddressBalanceInput,
@@ -28,6 +34,7 @@ from activities.models import (
     TransactionStatusInput,
     WalletAddressInput,
 )
+from activities.recording import find_wallet
 from chains.errors import ChainError, NotLocalNetwork, RpcError
 from chains.models import SignedTransaction, TxStatus, UnsignedTransaction
 from chains.port import ChainAdapter
@@ -38,34 +45,14 @@ from storage.events.models import (
     TransactionBuilt,
     TransactionConfirmed,
     WalletCreated,
+    idempotency_key,
     parse_event,
     to_new_event,
     transaction_stream,
-    wallet_stream,
 )
 from storage.events.port import EventStore
 
 log = logging.getLogger(__name__)
-
-
-class TransactionRequestError(ValueError):
-    """A transfer request that can never succeed as given."""
-
-
-class UnknownWallet(TransactionRequestError):  # noqa: N818
-    """No wallet of that id was ever created."""
-
-
-class WrongScheme(TransactionRequestError):  # noqa: N818
-    """The wallet's key cannot sign for this chain (e.g. an Ed25519 wallet on Ethereum)."""
-
-
-class InvalidKey(TransactionRequestError):  # noqa: N818
-    """Not a public key of the chain's scheme (33-byte secp256k1 or 32-byte Ed25519)."""
-
-
-class RequestConflict(TransactionRequestError):  # noqa: N818
-    """The request id was already used for a different transfer."""
 
 
 def _typed(error: Exception) -> Exception:
@@ -87,11 +74,10 @@ class ChainActivities:
             raise business_error(error) from None
 
     async def _wallet(self, wallet_id: str) -> WalletCreated:
-        for stored in await self._events.read_stream(wallet_stream(wallet_id)):
-            event = parse_event(stored)
-            if isinstance(event, WalletCreated):
-                return event
-        raise business_error(UnknownWallet(f"no wallet {wallet_id}"))
+        wallet = await find_wallet(self._events, wallet_id)
+        if wallet is None:
+            raise business_error(UnknownWallet(f"no wallet {wallet_id}"))
+        return wallet
 
     async def _wallet_key(self, wallet_id: str, adapter: ChainAdapter) -> bytes:
         wallet = await self._wallet(wallet_id)
@@ -128,7 +114,7 @@ class ChainActivities:
             to_new_event(
                 event,
                 stream_id=transaction_stream(event.request_id),
-                idempotency_key=f"{event.request_id}/{type(event).__name__}",
+                idempotency_key=idempotency_key(event.request_id, type(event)),
                 metadata={"ceremony": event.request_id},
             )
         )

@@ -1,28 +1,36 @@
-"""Coordinator-side activities: planning, aggregation, and the event log.
+"""Coordinator-side activities: planning, aggregation, and the ceremony log.
 
 They run as local activities of the coordinator worker, next to the workflows: they need
-no party's secret, only the topology and the event store. Aggregation verifies every
-signature twice, with our FROST code (naming any cheating signer) and with a library we
-did not write (libsecp256k1 for BIP340, libsodium for Ed25519), before anything is
-recorded as produced.
+no party's secret, only the topology and the event store. Each is thin: signer choice
+(``activities.signers``), the presignature pool (``activities.presignatures``), FROST
+aggregation (``activities.frost_aggregation``), ECDSA combination
+(``activities.ecdsa_combination``) and the events they record (``activities.recording``)
+each have a module of their own.
 """
 
 from __future__ import annotations
 
 import json
 
-from coincurve import PublicKeyXOnly
-from nacl.exceptions import BadSignatureError
-from nacl.signing import VerifyKey
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
-from activities.errors import business_error
+from activities.ecdsa_combination import combine_signature, wallet_key
+from activities.errors import (
+    CeremonyAbort,
+    DkgDisagreement,
+    DuplicateParty,
+    InvalidMessage,
+    InvalidThreshold,
+    UnknownParty,
+    UnknownWallet,
+    WalletExists,
+    business_error,
+)
+from activities.frost_aggregation import aggregate_signature
 from activities.models import (
     AggregateInput,
     AuxCheckInput,
     CeremonyFailedInput,
-    CeremonyStartedInput,
     CreateWalletResult,
     EcdsaCombineInput,
     NoopInput,
@@ -30,7 +38,6 @@ from activities.models import (
     PartyRef,
     PlanSignInput,
     PlanWalletInput,
-    PresignatureRef,
     PresignPlanInput,
     RecordPresignatureInput,
     RecordWalletInput,
@@ -39,144 +46,19 @@ from activities.models import (
     WalletInfo,
     WalletPlan,
 )
-from activities.protocol import SCHEME_CIPHERSUITES, ciphersuite, names_by_identifier
-from mpc.ecdsa import codec as ecdsa_codec
-from mpc.ecdsa.errors import EcdsaError, InvalidModulus
-from mpc.ecdsa.sign import SignatureShare as EcdsaSignatureShare
-from mpc.ecdsa.sign import combine as ecdsa_combine
-from mpc.frost import (
-    FROST_SECP256K1_TR,
-    PublicKeyPackage,
-    SignatureShare,
-    SigningCommitments,
-    SigningPackage,
-    aggregate,
-)
-from mpc.frost.errors import FrostError
+from activities.presignatures import PresignaturePool
+from activities.protocol import SCHEME_CIPHERSUITES
+from activities.recording import CeremonyRecorder, find_wallet, wallet_info
+from activities.signers import choose_signers
+from mpc.ecdsa.errors import InvalidModulus
+from mpc.frost import PublicKeyPackage
 from mpc.frost.serialization import decode
-from mpc.frost.taproot import tweak_public_key_package
-from mpc.group import SECP256K1, Secp256k1Element
 from runtime.topology import Topology
-from storage.events.errors import IdempotencyConflict
-from storage.events.models import (
-    CeremonyFailed,
-    CeremonyStarted,
-    PartyMisbehaved,
-    PresignatureAdded,
-    PresignatureUsed,
-    SignatureProduced,
-    WalletCreated,
-    parse_event,
-    to_new_event,
-)
+from storage.events.models import WalletCreated
 from storage.events.port import EventStore
 
 # Ed25519 messages are signed whole; bound them so a request cannot bloat the history.
 MAX_ED25519_MESSAGE = 64 * 1024
-
-
-class InvalidRequest(ValueError):  # noqa: N818 - the type name is the API error type
-    """A request that can never succeed as given."""
-
-
-class UnknownWallet(InvalidRequest):
-    pass
-
-
-class UnknownParty(InvalidRequest):
-    pass
-
-
-class DuplicateParty(InvalidRequest):
-    pass
-
-
-class InvalidThreshold(InvalidRequest):
-    pass
-
-
-class InvalidMessage(InvalidRequest):
-    pass
-
-
-class InvalidSigners(InvalidRequest):
-    pass
-
-
-class WalletExists(InvalidRequest):
-    pass
-
-
-class DkgDisagreement(RuntimeError):  # noqa: N818
-    """Parties finished a DKG with different public keys: nobody may use the key."""
-
-
-def _wallet_stream(wallet_id: str) -> str:
-    return f"wallet-{wallet_id}"
-
-
-def _presignature_stream(wallet_id: str) -> str:
-    return f"presignatures-{wallet_id}"
-
-
-def _ceremony_stream(ceremony_id: str) -> str:
-    return f"ceremony-{ceremony_id}"
-
-
-def _wallet_info(created: WalletCreated) -> WalletInfo:
-    return WalletInfo(
-        wallet_id=created.wallet_id,
-        scheme=created.scheme,
-        ciphersuite=created.ciphersuite,
-        threshold=created.threshold,
-        parties=tuple(created.parties),
-        group_public_key=created.group_public_key,
-        public_key_package=created.public_key_package,
-    )
-
-
-async def _record_signature(
-    events: EventStore,
-    plan: SignPlan,
-    ceremony_id: str,
-    public_key: bytes,
-    signature: bytes,
-    recovery_id: int | None = None,
-) -> SignResult:
-    """Records SignatureProduced (once per ceremony) and returns the ceremony's result."""
-    wallet = plan.wallet
-    await events.append(
-        to_new_event(
-            SignatureProduced(
-                ceremony_id=ceremony_id,
-                wallet_id=wallet.wallet_id,
-                scheme=wallet.scheme,
-                public_key=public_key.hex(),
-                message=plan.message,
-                signature=signature.hex(),
-                signers=list(plan.signers),
-            ),
-            # The wallet stream holds only its creation, so loading a wallet stays one
-            # small read however many signatures it makes.
-            stream_id=_ceremony_stream(ceremony_id),
-            idempotency_key=f"{ceremony_id}/SignatureProduced",
-            metadata={"ceremony": ceremony_id},
-        )
-    )
-    return SignResult(
-        wallet_id=wallet.wallet_id,
-        scheme=wallet.scheme,
-        public_key=public_key.hex(),
-        message=plan.message,
-        signature=signature.hex(),
-        signers=plan.signers,
-        ceremony_id=ceremony_id,
-        recovery_id=recovery_id,
-    )
-
-
-def _refuse(error: InvalidRequest) -> ApplicationError:
-    return business_error(error)
 
 
 class CoordinatorActivities:
@@ -185,6 +67,8 @@ class CoordinatorActivities:
     def __init__(self, topology: Topology, events: EventStore) -> None:
         self._topology = topology
         self._events = events
+        self._log = CeremonyRecorder(events)
+        self._presignatures = PresignaturePool(events)
 
     # -- wallet creation -----------------------------------------------------------------
 
@@ -196,20 +80,22 @@ class CoordinatorActivities:
         parties = list(wanted.parties) or list(known)
         duplicates = sorted({p for p in parties if parties.count(p) > 1})
         if duplicates:
-            raise _refuse(DuplicateParty(f"parties listed twice: {', '.join(duplicates)}"))
+            raise business_error(DuplicateParty(f"parties listed twice: {', '.join(duplicates)}"))
         unknown = sorted(p for p in parties if p not in known)
         if unknown:
-            raise _refuse(UnknownParty(f"not in the topology: {', '.join(unknown)}"))
+            raise business_error(UnknownParty(f"not in the topology: {', '.join(unknown)}"))
         threshold = wanted.threshold or self._topology.threshold
         if threshold > len(parties):
-            raise _refuse(
+            raise business_error(
                 InvalidThreshold(f"threshold {threshold} exceeds the {len(parties)} parties")
             )
-        if await self._wallet_created(wanted.wallet_id) is not None:
-            raise _refuse(WalletExists(f"wallet {wanted.wallet_id} already exists"))
+        if await find_wallet(self._events, wanted.wallet_id) is not None:
+            raise business_error(WalletExists(f"wallet {wanted.wallet_id} already exists"))
         missing_keys = sorted(p for p in parties if not known[p].sealing_public_key)
         if missing_keys:
-            raise _refuse(UnknownParty(f"no sealing key configured for {', '.join(missing_keys)}"))
+            raise business_error(
+                UnknownParty(f"no sealing key configured for {', '.join(missing_keys)}")
+            )
         cs = SCHEME_CIPHERSUITES[wanted.scheme]
         plan = WalletPlan(
             wallet_id=wanted.wallet_id,
@@ -220,14 +106,8 @@ class CoordinatorActivities:
                 PartyRef(id=p, sealing_public_key=str(known[p].sealing_public_key)) for p in parties
             ),
         )
-        await self._record_started(
-            CeremonyStartedInput(
-                ceremony_id=request.ceremony_id,
-                wallet_id=plan.wallet_id,
-                kind="create_wallet",
-                protocol=cs.id,
-                parties=tuple(parties),
-            )
+        await self._log.started(
+            request.ceremony_id, plan.wallet_id, "create_wallet", cs.id, parties
         )
         return plan
 
@@ -238,11 +118,7 @@ class CoordinatorActivities:
         packages = set(request.public_key_packages.values())
         if len(packages) != 1 or set(request.public_key_packages) != {p.id for p in plan.parties}:
             error = DkgDisagreement("parties derived different public key packages")
-            await self._record_failed(
-                CeremonyFailedInput(
-                    ceremony_id=request.ceremony_id, wallet_id=plan.wallet_id, reason=str(error)
-                )
-            )
+            await self._log.failed(request.ceremony_id, plan.wallet_id, str(error))
             raise business_error(error)
         encoded = packages.pop()
         public = decode(bytes.fromhex(encoded), PublicKeyPackage)
@@ -256,22 +132,9 @@ class CoordinatorActivities:
             public_key_package=encoded,
             ceremony_id=request.ceremony_id,
         )
-        await self._events.append(
-            to_new_event(
-                event,
-                stream_id=_wallet_stream(plan.wallet_id),
-                idempotency_key=f"{request.ceremony_id}/WalletCreated",
-                metadata={"ceremony": request.ceremony_id},
-            )
-        )
-        return CreateWalletResult(
-            wallet_id=plan.wallet_id,
-            scheme=plan.scheme,
-            ciphersuite=plan.ciphersuite,
-            group_public_key=event.group_public_key,
-            threshold=plan.threshold,
-            parties=tuple(event.parties),
-            ceremony_id=request.ceremony_id,
+        await self._log.wallet_created(event)
+        return CreateWalletResult.model_validate(
+            event.model_dump(exclude={"version", "public_key_package"})
         )
 
     # -- signing -------------------------------------------------------------------------
@@ -280,34 +143,15 @@ class CoordinatorActivities:
     async def plan_sign(self, request: PlanSignInput) -> SignPlan:
         """Validates a signing request, picks the signer set, records the ceremony's start."""
         wanted = request.request
-        created = await self._wallet_created(wanted.wallet_id)
-        if created is None:
-            raise _refuse(UnknownWallet(f"no wallet {wanted.wallet_id}"))
-        wallet = _wallet_info(created)
-        message = bytes.fromhex(wanted.message)
-        if wallet.scheme == "bip340" and len(message) != 32:
-            raise _refuse(InvalidMessage("a BIP340 (taproot) signature is over a 32-byte digest"))
-        if wallet.scheme == "ecdsa-secp256k1" and len(message) != 32:
-            raise _refuse(InvalidMessage("an ECDSA signature is over a 32-byte digest"))
-        if wallet.scheme == "ed25519" and not 0 < len(message) <= MAX_ED25519_MESSAGE:
-            raise _refuse(InvalidMessage(f"an Ed25519 message is 1 to {MAX_ED25519_MESSAGE} bytes"))
-        if wanted.taproot_merkle_root is not None and (
-            wallet.scheme != "bip340" or len(bytes.fromhex(wanted.taproot_merkle_root)) != 32
-        ):
-            raise _refuse(InvalidMessage("a taproot merkle root is 32 bytes, for bip340 wallets"))
-        signers = self._choose_signers(wallet, wanted.signers)
-        await self._record_started(
-            CeremonyStartedInput(
-                ceremony_id=request.ceremony_id,
-                wallet_id=wallet.wallet_id,
-                kind="sign",
-                protocol=wallet.ciphersuite,
-                parties=signers,
-            )
+        wallet = await self._wallet(wanted.wallet_id)
+        _check_message(wallet, bytes.fromhex(wanted.message), wanted.taproot_merkle_root)
+        signers = choose_signers(self._topology, wallet, wanted.signers)
+        await self._log.started(
+            request.ceremony_id, wallet.wallet_id, "sign", wallet.ciphersuite, signers
         )
         presignature = None
         if wallet.scheme == "ecdsa-secp256k1":
-            presignature = await self._reserve_presignature(
+            presignature = await self._presignatures.reserve(
                 wallet.wallet_id, signers, request.ceremony_id
             )
         return SignPlan(
@@ -318,218 +162,66 @@ class CoordinatorActivities:
             presignature=presignature,
         )
 
-    async def _reserve_presignature(
-        self, wallet_id: str, signers: tuple[str, ...], ceremony_id: str
-    ) -> PresignatureRef | None:
-        """Takes a pooled presignature of this signer set, if any is left.
-
-        The reservation is an append whose idempotency key is the presignature's: a retry
-        of this ceremony gets its own reservation back, while a concurrent ceremony's
-        attempt conflicts and moves on to the next one, so none is handed out twice.
-        """
-        added: dict[str, PresignatureAdded] = {}
-        used: set[str] = set()
-        for stored in await self._events.read_stream(_presignature_stream(wallet_id)):
-            event = parse_event(stored)
-            if isinstance(event, PresignatureAdded):
-                added[event.presign_id] = event
-            elif isinstance(event, PresignatureUsed):
-                if event.ceremony_id == ceremony_id:
-                    ours = added[event.presign_id]
-                    return PresignatureRef(
-                        presign_id=ours.presign_id, R=ours.R, R_shares=ours.R_shares
-                    )
-                used.add(event.presign_id)
-        for presign_id, event in added.items():
-            if presign_id in used or sorted(event.signers) != sorted(signers):
-                continue
-            try:
-                await self._events.append(
-                    to_new_event(
-                        PresignatureUsed(
-                            wallet_id=wallet_id, presign_id=presign_id, ceremony_id=ceremony_id
-                        ),
-                        stream_id=_presignature_stream(wallet_id),
-                        idempotency_key=f"{presign_id}/PresignatureUsed",
-                        metadata={"ceremony": ceremony_id},
-                    )
-                )
-            except IdempotencyConflict:
-                continue
-            return PresignatureRef(presign_id=presign_id, R=event.R, R_shares=event.R_shares)
-        return None
-
     @activity.defn(name="coordinator.plan_presign")
     async def plan_presign(self, request: PresignPlanInput) -> SignPlan:
         """Validates a pool refill for an ECDSA wallet and records the ceremony's start."""
         wanted = request.request
-        created = await self._wallet_created(wanted.wallet_id)
-        if created is None:
-            raise _refuse(UnknownWallet(f"no wallet {wanted.wallet_id}"))
-        if created.scheme != "ecdsa-secp256k1":
-            raise _refuse(InvalidMessage("presignatures are for ECDSA wallets"))
-        wallet = _wallet_info(created)
-        signers = tuple(sorted(self._choose_signers(wallet, wanted.signers)))
-        await self._record_started(
-            CeremonyStartedInput(
-                ceremony_id=request.ceremony_id,
-                wallet_id=wallet.wallet_id,
-                kind="presign",
-                protocol=wallet.ciphersuite,
-                parties=signers,
-            )
+        wallet = await self._wallet(wanted.wallet_id)
+        if wallet.scheme != "ecdsa-secp256k1":
+            raise business_error(InvalidMessage("presignatures are for ECDSA wallets"))
+        signers = tuple(sorted(choose_signers(self._topology, wallet, wanted.signers)))
+        await self._log.started(
+            request.ceremony_id, wallet.wallet_id, "presign", wallet.ciphersuite, signers
         )
         return SignPlan(wallet=wallet, signers=signers, message="", taproot_merkle_root=None)
 
     @activity.defn(name="coordinator.record_presignature")
     async def record_presignature(self, request: RecordPresignatureInput) -> None:
-        await self._events.append(
-            to_new_event(
-                PresignatureAdded(
-                    wallet_id=request.wallet_id,
-                    presign_id=request.presign_id,
-                    signers=list(request.signers),
-                    R=request.R,
-                    R_shares=request.R_shares,
-                ),
-                stream_id=_presignature_stream(request.wallet_id),
-                idempotency_key=f"{request.presign_id}/PresignatureAdded",
-            )
-        )
-
-    def _choose_signers(self, wallet: WalletInfo, requested: tuple[str, ...]) -> tuple[str, ...]:
-        if requested:
-            duplicates = sorted({p for p in requested if requested.count(p) > 1})
-            if duplicates:
-                raise _refuse(DuplicateParty(f"signers listed twice: {', '.join(duplicates)}"))
-            strangers = sorted(p for p in requested if p not in wallet.parties)
-            if strangers:
-                raise _refuse(InvalidSigners(f"not parties of the wallet: {', '.join(strangers)}"))
-            if len(requested) < wallet.threshold:
-                raise _refuse(
-                    InvalidSigners(f"{len(requested)} signers, the wallet needs {wallet.threshold}")
-                )
-            return requested
-        # Primaries first, in topology order; backups only if primaries are too few. Party
-        # health and circuit breakers refine this choice in the reliability work.
-        primaries = [p.id for p in self._topology.primaries if p.id in wallet.parties]
-        others = [p for p in wallet.parties if p not in primaries]
-        return tuple((primaries + others)[: wallet.threshold])
+        await self._presignatures.add(request)
 
     @activity.defn(name="coordinator.aggregate")
     async def aggregate(self, request: AggregateInput) -> SignResult:
         """Aggregates, verifies (naming cheaters), double-checks, records the signature."""
         plan = request.plan
-        wallet = plan.wallet
-        cs = ciphersuite(wallet.ciphersuite)
-        names = names_by_identifier(cs, plan.signers)
-        message = bytes.fromhex(plan.message)
-        public = decode(bytes.fromhex(wallet.public_key_package), PublicKeyPackage)
-        if cs is FROST_SECP256K1_TR:
-            root = bytes.fromhex(plan.taproot_merkle_root) if plan.taproot_merkle_root else None
-            public = tweak_public_key_package(public, root)
         try:
-            package = SigningPackage(
-                cs,
-                [
-                    decode(bytes.fromhex(c), SigningCommitments)
-                    for c in request.commitments.values()
-                ],
-                message,
+            public_key, signature = aggregate_signature(
+                plan, request.commitments, request.signature_shares
             )
-            shares = [
-                decode(bytes.fromhex(s), SignatureShare) for s in request.signature_shares.values()
-            ]
-            signature = aggregate(package, shares, public)
-        except FrostError as error:
-            culprits = sorted(names.get(c, str(c)) for c in error.culprits)
-            await self.record_blame(
-                request.ceremony_id, wallet.wallet_id, type(error).__name__, str(error), culprits
-            )
-            raise business_error(error, culprits=culprits) from None
-        encoded = signature.to_bytes()
-        key = public.verifying_key
-        if isinstance(key, Secp256k1Element):
-            public_key = key.x_only()
-            if not PublicKeyXOnly(public_key).verify(encoded, message):
-                raise RuntimeError("libsecp256k1 rejected a signature our FROST code accepted")
-        else:
-            public_key = key.to_bytes()
-            try:
-                VerifyKey(public_key).verify(message, encoded)
-            except BadSignatureError:
-                raise RuntimeError(
-                    "libsodium rejected a signature our FROST code accepted"
-                ) from None
-        return await _record_signature(self._events, plan, request.ceremony_id, public_key, encoded)
-
-    # -- events ------------------------------------------------------------------------
-
-    async def record_blame(
-        self, ceremony_id: str, wallet_id: str, kind: str, reason: str, culprits: list[str]
-    ) -> None:
-        """PartyMisbehaved for each culprit, then CeremonyFailed (identifiable abort)."""
-        for party in culprits:
-            await self._events.append(
-                to_new_event(
-                    PartyMisbehaved(
-                        ceremony_id=ceremony_id, wallet_id=wallet_id, party=party, reason=kind
-                    ),
-                    stream_id=_ceremony_stream(ceremony_id),
-                    idempotency_key=f"{ceremony_id}/PartyMisbehaved/{party}",
-                    metadata={"ceremony": ceremony_id},
-                )
-            )
-        await self._record_failed(
-            CeremonyFailedInput(
-                ceremony_id=ceremony_id,
-                wallet_id=wallet_id,
-                reason=reason,
-                culprits=tuple(culprits),
-            )
-        )
+        except CeremonyAbort as abort:
+            raise await self._log.abort(request.ceremony_id, plan.wallet.wallet_id, abort) from None
+        return await self._log.signature(plan, request.ceremony_id, public_key, signature)
 
     @activity.defn(name="coordinator.record_failed")
     async def record_failed(self, request: CeremonyFailedInput) -> None:
-        await self._record_failed(request)
-
-    async def _record_failed(self, request: CeremonyFailedInput) -> None:
-        await self._events.append(
-            to_new_event(
-                CeremonyFailed(
-                    ceremony_id=request.ceremony_id,
-                    wallet_id=request.wallet_id,
-                    reason=request.reason,
-                    culprits=list(request.culprits),
-                ),
-                stream_id=_ceremony_stream(request.ceremony_id),
-                idempotency_key=f"{request.ceremony_id}/CeremonyFailed",
-                metadata={"ceremony": request.ceremony_id},
-            )
+        await self._log.failed(
+            request.ceremony_id, request.wallet_id, request.reason, request.culprits
         )
 
-    async def _record_started(self, request: CeremonyStartedInput) -> None:
-        await self._events.append(
-            to_new_event(
-                CeremonyStarted(
-                    ceremony_id=request.ceremony_id,
-                    wallet_id=request.wallet_id,
-                    kind=request.kind,
-                    protocol=request.protocol,
-                    parties=list(request.parties),
-                ),
-                stream_id=_ceremony_stream(request.ceremony_id),
-                idempotency_key=f"{request.ceremony_id}/CeremonyStarted",
-                metadata={"ceremony": request.ceremony_id},
-            )
-        )
+    async def _wallet(self, wallet_id: str) -> WalletInfo:
+        created = await find_wallet(self._events, wallet_id)
+        if created is None:
+            raise business_error(UnknownWallet(f"no wallet {wallet_id}"))
+        return wallet_info(created)
 
-    async def _wallet_created(self, wallet_id: str) -> WalletCreated | None:
-        for stored in await self._events.read_stream(_wallet_stream(wallet_id)):
-            event = parse_event(stored)
-            if isinstance(event, WalletCreated):
-                return event
-        return None
+
+def _check_message(wallet: WalletInfo, message: bytes, taproot_merkle_root: str | None) -> None:
+    """What each scheme can sign: a 32-byte digest (BIP340, ECDSA) or a bounded message."""
+    if wallet.scheme == "bip340" and len(message) != 32:
+        raise business_error(
+            InvalidMessage("a BIP340 (taproot) signature is over a 32-byte digest")
+        )
+    if wallet.scheme == "ecdsa-secp256k1" and len(message) != 32:
+        raise business_error(InvalidMessage("an ECDSA signature is over a 32-byte digest"))
+    if wallet.scheme == "ed25519" and not 0 < len(message) <= MAX_ED25519_MESSAGE:
+        raise business_error(
+            InvalidMessage(f"an Ed25519 message is 1 to {MAX_ED25519_MESSAGE} bytes")
+        )
+    if taproot_merkle_root is not None and (
+        wallet.scheme != "bip340" or len(bytes.fromhex(taproot_merkle_root)) != 32
+    ):
+        raise business_error(
+            InvalidMessage("a taproot merkle root is 32 bytes, for bip340 wallets")
+        )
 
 
 class EcdsaCoordinatorActivities:
@@ -537,7 +229,7 @@ class EcdsaCoordinatorActivities:
 
     def __init__(self, topology: Topology, events: EventStore) -> None:
         self._topology = topology
-        self._events = events
+        self._log = CeremonyRecorder(events)
 
     @activity.defn(name="coordinator.list_parties")
     async def list_parties(self, request: NoopInput) -> PartiesResult:
@@ -561,36 +253,16 @@ class EcdsaCoordinatorActivities:
     async def combine(self, request: EcdsaCombineInput) -> SignResult:
         """Checks every σ_i (naming cheaters), sums, verifies with libsecp256k1, records."""
         plan = request.plan
-        wallet = plan.wallet
-        public = decode(bytes.fromhex(wallet.public_key_package), PublicKeyPackage)
-        key = public.verifying_key
-        if not isinstance(key, Secp256k1Element):
-            raise business_error(TypeError("not a secp256k1 wallet"))
-        digest = bytes.fromhex(plan.message)
         try:
-            R = SECP256K1.deserialize_element(bytes.fromhex(request.R))
-            R_shares = {
-                p: SECP256K1.deserialize_element(bytes.fromhex(v))
-                for p, v in request.R_shares.items()
-            }
-            shares = {
-                p: ecdsa_codec.decode(v, EcdsaSignatureShare, sender=p)
-                for p, v in request.shares.items()
-            }
-            if not isinstance(R, Secp256k1Element):
-                raise InvalidModulus("R is not a secp256k1 point")
-            signature = ecdsa_combine(R, R_shares, key, digest, shares)
-        except EcdsaError as error:
-            culprits = list(error.culprits)
-            await CoordinatorActivities(self._topology, self._events).record_blame(
-                request.ceremony_id, wallet.wallet_id, type(error).__name__, str(error), culprits
+            key = wallet_key(plan)
+        except TypeError as error:
+            raise business_error(error) from None
+        try:
+            signature, recovery_id = combine_signature(
+                plan, key, request.R, request.R_shares, request.shares
             )
-            raise business_error(error, culprits=culprits) from None
-        return await _record_signature(
-            self._events,
-            plan,
-            request.ceremony_id,
-            key.to_bytes(),
-            signature.to_bytes(),
-            signature.recovery_id,
+        except CeremonyAbort as abort:
+            raise await self._log.abort(request.ceremony_id, plan.wallet.wallet_id, abort) from None
+        return await self._log.signature(
+            plan, request.ceremony_id, key.to_bytes(), signature, recovery_id
         )

@@ -1,9 +1,12 @@
-"""How activity failures reach workflows: typed, non-retryable business errors.
+"""Activity errors, and how activity failures reach workflows.
 
 A protocol failure (a bad proof, an invalid share, a reused nonce, bad input) will fail
 the same way on every retry, so it becomes a non-retryable ``ApplicationError`` whose type
 is the error's class name and whose details name the culprit parties. Anything else (a
 crash, a timeout, a database hiccup) is left to Temporal's retry policy.
+
+The class names are the error types callers see (``UnknownWallet``, ``RequestConflict``):
+they name what went wrong, so they carry no ``Error`` suffix.
 """
 
 from __future__ import annotations
@@ -14,6 +17,64 @@ from temporalio.exceptions import ApplicationError
 
 from mpc.frost.errors import FrostError
 from mpc.frost.identifier import Identifier
+
+
+class InvalidRequest(ValueError):
+    """A request that can never succeed as given: refused before anything is signed."""
+
+
+class UnknownWallet(InvalidRequest):
+    """No wallet of that id was ever created."""
+
+
+class UnknownParty(InvalidRequest):
+    """A party that is not in the topology, or has no sealing key configured."""
+
+
+class DuplicateParty(InvalidRequest):
+    """A party listed twice in one request."""
+
+
+class InvalidThreshold(InvalidRequest):
+    """A threshold larger than the parties that would hold the key."""
+
+
+class InvalidMessage(InvalidRequest):
+    """A message the wallet's scheme cannot sign (length, or a merkle root it cannot use)."""
+
+
+class InvalidSigners(InvalidRequest):
+    """A signer set the wallet cannot sign with (a stranger, or fewer than its threshold)."""
+
+
+class WalletExists(InvalidRequest):
+    """A wallet of that id was already created."""
+
+
+class WrongScheme(InvalidRequest):
+    """The wallet's key cannot sign for this chain (e.g. an Ed25519 wallet on Ethereum)."""
+
+
+class InvalidKey(InvalidRequest):
+    """Not a public key of the chain's scheme (33-byte secp256k1 or 32-byte Ed25519)."""
+
+
+class RequestConflict(InvalidRequest):
+    """The request id was already used for a different request."""
+
+
+class DkgDisagreement(RuntimeError):
+    """Parties finished a DKG with different public keys: nobody may use the key."""
+
+
+class CeremonyAbort(Exception):
+    """A protocol step refused what the signers sent: ``error`` is the protocol's own
+    error, ``culprits`` the parties it names (identifiable abort)."""
+
+    def __init__(self, error: Exception, culprits: Iterable[str]) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.culprits = sorted(set(culprits))
 
 
 def business_error(

@@ -8,9 +8,9 @@ depends on pydantic alone (chains.models too).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
 from chains.models import (
     ChainName,
@@ -21,15 +21,7 @@ from chains.models import (
     TxState,
     UnsignedTransaction,
 )
-
-Hex = Annotated[str, StringConstraints(pattern=r"^([0-9a-f]{2})*$")]
-PartyId = Annotated[
-    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
-]
-WalletId = Annotated[
-    str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-]
-Scheme = Literal["bip340", "ed25519", "ecdsa-secp256k1"]
+from common.types import Hex, HexOrEmpty, PartyId, Scheme, WalletId
 
 
 class Model(BaseModel):
@@ -62,11 +54,11 @@ class CreateWalletResult(Model):
 class SignInput(Model):
     version: Literal[1] = 1
     wallet_id: WalletId
-    message: Hex
+    message: HexOrEmpty
     # Empty means the coordinator picks the signer set.
     signers: tuple[PartyId, ...] = ()
     # BIP341 script-tree merkle root; none for a key-path-only (BIP86) output.
-    taproot_merkle_root: Hex | None = None
+    taproot_merkle_root: HexOrEmpty | None = None
 
 
 class SignResult(Model):
@@ -74,7 +66,7 @@ class SignResult(Model):
     wallet_id: WalletId
     scheme: Scheme
     public_key: Hex
-    message: Hex
+    message: HexOrEmpty
     signature: Hex
     signers: tuple[PartyId, ...]
     ceremony_id: str
@@ -135,7 +127,7 @@ class SignPlan(Model):
 
     wallet: WalletInfo
     signers: tuple[PartyId, ...]
-    message: Hex
+    message: HexOrEmpty
     taproot_merkle_root: Hex | None
     # ECDSA: a presignature from the pool, reserved for this ceremony, if one was ready.
     presignature: PresignatureRef | None = None
@@ -227,7 +219,7 @@ class SignRound2Input(Model):
     wallet_id: WalletId
     ceremony_id: str
     ciphersuite: str
-    message: Hex
+    message: HexOrEmpty
     commitments: dict[PartyId, Hex]
     taproot_merkle_root: Hex | None = None
 
@@ -451,7 +443,7 @@ class KeyAddressInput(Model):
 
     version: Literal[1] = 1
     chain: ChainName
-    public_key: Hex
+    public_key: HexOrEmpty
 
 
 class AddressBalanceInput(Model):

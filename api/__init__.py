@@ -1,4 +1,2 @@
-"""The gRPC + HTTP/JSON API generated from proto/.
-
-Empty until the API issue lands; see ARCHITECTURE.md.
-"""
+"""The network API: gRPC and HTTP/JSON from one .proto (not built yet; the CLI and the
+Temporal client in ``quorate.client`` are the way in today)."""

@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chains.errors import UnknownChain
-from chains.models import ChainName, Family, Scheme
+from chains.models import ChainName, Family
+from common.types import Scheme
 
 DEFAULT_CHAINS = Path(__file__).resolve().parent.parent / "config" / "chains.toml"
 

@@ -11,11 +11,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-Hex = Annotated[str, StringConstraints(pattern=r"^([0-9a-f]{2})*$")]
+from common.types import Hex, Scheme
+
 ChainName = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
 ]
-Scheme = Literal["bip340", "ed25519", "ecdsa-secp256k1"]
 Family = Literal["evm", "bitcoin", "solana"]
 TxState = Literal["unknown", "pending", "confirmed", "failed"]
 

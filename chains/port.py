@@ -15,7 +15,6 @@ from chains.config import ChainConfig
 from chains.errors import InvalidAmount, InvalidSignature, UnsupportedAsset, WrongChain
 from chains.models import (
     ChainSignature,
-    Scheme,
     SignedTransaction,
     SigningPayload,
     TransferIntent,
@@ -23,6 +22,7 @@ from chains.models import (
     TxStatus,
     UnsignedTransaction,
 )
+from common.types import Scheme
 
 
 class ChainAdapter(ABC):

@@ -1,4 +1,4 @@
 """Quorate's threshold cryptography: pure, synchronous, no I/O and no Temporal.
 
-Nothing in this package imports any other Quorate package; everything else depends on it.
+It imports nothing of ours but ``common``; everything else may depend on it.
 """

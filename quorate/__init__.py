@@ -1,1 +1,2 @@
-"""Quorate's application shell: settings, topology and the ``quorate`` command."""
+"""Quorate's application shell: the ``quorate`` command, the client, the demo and the codec
+server. It imports downwards only (README "Layout")."""

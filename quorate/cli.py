@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, cast, get_args
 
 import typer
+from pydantic import BaseModel
 from rich.console import Console
+from temporalio.client import Client
 
-from activities.models import CreateWalletInput, Scheme, SignInput
+from activities.models import CreateWalletInput, SignInput
+from common.types import Scheme
 from quorate.audit_cli import audit_app, projections_app
 from quorate.client import CeremonyFailed, create_wallet, sign
 from runtime.connection import connect
@@ -75,9 +79,19 @@ def up() -> None:
     asyncio.run(serve())
 
 
-def _fail(error: CeremonyFailed) -> typer.Exit:
-    typer.echo(f"error: {error}", err=True)
-    return typer.Exit(code=2)
+def _call(operation: Callable[[Client], Awaitable[BaseModel]]) -> None:
+    """Connects to Temporal, runs one client call and prints its result as JSON; a typed
+    failure is one line on stderr and exit code 2. Every client command goes through it."""
+
+    async def run() -> str:
+        client = await connect(Settings.from_env())
+        return (await operation(client)).model_dump_json()
+
+    try:
+        typer.echo(asyncio.run(run()))
+    except CeremonyFailed as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=2) from None
 
 
 @wallet_app.command("create")
@@ -91,29 +105,16 @@ def wallet_create(
     idempotency_key: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Create a wallet by dealerless DKG (requires `quorate up`)."""
-    schemes: dict[str, Scheme] = {
-        "bip340": "bip340",
-        "ed25519": "ed25519",
-        "ecdsa-secp256k1": "ecdsa-secp256k1",
-    }
-    if scheme not in schemes:
+    if scheme not in get_args(Scheme):
         raise typer.BadParameter("scheme must be bip340, ed25519 or ecdsa-secp256k1")
-    chosen = schemes[scheme]
     request = CreateWalletInput(
         wallet_id=wallet_id,
-        scheme=chosen,
+        scheme=cast(Scheme, scheme),
         threshold=threshold,
         parties=tuple(p for p in parties.split(",") if p),
     )
 
-    async def run() -> str:
-        client = await connect(Settings.from_env())
-        return (await create_wallet(client, request, idempotency_key)).model_dump_json()
-
-    try:
-        typer.echo(asyncio.run(run()))
-    except CeremonyFailed as error:
-        raise _fail(error) from None
+    _call(lambda client: create_wallet(client, request, idempotency_key))
 
 
 @app.command("sign")
@@ -132,14 +133,7 @@ def sign_command(
         signers=tuple(p for p in signers.split(",") if p),
     )
 
-    async def run() -> str:
-        client = await connect(Settings.from_env())
-        return (await sign(client, request, idempotency_key)).model_dump_json()
-
-    try:
-        typer.echo(asyncio.run(run()))
-    except CeremonyFailed as error:
-        raise _fail(error) from None
+    _call(lambda client: sign(client, request, idempotency_key))
 
 
 @wallet_app.command("address")
@@ -150,14 +144,7 @@ def wallet_address_command(
     """A wallet's address on a chain, and its balance there (base units)."""
     from quorate.client import wallet_address
 
-    async def run() -> str:
-        client = await connect(Settings.from_env())
-        return (await wallet_address(client, wallet_id, chain)).model_dump_json()
-
-    try:
-        typer.echo(asyncio.run(run()))
-    except CeremonyFailed as error:
-        raise _fail(error) from None
+    _call(lambda client: wallet_address(client, wallet_id, chain))
 
 
 @app.command("transfer")
@@ -189,14 +176,7 @@ def transfer_command(
         ),
     )
 
-    async def run() -> str:
-        client = await connect(Settings.from_env())
-        return (await sign_transaction(client, request, idempotency_key)).model_dump_json()
-
-    try:
-        typer.echo(asyncio.run(run()))
-    except CeremonyFailed as error:
-        raise _fail(error) from None
+    _call(lambda client: sign_transaction(client, request, idempotency_key))
 
 
 chain_app = typer.Typer(help="Chains: balances, and the development engines' faucet.")
@@ -211,14 +191,7 @@ def chain_balance(
     """An address's balance on a chain (base units)."""
     from quorate.client import address_balance
 
-    async def run() -> str:
-        client = await connect(Settings.from_env())
-        return (await address_balance(client, chain, address)).model_dump_json()
-
-    try:
-        typer.echo(asyncio.run(run()))
-    except CeremonyFailed as error:
-        raise _fail(error) from None
+    _call(lambda client: address_balance(client, chain, address))
 
 
 @chain_app.command("faucet")
@@ -230,14 +203,7 @@ def chain_faucet(
     """Fund an address on a local development engine (refused on real networks)."""
     from quorate.client import faucet
 
-    async def run() -> str:
-        client = await connect(Settings.from_env())
-        return (await faucet(client, chain, address, amount)).model_dump_json()
-
-    try:
-        typer.echo(asyncio.run(run()))
-    except CeremonyFailed as error:
-        raise _fail(error) from None
+    _call(lambda client: faucet(client, chain, address, amount))
 
 
 ecdsa_app = typer.Typer(help="Threshold ECDSA (CGGMP21): setup and presignatures.")
@@ -252,14 +218,7 @@ def ecdsa_setup(
     from activities.models import EcdsaSetupInput
     from quorate.client import setup_ecdsa
 
-    async def run() -> str:
-        client = await connect(Settings.from_env())
-        return (await setup_ecdsa(client, EcdsaSetupInput(session=session))).model_dump_json()
-
-    try:
-        typer.echo(asyncio.run(run()))
-    except CeremonyFailed as error:
-        raise _fail(error) from None
+    _call(lambda client: setup_ecdsa(client, EcdsaSetupInput(session=session)))
 
 
 @ecdsa_app.command("presign")
@@ -271,15 +230,8 @@ def ecdsa_presign(
     from activities.models import PresignInput
     from quorate.client import presign
 
-    async def run() -> str:
-        client = await connect(Settings.from_env())
-        request = PresignInput(wallet_id=wallet_id, count=count)
-        return (await presign(client, request)).model_dump_json()
-
-    try:
-        typer.echo(asyncio.run(run()))
-    except CeremonyFailed as error:
-        raise _fail(error) from None
+    request = PresignInput(wallet_id=wallet_id, count=count)
+    _call(lambda client: presign(client, request))
 
 
 @app.command("rotate-codec-key")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -27,11 +28,23 @@ from activities.models import (
     WalletAddressInput,
 )
 from runtime.names import COORDINATOR_TASK_QUEUE, RESERVED_ID_PREFIX
+from workflows.create_wallet import CreateWalletWorkflow
+from workflows.ecdsa_presign import PresignWorkflow
+from workflows.ecdsa_setup import SetupEcdsaWorkflow
+from workflows.sign import SignWorkflow
+from workflows.sign_transaction import (
+    AddressBalanceWorkflow,
+    FaucetWorkflow,
+    KeyAddressWorkflow,
+    SignTransactionWorkflow,
+    WalletAddressWorkflow,
+)
 
-T = TypeVar("T")
+ParamT = TypeVar("ParamT")
+ResultT = TypeVar("ResultT")
 
 
-class CeremonyFailed(Exception):  # noqa: N818 - the event of the same name
+class CeremonyFailed(Exception):
     """A ceremony ended in a typed business failure; ``culprits`` names cheating parties."""
 
     def __init__(self, kind: str, message: str, culprits: tuple[str, ...]) -> None:
@@ -53,14 +66,14 @@ def _failure(error: WorkflowFailureError) -> CeremonyFailed:
 async def create_wallet(
     client: Client, request: CreateWalletInput, idempotency_key: str | None = None
 ) -> CreateWalletResult:
-    return await _run(client, "CreateWallet", request, CreateWalletResult, idempotency_key)
+    return await _run(client, CreateWalletWorkflow.run, request, idempotency_key)
 
 
 async def sign(
     client: Client, request: SignInput, idempotency_key: str | None = None
 ) -> SignResult:
     """Signs; the idempotency key is the workflow id, so a retried request never signs twice."""
-    return await _run(client, "Sign", request, SignResult, idempotency_key)
+    return await _run(client, SignWorkflow.run, request, idempotency_key)
 
 
 async def setup_ecdsa(
@@ -69,9 +82,8 @@ async def setup_ecdsa(
     """Every party's ECDSA auxiliary information, generated and cross-verified (once)."""
     return await _run(
         client,
-        "SetupEcdsa",
+        SetupEcdsaWorkflow.run,
         request,
-        EcdsaSetupResult,
         idempotency_key or f"ecdsa-setup-{request.session}",
     )
 
@@ -80,7 +92,7 @@ async def presign(
     client: Client, request: PresignInput, idempotency_key: str | None = None
 ) -> PresignResult:
     """Fills an ECDSA wallet's presignature pool (the offline phase)."""
-    return await _run(client, "Presign", request, PresignResult, idempotency_key)
+    return await _run(client, PresignWorkflow.run, request, idempotency_key)
 
 
 async def sign_transaction(
@@ -89,7 +101,7 @@ async def sign_transaction(
     """Builds, signs, broadcasts and confirms one transfer. The idempotency key is the
     workflow id: the same key returns the first request's transaction, and a key already
     used for a different transfer is refused (RequestConflict), never signed again."""
-    result = await _run(client, "SignTransaction", request, SignTransactionResult, idempotency_key)
+    result = await _run(client, SignTransactionWorkflow.run, request, idempotency_key)
     # The whole request, recipient and fee policy included: a key reused for another
     # transfer must not get the first transfer back as if it were its own.
     if result.wallet_id != request.wallet_id or result.intent != request.intent:
@@ -104,24 +116,24 @@ async def sign_transaction(
 async def wallet_address(client: Client, wallet_id: str, chain: str) -> AddressBalance:
     """The wallet's address on ``chain`` and its balance there."""
     request = WalletAddressInput(wallet_id=wallet_id, chain=chain)
-    return await _run(client, "WalletAddress", request, AddressBalance, None)
+    return await _run(client, WalletAddressWorkflow.run, request, None)
 
 
 async def key_address(client: Client, chain: str, public_key: bytes) -> AddressBalance:
     """Any public key's address on ``chain`` (a recipient's, say) and its balance."""
     request = KeyAddressInput(chain=chain, public_key=public_key.hex())
-    return await _run(client, "KeyAddress", request, AddressBalance, None)
+    return await _run(client, KeyAddressWorkflow.run, request, None)
 
 
 async def address_balance(client: Client, chain: str, address: str) -> AddressBalance:
     request = AddressBalanceInput(chain=chain, address=address)
-    return await _run(client, "AddressBalance", request, AddressBalance, None)
+    return await _run(client, AddressBalanceWorkflow.run, request, None)
 
 
 async def faucet(client: Client, chain: str, address: str, amount: int) -> AddressBalance:
     """Development engines only: fund ``address``."""
     request = FaucetInput(chain=chain, address=address, amount=amount)
-    return await _run(client, "Faucet", request, AddressBalance, None)
+    return await _run(client, FaucetWorkflow.run, request, None)
 
 
 # Quorate's own workflows (wallet locks) live under RESERVED_ID_PREFIX; the limit keeps a
@@ -142,27 +154,34 @@ def _check_key(key: str) -> None:
 
 
 async def _run(
-    client: Client, workflow: str, request: object, result_type: type[T], key: str | None
-) -> T:
+    client: Client,
+    run: Callable[[Any, ParamT], Awaitable[ResultT]],
+    request: ParamT,
+    key: str | None,
+) -> ResultT:
     if key is not None:
         _check_key(key)
-    workflow_id = key or f"{workflow.lower()}-{uuid.uuid4()}"
+    workflow_id = key or f"{_id_prefix(run)}-{uuid.uuid4()}"
     try:
         handle = await client.start_workflow(
-            workflow,
+            run,
             request,
             id=workflow_id,
             task_queue=COORDINATOR_TASK_QUEUE,
-            result_type=result_type,
             # The same key while the first run is open attaches to it; once it has closed,
             # the reuse policy refuses a second run and the first run's outcome is returned.
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
     except WorkflowAlreadyStartedError:
-        handle = client.get_workflow_handle(workflow_id, result_type=result_type)
+        handle = client.get_workflow_handle_for(run, workflow_id)
     try:
-        result: T = await handle.result()
-        return result
+        return await handle.result()
     except WorkflowFailureError as error:
         raise _failure(error) from None
+
+
+def _id_prefix(run: Callable[..., object]) -> str:
+    """``sign`` for ``SignWorkflow.run``: the prefix of a workflow id made up for a request
+    that came without an idempotency key."""
+    return run.__qualname__.split(".")[0].removesuffix("Workflow").lower()

@@ -26,13 +26,13 @@ from activities.models import (
     CreateWalletInput,
     CreateWalletResult,
     EcdsaSetupInput,
-    Scheme,
     SignInput,
     SignResult,
     SignTransactionInput,
 )
 from chains.config import ChainsConfig
 from chains.models import Prevout, TransferIntent
+from common.types import Scheme
 from mpc.errors import InvalidSignature
 from quorate.client import (
     address_balance,
@@ -160,17 +160,7 @@ async def _signed(topology: LocalTopology, wallet: CreateWalletResult, n: int) -
         bytes.fromhex(result.signature),
         result.recovery_id,
     )
-    return SignatureReport(
-        wallet_id=result.wallet_id,
-        scheme=result.scheme,
-        public_key=result.public_key,
-        message=result.message,
-        signature=result.signature,
-        signers=list(result.signers),
-        ceremony_id=result.ceremony_id,
-        latency_ms=round(latency, 2),
-        recovery_id=result.recovery_id,
-    )
+    return SignatureReport(**result.model_dump(exclude={"version"}), latency_ms=round(latency, 2))
 
 
 # One transfer per chain: (chain, wallet scheme, faucet amount, transfer amount), in base

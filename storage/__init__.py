@@ -1,4 +1,2 @@
-"""Storage ports and adapters: event store, projections, share vault, nonce pool.
-
-Empty until the ceremony and event-store issues land; see ARCHITECTURE.md.
-"""
+"""Storage ports and adapters: the hash-chained event store, its projections and audit
+tools, analytics, and each party's encrypted share vault."""

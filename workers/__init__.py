@@ -1,4 +1,2 @@
-"""Temporal workers: one per party on its own task queue, plus the coordinator.
-
-Empty until the ceremony issue lands; see ARCHITECTURE.md.
-"""
+"""Temporal workers: one process per party on its own task queue, the coordinator, the
+projection follower, and the local topology that runs them all for `up` and the demo."""

@@ -10,7 +10,6 @@ from temporalio.worker import Worker
 
 from activities.chain import ChainActivities
 from activities.coordinator import CoordinatorActivities, EcdsaCoordinatorActivities
-from activities.locks import LockActivities
 from chains.config import ChainsConfig
 from chains.registry import ChainRegistry
 from runtime.connection import connect
@@ -31,7 +30,7 @@ from workflows.sign_transaction import (
     SignTransactionWorkflow,
     WalletAddressWorkflow,
 )
-from workflows.wallet_lock import WalletLockWorkflow
+from workflows.wallet_lock import LockActivities, WalletLockWorkflow
 
 WORKFLOWS = [
     CreateWalletWorkflow,

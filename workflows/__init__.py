@@ -1,4 +1,6 @@
-"""Temporal workflows: wallet creation, signing, nonce refill, canary rollout, failover.
+"""Temporal workflows: wallet creation (DKG), signing, ECDSA setup and presigning, transfers
+and the wallet locks they hold.
 
-Empty until the ceremony issue lands; see ARCHITECTURE.md.
+Workflows only relay public messages and sealed envelopes; cryptography runs in
+activities, which workflows call by their definitions.
 """

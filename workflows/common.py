@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import Any, NoReturn, TypeVar
 
@@ -12,13 +12,12 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.models import (
-        CeremonyFailedInput,
-        Model,
-    )
+    from activities.coordinator import CoordinatorActivities
+    from activities.models import CeremonyFailedInput, Model
     from runtime.names import party_task_queue
 
-ResultT = TypeVar("ResultT", bound=Model)
+ParamT = TypeVar("ParamT", bound=Model)
+ResultT = TypeVar("ResultT")
 
 # A party round is milliseconds of work; a start-to-close timeout of a few seconds
 # notices a crashed worker quickly, and retries continue for two minutes.
@@ -42,9 +41,8 @@ COORDINATOR_RETRY = RetryPolicy(
 
 
 async def fan_out(
-    activity_name: str,
-    inputs: Mapping[str, Model],
-    result_type: type[ResultT],
+    activity: Callable[[Any, ParamT], ResultT],
+    inputs: Mapping[str, ParamT],
     *,
     slow: bool = False,
 ) -> dict[str, ResultT]:
@@ -52,15 +50,14 @@ async def fan_out(
     parties = sorted(inputs)
     results = await asyncio.gather(
         *(
-            workflow.execute_activity(
-                activity_name,
+            workflow.execute_activity_method(
+                activity,
                 inputs[party],
                 task_queue=party_task_queue(party),
-                result_type=result_type,
                 start_to_close_timeout=PARTY_SLOW_TIMEOUT if slow else PARTY_ROUND_TIMEOUT,
                 schedule_to_close_timeout=PARTY_SLOW_DEADLINE if slow else PARTY_ROUND_DEADLINE,
                 retry_policy=PARTY_RETRY,
-                summary=f"{activity_name} @ {party}",
+                summary=f"{activity.__name__} @ {party}",
             )
             for party in parties
         )
@@ -68,16 +65,17 @@ async def fan_out(
     return dict(zip(parties, results, strict=True))
 
 
-async def coordinator(activity_name: str, arg: Model, result_type: type[Any] | None = None) -> Any:
+async def coordinator(
+    activity: Callable[[Any, ParamT], Awaitable[ResultT]], arg: ParamT
+) -> ResultT:
     """A coordinator step: a local activity, next to the workflow (no party secret needed).
 
     A refused request surfaces as the workflow's own typed, non-retryable failure.
     """
     try:
-        return await workflow.execute_local_activity(
-            activity_name,
+        return await workflow.execute_local_activity_method(
+            activity,
             arg,
-            result_type=result_type,
             start_to_close_timeout=COORDINATOR_TIMEOUT,
             retry_policy=COORDINATOR_RETRY,
         )
@@ -90,7 +88,7 @@ async def fail_ceremony(error: BaseException, ceremony_id: str, wallet_id: str) 
     typed, non-retryable error of the same type as the activity's."""
     kind, message, culprits = failure_of(error)
     await coordinator(
-        "coordinator.record_failed",
+        CoordinatorActivities.record_failed,
         CeremonyFailedInput(
             ceremony_id=ceremony_id,
             wallet_id=wallet_id,
@@ -118,23 +116,21 @@ def failure_of(error: BaseException) -> tuple[str, str, tuple[str, ...]]:
 
 
 async def fan_out_to(
-    activity_name: str,
-    inputs: Mapping[tuple[str, str], tuple[str, Model]],
-    result_type: type[ResultT] | None = None,
-) -> dict[tuple[str, str], Any]:
+    activity: Callable[[Any, ParamT], ResultT],
+    inputs: Mapping[tuple[str, str], tuple[str, ParamT]],
+) -> dict[tuple[str, str], ResultT]:
     """One activity per (from, to) pair, each on the named party's queue, concurrently."""
     keys = sorted(inputs)
     results = await asyncio.gather(
         *(
-            workflow.execute_activity(
-                activity_name,
+            workflow.execute_activity_method(
+                activity,
                 inputs[key][1],
                 task_queue=party_task_queue(inputs[key][0]),
-                result_type=result_type,
                 start_to_close_timeout=PARTY_SLOW_TIMEOUT,
                 schedule_to_close_timeout=PARTY_SLOW_DEADLINE,
                 retry_policy=PARTY_RETRY,
-                summary=f"{activity_name} {key[0]}->{key[1]} @ {inputs[key][0]}",
+                summary=f"{activity.__name__} {key[0]}->{key[1]} @ {inputs[key][0]}",
             )
             for key in keys
         )

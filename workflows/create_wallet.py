@@ -10,19 +10,17 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.coordinator import CoordinatorActivities
     from activities.models import (
         CreateWalletInput,
         CreateWalletResult,
         DkgRound1Input,
-        DkgRound1Result,
         DkgRound2Input,
-        DkgRound2Result,
         DkgRound3Input,
-        DkgRound3Result,
         PlanWalletInput,
         RecordWalletInput,
-        WalletPlan,
     )
+    from activities.party import PartyActivities
     from workflows.common import coordinator, fail_ceremony, fan_out
 
 
@@ -31,15 +29,14 @@ class CreateWalletWorkflow:
     @workflow.run
     async def run(self, request: CreateWalletInput) -> CreateWalletResult:
         ceremony_id = workflow.info().workflow_id
-        plan: WalletPlan = await coordinator(
-            "coordinator.plan_wallet",
+        plan = await coordinator(
+            CoordinatorActivities.plan_wallet,
             PlanWalletInput(request=request, ceremony_id=ceremony_id),
-            WalletPlan,
         )
         parties = tuple(p.id for p in plan.parties)
         try:
             round1 = await fan_out(
-                "party.dkg_round1",
+                PartyActivities.dkg_round1,
                 {
                     p: DkgRound1Input(
                         wallet_id=plan.wallet_id,
@@ -50,11 +47,10 @@ class CreateWalletWorkflow:
                     )
                     for p in parties
                 },
-                DkgRound1Result,
             )
             packages = {p: r.package for p, r in round1.items()}
             round2 = await fan_out(
-                "party.dkg_round2",
+                PartyActivities.dkg_round2,
                 {
                     p: DkgRound2Input(
                         wallet_id=plan.wallet_id,
@@ -65,10 +61,9 @@ class CreateWalletWorkflow:
                     )
                     for p in parties
                 },
-                DkgRound2Result,
             )
             round3 = await fan_out(
-                "party.dkg_round3",
+                PartyActivities.dkg_round3,
                 {
                     p: DkgRound3Input(
                         wallet_id=plan.wallet_id,
@@ -84,17 +79,14 @@ class CreateWalletWorkflow:
                     )
                     for p in parties
                 },
-                DkgRound3Result,
             )
         except ActivityError as error:
             await fail_ceremony(error, ceremony_id, plan.wallet_id)
-        result: CreateWalletResult = await coordinator(
-            "coordinator.record_wallet",
+        return await coordinator(
+            CoordinatorActivities.record_wallet,
             RecordWalletInput(
                 plan=plan,
                 ceremony_id=ceremony_id,
                 public_key_packages={p: r.public_key_package for p, r in round3.items()},
             ),
-            CreateWalletResult,
         )
-        return result

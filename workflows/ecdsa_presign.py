@@ -12,15 +12,15 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.coordinator import CoordinatorActivities
+    from activities.ecdsa_party import EcdsaPartyActivities
     from activities.models import (
         PresignFinishResult,
         PresignInput,
         PresignPlanInput,
         PresignResult,
         PresignRoundInput,
-        PresignRoundResult,
         RecordPresignatureInput,
-        SignPlan,
     )
     from workflows.common import coordinator, fail_ceremony, fan_out
 
@@ -39,10 +39,10 @@ async def run_presign(
         return [j for j in signers if j != party]
 
     r1 = await fan_out(
-        "party.ecdsa_presign_round1", {p: request() for p in signers}, PresignRoundResult, slow=True
+        EcdsaPartyActivities.presign_round1, {p: request() for p in signers}, slow=True
     )
     r2 = await fan_out(
-        "party.ecdsa_presign_round2",
+        EcdsaPartyActivities.presign_round2,
         {
             p: request(
                 broadcasts={j: r1[j].broadcast for j in others(p)},
@@ -50,17 +50,15 @@ async def run_presign(
             )
             for p in signers
         },
-        PresignRoundResult,
         slow=True,
     )
     r3 = await fan_out(
-        "party.ecdsa_presign_round3",
+        EcdsaPartyActivities.presign_round3,
         {p: request(direct={j: r2[j].direct[p] for j in others(p)}) for p in signers},
-        PresignRoundResult,
         slow=True,
     )
     finished = await fan_out(
-        "party.ecdsa_presign_finish",
+        EcdsaPartyActivities.presign_finish,
         {
             p: request(
                 broadcasts={j: r3[j].broadcast for j in others(p)},
@@ -68,7 +66,6 @@ async def run_presign(
             )
             for p in signers
         },
-        PresignFinishResult,
         slow=True,
     )
     first = finished[signers[0]]
@@ -84,10 +81,9 @@ class PresignWorkflow:
     @workflow.run
     async def run(self, request: PresignInput) -> PresignResult:
         ceremony_id = workflow.info().workflow_id
-        plan: SignPlan = await coordinator(
-            "coordinator.plan_presign",
+        plan = await coordinator(
+            CoordinatorActivities.plan_presign,
             PresignPlanInput(request=request, ceremony_id=ceremony_id),
-            SignPlan,
         )
         presign_ids = []
         for n in range(request.count):
@@ -97,7 +93,7 @@ class PresignWorkflow:
             except ActivityError as error:
                 await fail_ceremony(error, ceremony_id, request.wallet_id)
             await coordinator(
-                "coordinator.record_presignature",
+                CoordinatorActivities.record_presignature,
                 RecordPresignatureInput(
                     wallet_id=request.wallet_id,
                     presign_id=presign_id,

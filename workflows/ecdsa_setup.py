@@ -13,17 +13,17 @@ import json
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from activities.coordinator import EcdsaCoordinatorActivities
+    from activities.ecdsa_party import EcdsaPartyActivities
     from activities.models import (
         AuxCheckInput,
         AuxGenerateInput,
-        AuxGenerateResult,
         AuxVerifyFacInput,
         AuxVerifyPeerInput,
         AuxVerifyPeerResult,
         EcdsaSetupInput,
         EcdsaSetupResult,
         NoopInput,
-        PartiesResult,
     )
     from workflows.common import coordinator, fan_out, fan_out_to
 
@@ -32,19 +32,16 @@ with workflow.unsafe.imports_passed_through():
 class SetupEcdsaWorkflow:
     @workflow.run
     async def run(self, request: EcdsaSetupInput) -> EcdsaSetupResult:
-        listed: PartiesResult = await coordinator(
-            "coordinator.list_parties", NoopInput(), PartiesResult
-        )
+        listed = await coordinator(EcdsaCoordinatorActivities.list_parties, NoopInput())
         parties = listed.parties
         session = request.session
         generated = await fan_out(
-            "party.ecdsa_aux_generate",
+            EcdsaPartyActivities.aux_generate,
             {p: AuxGenerateInput(session=session) for p in parties},
-            AuxGenerateResult,
             slow=True,
         )
         await coordinator(
-            "coordinator.ecdsa_check_aux",
+            EcdsaCoordinatorActivities.check_aux,
             AuxCheckInput(summaries={p: r.summary for p, r in generated.items()}),
         )
         pairs = [(i, j) for i in parties for j in parties if i != j]
@@ -54,7 +51,7 @@ class SetupEcdsaWorkflow:
         proofs: dict[tuple[str, str], AuxVerifyPeerResult] = {}
         for j in parties:
             proofs |= await fan_out_to(
-                "party.ecdsa_aux_verify_peer",
+                EcdsaPartyActivities.aux_verify_peer,
                 {
                     (i, j): (
                         i,
@@ -65,11 +62,10 @@ class SetupEcdsaWorkflow:
                     for i in parties
                     if i != j
                 },
-                AuxVerifyPeerResult,
             )
         # On j's queue: j checks i's Π_fac, made under j's own ring-Pedersen parameters.
         await fan_out_to(
-            "party.ecdsa_aux_verify_fac",
+            EcdsaPartyActivities.aux_verify_fac,
             {
                 (i, j): (
                     j,
@@ -81,7 +77,7 @@ class SetupEcdsaWorkflow:
             },
         )
         await fan_out_to(
-            "party.ecdsa_aux_activate",
+            EcdsaPartyActivities.aux_activate,
             {(p, p): (p, AuxGenerateInput(session=session)) for p in parties},
         )
         bits = min(int(json.loads(r.summary)["n"], 16).bit_length() for r in generated.values())

@@ -11,20 +11,20 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.coordinator import CoordinatorActivities, EcdsaCoordinatorActivities
+    from activities.ecdsa_party import EcdsaPartyActivities
     from activities.models import (
         AggregateInput,
         EcdsaCombineInput,
         EcdsaSignInput,
-        EcdsaSignResult,
         PlanSignInput,
         SignInput,
         SignPlan,
         SignResult,
         SignRound1Input,
-        SignRound1Result,
         SignRound2Input,
-        SignRound2Result,
     )
+    from activities.party import PartyActivities
     from workflows.common import coordinator, fail_ceremony, fan_out
     from workflows.ecdsa_presign import run_presign
 
@@ -34,17 +34,16 @@ class SignWorkflow:
     @workflow.run
     async def run(self, request: SignInput) -> SignResult:
         ceremony_id = workflow.info().workflow_id
-        plan: SignPlan = await coordinator(
-            "coordinator.plan_sign",
+        plan = await coordinator(
+            CoordinatorActivities.plan_sign,
             PlanSignInput(request=request, ceremony_id=ceremony_id),
-            SignPlan,
         )
         wallet = plan.wallet
         if wallet.scheme == "ecdsa-secp256k1":
             return await self._ecdsa(plan, ceremony_id)
         try:
             round1 = await fan_out(
-                "party.sign_round1",
+                PartyActivities.sign_round1,
                 {
                     p: SignRound1Input(
                         wallet_id=wallet.wallet_id,
@@ -53,11 +52,10 @@ class SignWorkflow:
                     )
                     for p in plan.signers
                 },
-                SignRound1Result,
             )
             commitments = {p: r.commitments for p, r in round1.items()}
             round2 = await fan_out(
-                "party.sign_round2",
+                PartyActivities.sign_round2,
                 {
                     p: SignRound2Input(
                         wallet_id=wallet.wallet_id,
@@ -69,21 +67,18 @@ class SignWorkflow:
                     )
                     for p in plan.signers
                 },
-                SignRound2Result,
             )
         except ActivityError as error:
             await fail_ceremony(error, ceremony_id, wallet.wallet_id)
-        result: SignResult = await coordinator(
-            "coordinator.aggregate",
+        return await coordinator(
+            CoordinatorActivities.aggregate,
             AggregateInput(
                 plan=plan,
                 ceremony_id=ceremony_id,
                 commitments=commitments,
                 signature_shares={p: r.signature_share for p, r in round2.items()},
             ),
-            SignResult,
         )
-        return result
 
     async def _ecdsa(self, plan: SignPlan, ceremony_id: str) -> SignResult:
         """CGGMP21: a pooled presignature if one was reserved, else presigning inline
@@ -99,19 +94,18 @@ class SignWorkflow:
                 finished = await run_presign(wallet.wallet_id, presign_id, signers)
                 R, R_shares = finished.R, finished.R_shares
             shares = await fan_out(
-                "party.ecdsa_sign",
+                EcdsaPartyActivities.sign,
                 {
                     p: EcdsaSignInput(
                         wallet_id=wallet.wallet_id, presign_id=presign_id, digest=plan.message
                     )
                     for p in signers
                 },
-                EcdsaSignResult,
             )
         except (ActivityError, ApplicationError) as error:
             await fail_ceremony(error, ceremony_id, wallet.wallet_id)
-        result: SignResult = await coordinator(
-            "coordinator.ecdsa_combine",
+        return await coordinator(
+            EcdsaCoordinatorActivities.combine,
             EcdsaCombineInput(
                 plan=plan,
                 ceremony_id=ceremony_id,
@@ -119,6 +113,4 @@ class SignWorkflow:
                 R_shares=R_shares,
                 shares={p: r.share for p, r in shares.items()},
             ),
-            SignResult,
         )
-        return result

@@ -1,6 +1,6 @@
 """SignTransactionWorkflow: one transfer, from intent to confirmations.
 
-the wallet's lock on the chain (WalletLock) → build (chain activity) → one signing
+The wallet's lock on the chain (WalletLock) → build (chain activity) → one signing
 ceremony per signing payload, by the scheme the chain needs (child SignWorkflows: FROST
 for BIP340 and Ed25519, CGGMP21 ECDSA for EVM and P2WPKH) → attach and broadcast →
 release the lock → poll confirmations with durable timers.
@@ -13,8 +13,9 @@ so a retried request signs the recorded transaction or nothing at all.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from temporalio import workflow
@@ -22,6 +23,7 @@ from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError, FailureError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.chain import ChainActivities
     from activities.models import (
         AddressBalance,
         AddressBalanceInput,
@@ -31,9 +33,7 @@ with workflow.unsafe.imports_passed_through():
         FaucetInput,
         KeyAddressInput,
         LockRequestInput,
-        Model,
         SignInput,
-        SignResult,
         SignTransactionInput,
         SignTransactionResult,
         TransactionStatusInput,
@@ -42,7 +42,14 @@ with workflow.unsafe.imports_passed_through():
     from chains.models import ChainSignature, SignedTransaction, TxStatus
     from runtime.names import COORDINATOR_TASK_QUEUE
     from workflows.common import failure_of, raise_typed
-    from workflows.wallet_lock import GRANTED_SIGNAL, RELEASE_SIGNAL, lock_id, requester_id
+    from workflows.sign import SignWorkflow
+    from workflows.wallet_lock import (
+        GRANTED_SIGNAL,
+        RELEASE_SIGNAL,
+        LockActivities,
+        lock_id,
+        requester_id,
+    )
 
 # Chain calls talk to a node: seconds at most, retried while the node is unreachable.
 CHAIN_TIMEOUT = timedelta(seconds=30)
@@ -63,24 +70,23 @@ SIGNING_TIMEOUT = timedelta(minutes=20)
 LOCK_WAIT = timedelta(minutes=45)
 
 
+ParamT = TypeVar("ParamT", bound=BaseModel)
 ResultT = TypeVar("ResultT", bound=BaseModel)
 
 
-async def chain_step(name: str, arg: Model, result_type: type[ResultT]) -> ResultT:
+async def chain_step(activity: Callable[[Any, ParamT], Awaitable[ResultT]], arg: ParamT) -> ResultT:
     """A chain activity on the coordinator's queue; a refusal fails the workflow, typed."""
     try:
-        result: ResultT = await workflow.execute_activity(
-            name,
+        return await workflow.execute_activity_method(
+            activity,
             arg,
             task_queue=COORDINATOR_TASK_QUEUE,
-            result_type=result_type,
             start_to_close_timeout=CHAIN_TIMEOUT,
             retry_policy=CHAIN_RETRY,
-            summary=name,
+            summary=activity.__name__,
         )
     except ActivityError as error:
         raise_typed(error)
-    return result
 
 
 @workflow.defn(name="SignTransaction")
@@ -103,9 +109,7 @@ class SignTransactionWorkflow:
         lock = lock_id(request.intent.chain, request.wallet_id)
         requester = requester_id(request_id, info.run_id)
         await chain_step(
-            "chain.request_lock",
-            LockRequestInput(lock_id=lock, requester=requester),
-            LockRequestInput,
+            LockActivities.request_lock, LockRequestInput(lock_id=lock, requester=requester)
         )
         try:
             await workflow.wait_condition(lambda: self._lock_granted, timeout=LOCK_WAIT)
@@ -145,25 +149,23 @@ class SignTransactionWorkflow:
         self, request: SignTransactionInput, request_id: str
     ) -> tuple[BuiltTransaction, SignedTransaction, tuple[str, ...]]:
         built = await chain_step(
-            "chain.build",
+            ChainActivities.build,
             BuildTransactionInput(
                 request_id=request_id, wallet_id=request.wallet_id, intent=request.intent
             ),
-            BuiltTransaction,
         )
         if built.broadcast is not None:
             # An earlier run of this request already sent its transaction.
             return built, built.broadcast, ()
         signatures = await self._sign(request, request_id, built)
         signed = await chain_step(
-            "chain.broadcast",
+            ChainActivities.broadcast,
             BroadcastInput(
                 request_id=request_id,
                 wallet_id=request.wallet_id,
                 transaction=built.transaction,
                 signatures=signatures,
             ),
-            SignedTransaction,
         )
         ceremonies = tuple(f"{request_id}.sign-{i}" for i in range(len(signatures)))
         return built, signed, ceremonies
@@ -185,7 +187,7 @@ class SignTransactionWorkflow:
             results = await asyncio.gather(
                 *(
                     workflow.execute_child_workflow(
-                        "Sign",
+                        SignWorkflow.run,
                         SignInput(
                             wallet_id=request.wallet_id,
                             message=payload.message,
@@ -196,7 +198,6 @@ class SignTransactionWorkflow:
                         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                         # Well inside the lock's lease, so a lease never ends mid-signing.
                         execution_timeout=SIGNING_TIMEOUT,
-                        result_type=SignResult,
                     )
                     for index, payload in enumerate(payloads)
                 )
@@ -235,15 +236,14 @@ class SignTransactionWorkflow:
         last = TxStatus(tx_hash=signed.tx_hash, status="pending", confirmations=0)
         while workflow.now() < deadline:
             try:
-                polled: TxStatus = await workflow.execute_activity(
-                    "chain.status",
+                polled = await workflow.execute_activity_method(
+                    ChainActivities.status,
                     poll,
                     task_queue=COORDINATOR_TASK_QUEUE,
-                    result_type=TxStatus,
                     start_to_close_timeout=CHAIN_TIMEOUT,
                     schedule_to_close_timeout=max(deadline - workflow.now(), timedelta(seconds=1)),
                     retry_policy=STATUS_RETRY,
-                    summary="chain.status",
+                    summary=ChainActivities.status.__name__,
                 )
             except ActivityError as error:
                 kind, message, _ = failure_of(error)
@@ -264,8 +264,7 @@ class WalletAddressWorkflow:
 
     @workflow.run
     async def run(self, request: WalletAddressInput) -> AddressBalance:
-        result = await chain_step("chain.wallet_address", request, AddressBalance)
-        return result
+        return await chain_step(ChainActivities.wallet_address, request)
 
 
 @workflow.defn(name="KeyAddress")
@@ -274,15 +273,14 @@ class KeyAddressWorkflow:
 
     @workflow.run
     async def run(self, request: KeyAddressInput) -> AddressBalance:
-        return await chain_step("chain.key_address", request, AddressBalance)
+        return await chain_step(ChainActivities.key_address, request)
 
 
 @workflow.defn(name="AddressBalance")
 class AddressBalanceWorkflow:
     @workflow.run
     async def run(self, request: AddressBalanceInput) -> AddressBalance:
-        result = await chain_step("chain.balance", request, AddressBalance)
-        return result
+        return await chain_step(ChainActivities.balance, request)
 
 
 @workflow.defn(name="Faucet")
@@ -291,5 +289,4 @@ class FaucetWorkflow:
 
     @workflow.run
     async def run(self, request: FaucetInput) -> AddressBalance:
-        result = await chain_step("chain.faucet", request, AddressBalance)
-        return result
+        return await chain_step(ChainActivities.faucet, request)

@@ -19,12 +19,13 @@ from collections import deque
 from collections.abc import Callable
 from datetime import timedelta
 
-from temporalio import workflow
+from temporalio import activity, workflow
+from temporalio.client import Client
 from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.models import LockInput
-    from runtime.names import RESERVED_ID_PREFIX
+    from activities.models import LockInput, LockRequestInput
+    from runtime.names import COORDINATOR_TASK_QUEUE, RESERVED_ID_PREFIX
 
 GRANTED_SIGNAL = "lock_granted"
 REQUEST_SIGNAL = "request"
@@ -111,3 +112,27 @@ class WalletLockWorkflow:
             workflow.logger.warning("lock holder %s is gone: %s", holder, error)
             return False
         return True
+
+
+class LockActivities:
+    """Asking a WalletLock workflow for its lock: signal-with-start, from an activity
+    because a workflow cannot start another workflow that is not its child. It lives
+    beside the lock's workflow because it starts it."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    @activity.defn(name="chain.request_lock")
+    async def request_lock(self, request: LockRequestInput) -> LockRequestInput:
+        """Queues ``requester`` on the lock, starting the lock's workflow if none runs; the
+        grant arrives later as a signal to the requester. Idempotent: a requester already
+        queued is not queued twice."""
+        await self._client.start_workflow(
+            WalletLockWorkflow.run,
+            LockInput(lock_id=request.lock_id),
+            id=request.lock_id,
+            task_queue=COORDINATOR_TASK_QUEUE,
+            start_signal=REQUEST_SIGNAL,
+            start_signal_args=[request.requester],
+        )
+        return request

@@ -25,18 +25,13 @@ from pydantic import (
     model_validator,
 )
 
+from common.types import Hex, HexOrEmpty, PartyId, Scheme
 from storage.events.errors import EventDecodeError, UnknownEventType
 from storage.events.metadata import EventMetadata
 from storage.events.port import NewEvent, StoredEvent
 
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128)]
-"""A wallet, ceremony or party id."""
-Hex = Annotated[str, StringConstraints(pattern=r"^(?:[0-9a-f]{2})+$")]
-"""Non-empty lowercase hex: one spelling per byte string, so hashes of events are stable."""
-HexOrEmpty = Annotated[str, StringConstraints(pattern=r"^(?:[0-9a-f]{2})*$")]
-"""Lowercase hex, possibly empty (Ed25519 and BIP340 both sign the empty message)."""
-
-Scheme = Literal["bip340", "ed25519", "ecdsa-secp256k1"]
+"""A wallet, ceremony or request id."""
 CeremonyKind = Literal["create_wallet", "sign", "presign"]
 
 
@@ -58,7 +53,7 @@ class WalletCreated(_DomainEvent):
     ciphersuite: Identifier
     group_public_key: Hex
     threshold: int = Field(ge=1)
-    parties: list[Identifier] = Field(min_length=1)
+    parties: list[PartyId] = Field(min_length=1)
     public_key_package: Hex
     ceremony_id: Identifier
 
@@ -80,7 +75,7 @@ class CeremonyStarted(_DomainEvent):
     wallet_id: Identifier
     kind: CeremonyKind
     protocol: Identifier
-    parties: list[Identifier] = Field(min_length=1)
+    parties: list[PartyId] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _check_parties(self) -> Self:
@@ -98,7 +93,7 @@ class SignatureProduced(_DomainEvent):
     public_key: Hex
     message: HexOrEmpty
     signature: Hex
-    signers: list[Identifier] = Field(min_length=1)
+    signers: list[PartyId] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _check_signers(self) -> Self:
@@ -113,7 +108,7 @@ class CeremonyFailed(_DomainEvent):
     ceremony_id: Identifier
     wallet_id: Identifier
     reason: str = Field(min_length=1)
-    culprits: list[Identifier] = Field(default_factory=list)
+    culprits: list[PartyId] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _check_culprits(self) -> Self:
@@ -127,7 +122,7 @@ class PartyMisbehaved(_DomainEvent):
     version: Literal[1] = 1
     ceremony_id: Identifier
     wallet_id: Identifier
-    party: Identifier
+    party: PartyId
     reason: str = Field(min_length=1)
 
 
@@ -137,7 +132,7 @@ class PresignatureAdded(_DomainEvent):
     version: Literal[1] = 1
     wallet_id: Identifier
     presign_id: Identifier
-    signers: list[Identifier] = Field(min_length=2)
+    signers: list[PartyId] = Field(min_length=2)
     R: Hex
     R_shares: dict[str, Hex]
 
@@ -241,6 +236,18 @@ def ceremony_stream(ceremony_id: str) -> str:
 def transaction_stream(request_id: str) -> str:
     """The stream id of one transfer request's events (built, broadcast, confirmed)."""
     return f"transaction-{request_id}"
+
+
+def presignature_stream(wallet_id: str) -> str:
+    """The stream id of a wallet's ECDSA presignature pool (added, used)."""
+    return f"presignatures-{wallet_id}"
+
+
+def idempotency_key(scope: str, event_type: type[DomainEvent], *qualifiers: str) -> str:
+    """The idempotency key of the one ``event_type`` event that ``scope`` (a ceremony,
+    request or presignature id) may record: ``scope/EventType[/qualifier...]``. Retried
+    appends of it are recognized; a different event under the same key is refused."""
+    return "/".join((scope, event_type.__name__, *qualifiers))
 
 
 def to_new_event(

@@ -25,6 +25,7 @@ from activities.party import FAULT_STALL_AFTER_CONSUME
 from quorate.client import create_wallet
 from runtime.connection import connect
 from runtime.names import COORDINATOR_TASK_QUEUE
+from workflows.sign import SignWorkflow
 from runtime.provision import open_party_vault
 from runtime.settings import Settings
 from storage.events.port import open_event_store
@@ -78,7 +79,7 @@ async def test_sigkill_during_round2_then_restart(settings: Settings) -> None:
         ceremony_id = f"crash-sign-{uuid.uuid4().hex[:8]}"
         message = b"sign through a crash"
         handle = await client.start_workflow(
-            "Sign",
+            SignWorkflow.run,
             SignInput(
                 wallet_id=wallet.wallet_id,
                 message=message.hex(),
@@ -86,7 +87,6 @@ async def test_sigkill_during_round2_then_restart(settings: Settings) -> None:
             ),
             id=ceremony_id,
             task_queue=COORDINATOR_TASK_QUEUE,
-            result_type=SignResult,
         )
         await _wait_consumed(settings, wallet.wallet_id, ceremony_id)
         topology.workers[VICTIM].kill()

@@ -34,6 +34,7 @@ from quorate.client import (
     wallet_address,
 )
 from runtime.names import COORDINATOR_TASK_QUEUE
+from workflows.sign_transaction import SignTransactionWorkflow
 from runtime.settings import Settings
 from storage.events.port import verify_chain
 from tests.integration.conftest import System, start_system
@@ -215,12 +216,11 @@ async def test_a_second_run_of_a_request_gets_the_lock_and_signs_nothing(
     )
     first = await sign_transaction(fake_system.client, request, key)
     rerun = await fake_system.client.execute_workflow(
-        "SignTransaction",
+        SignTransactionWorkflow.run,
         request,
         id=key,
         task_queue=COORDINATOR_TASK_QUEUE,
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-        result_type=SignTransactionResult,
         execution_timeout=timedelta(seconds=60),
     )
     assert rerun.tx_hash == first.tx_hash

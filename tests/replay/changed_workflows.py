@@ -14,18 +14,17 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.coordinator import CoordinatorActivities
     from activities.models import (
         AggregateInput,
         CeremonyFailedInput,
         PlanSignInput,
         SignInput,
-        SignPlan,
         SignResult,
         SignRound1Input,
-        SignRound1Result,
         SignRound2Input,
-        SignRound2Result,
     )
+    from activities.party import PartyActivities
     from workflows.common import coordinator, failure_of, fan_out
 
 ExtraStep = Literal["none", "always", "patched"]
@@ -35,16 +34,15 @@ EXTRA_STEP_PATCH = "replay-test-extra-plan-check"
 async def _sign(request: SignInput, *, extra_step: ExtraStep, swap_rounds: bool) -> SignResult:
     """SignWorkflow.run, with the changes the variants below switch on."""
     ceremony_id = workflow.info().workflow_id
-    plan: SignPlan = await coordinator(
-        "coordinator.plan_sign", PlanSignInput(request=request, ceremony_id=ceremony_id), SignPlan
+    plan = await coordinator(
+        CoordinatorActivities.plan_sign, PlanSignInput(request=request, ceremony_id=ceremony_id)
     )
     wallet = plan.wallet
     # Change 1: an extra coordinator step (a local activity) before round 1.
     if extra_step == "always" or (extra_step == "patched" and workflow.patched(EXTRA_STEP_PATCH)):
         await coordinator(
-            "coordinator.plan_sign",
+            CoordinatorActivities.plan_sign,
             PlanSignInput(request=request, ceremony_id=ceremony_id),
-            SignPlan,
         )
 
     def round1_inputs() -> dict[str, SignRound1Input]:
@@ -71,19 +69,17 @@ async def _sign(request: SignInput, *, extra_step: ExtraStep, swap_rounds: bool)
     try:
         if swap_rounds:
             # Change 2: the rounds in the other order (round 2 is scheduled first).
-            round2 = await fan_out("party.sign_round2", round2_inputs({}), SignRound2Result)
-            round1 = await fan_out("party.sign_round1", round1_inputs(), SignRound1Result)
+            round2 = await fan_out(PartyActivities.sign_round2, round2_inputs({}))
+            round1 = await fan_out(PartyActivities.sign_round1, round1_inputs())
             commitments = {p: r.commitments for p, r in round1.items()}
         else:
-            round1 = await fan_out("party.sign_round1", round1_inputs(), SignRound1Result)
+            round1 = await fan_out(PartyActivities.sign_round1, round1_inputs())
             commitments = {p: r.commitments for p, r in round1.items()}
-            round2 = await fan_out(
-                "party.sign_round2", round2_inputs(commitments), SignRound2Result
-            )
+            round2 = await fan_out(PartyActivities.sign_round2, round2_inputs(commitments))
     except ActivityError as error:
         kind, message, culprits = failure_of(error)
         await coordinator(
-            "coordinator.record_failed",
+            CoordinatorActivities.record_failed,
             CeremonyFailedInput(
                 ceremony_id=ceremony_id,
                 wallet_id=wallet.wallet_id,
@@ -92,17 +88,15 @@ async def _sign(request: SignInput, *, extra_step: ExtraStep, swap_rounds: bool)
             ),
         )
         raise ApplicationError(message, list(culprits), type=kind, non_retryable=True) from None
-    result: SignResult = await coordinator(
-        "coordinator.aggregate",
+    return await coordinator(
+        CoordinatorActivities.aggregate,
         AggregateInput(
             plan=plan,
             ceremony_id=ceremony_id,
             commitments=commitments,
             signature_shares={p: r.signature_share for p, r in round2.items()},
         ),
-        SignResult,
     )
-    return result
 
 
 @workflow.defn(name="Sign")

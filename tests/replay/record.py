@@ -48,6 +48,7 @@ from runtime.settings import Settings
 from runtime.temporal_server import temporal_binary
 from tests.integration.conftest import start_system
 from tests.replay.recordings import HISTORIES_DIR, RecordedHistory, replay_key_table
+from workflows.noop import NoopWorkflow
 
 # Each run must finish well within this; a hang means a worker is missing.
 RUN_TIMEOUT = 120.0
@@ -223,7 +224,7 @@ async def record_all(client: Client) -> list[RecordedHistory]:
         "noop",
         "Noop",
         lambda key: c.execute_workflow(
-            "Noop", NoopInput(), id=key, task_queue=COORDINATOR_TASK_QUEUE
+            NoopWorkflow.run, NoopInput(), id=key, task_queue=COORDINATOR_TASK_QUEUE
         ),
     )
     return recorder.recorded

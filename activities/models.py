@@ -2,8 +2,11 @@
 
 These models are the only things that cross Temporal (and so its history). They carry
 public protocol outputs and sealed envelopes, never a share or a nonce in the clear.
-Byte strings travel as lowercase hex. The workflow sandbox imports this module, so it
-depends on pydantic alone (chains.models too).
+Byte strings travel as lowercase hex (``common.types``): a workflow input takes
+``HexOrEmpty`` where the request's own checks refuse what cannot be signed with a typed
+error; everything a party or the coordinator produces is non-empty ``Hex``. The workflow
+sandbox imports this module, so it depends on pydantic alone (as do chains.models and
+common.types).
 """
 
 from __future__ import annotations

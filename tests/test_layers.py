@@ -33,11 +33,12 @@ def imported_packages(path: Path, packages: set[str]) -> set[tuple[int, str]]:
     """(line, top-level package) for every absolute import of one of ``packages``."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        names: list[str] = []
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             names = [node.module]
+        else:
+            continue
         found |= {(node.lineno, n.split(".")[0]) for n in names if n.split(".")[0] in packages}
     return found
 

@@ -7,7 +7,7 @@ can be used by SignTransactionWorkflow unchanged.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
@@ -20,7 +20,7 @@ from chains.errors import (
     InvalidSignature,
     WrongChain,
 )
-from chains.models import TransferIntent
+from chains.models import SignedTransaction, TransferIntent, UnsignedTransaction
 from chains.port import ChainAdapter
 from tests.chains.signers import LocalSigner, flip_bit, signer_for
 
@@ -48,8 +48,27 @@ class ChainAdapterContract:
         await adapter.advance(1)
         return address
 
-    def _intent(self, adapter: ChainAdapter, to: str, amount: int | None = None) -> TransferIntent:
-        return TransferIntent(chain=adapter.name, to=to, amount=amount or self.transfer_amount)
+    def _intent(
+        self, adapter: ChainAdapter, to: str, amount: int | None = None, **fields: Any
+    ) -> TransferIntent:
+        return TransferIntent(
+            chain=adapter.name, to=to, amount=amount or self.transfer_amount, **fields
+        )
+
+    async def _built(
+        self, adapter: ChainAdapter, sender: LocalSigner, recipient: str, **intent: Any
+    ) -> UnsignedTransaction:
+        """Funds ``sender``, then builds a transfer to ``recipient`` (``intent`` overrides
+        the amount or adds fields such as the fee policy)."""
+        await self._funded(adapter, sender)
+        return await adapter.build(self._intent(adapter, recipient, **intent), sender.public_key)
+
+    @staticmethod
+    def _signed(
+        adapter: ChainAdapter, sender: LocalSigner, tx: UnsignedTransaction
+    ) -> SignedTransaction:
+        """``tx`` with ``sender``'s signature on each of its payloads, checked by attach()."""
+        return adapter.attach(tx, [sender.sign(p) for p in tx.signing_payloads])
 
     # -- addresses -----------------------------------------------------------------------
 
@@ -86,7 +105,7 @@ class ChainAdapterContract:
         assert tx.from_address == source
         assert tx.to == recipient
         assert {p.scheme for p in tx.signing_payloads} == {adapter.scheme}
-        signed = adapter.attach(tx, [sender.sign(p) for p in tx.signing_payloads])
+        signed = self._signed(adapter, sender, tx)
         tx_hash = await adapter.broadcast(signed)
         assert tx_hash == signed.tx_hash
         await adapter.advance(adapter.config.confirmations)
@@ -102,9 +121,7 @@ class ChainAdapterContract:
     async def test_rebroadcast_is_harmless(
         self, adapter: ChainAdapter, sender: LocalSigner, recipient: str
     ) -> None:
-        await self._funded(adapter, sender)
-        tx = await adapter.build(self._intent(adapter, recipient), sender.public_key)
-        signed = adapter.attach(tx, [sender.sign(p) for p in tx.signing_payloads])
+        signed = self._signed(adapter, sender, await self._built(adapter, sender, recipient))
         first = await adapter.broadcast(signed)
         await adapter.advance(1)
         second = await adapter.broadcast(signed)
@@ -118,8 +135,7 @@ class ChainAdapterContract:
         hashes = []
         for _ in range(2):
             tx = await adapter.build(self._intent(adapter, recipient), sender.public_key)
-            signed = adapter.attach(tx, [sender.sign(p) for p in tx.signing_payloads])
-            hashes.append(await adapter.broadcast(signed))
+            hashes.append(await adapter.broadcast(self._signed(adapter, sender, tx)))
             await adapter.advance(1)
         assert hashes[0] != hashes[1]
         assert await adapter.balance(recipient) == 2 * self.transfer_amount
@@ -127,9 +143,7 @@ class ChainAdapterContract:
     async def test_unknown_transaction_has_unknown_status(
         self, adapter: ChainAdapter, sender: LocalSigner, recipient: str
     ) -> None:
-        await self._funded(adapter, sender)
-        tx = await adapter.build(self._intent(adapter, recipient), sender.public_key)
-        signed = adapter.attach(tx, [sender.sign(p) for p in tx.signing_payloads])
+        signed = self._signed(adapter, sender, await self._built(adapter, sender, recipient))
         status = await adapter.status(signed.tx_hash)
         assert status.status == "unknown"
         assert status.confirmations == 0
@@ -139,8 +153,7 @@ class ChainAdapterContract:
     async def test_attach_refuses_a_flipped_signature_bit(
         self, adapter: ChainAdapter, sender: LocalSigner, recipient: str
     ) -> None:
-        await self._funded(adapter, sender)
-        tx = await adapter.build(self._intent(adapter, recipient), sender.public_key)
+        tx = await self._built(adapter, sender, recipient)
         signatures = [sender.sign(p) for p in tx.signing_payloads]
         for bit in (0, 255, 511):
             with pytest.raises(InvalidSignature):
@@ -149,18 +162,14 @@ class ChainAdapterContract:
     async def test_attach_refuses_another_keys_signature(
         self, adapter: ChainAdapter, sender: LocalSigner, recipient: str
     ) -> None:
-        await self._funded(adapter, sender)
-        tx = await adapter.build(self._intent(adapter, recipient), sender.public_key)
+        tx = await self._built(adapter, sender, recipient)
         stranger = signer_for(adapter.scheme, "stranger")
         with pytest.raises(InvalidSignature):
             adapter.attach(tx, [stranger.sign(p) for p in tx.signing_payloads])
         with pytest.raises(InvalidSignature):
             adapter.attach(tx, [])
         with pytest.raises(WrongChain):
-            adapter.attach(
-                tx.model_copy(update={"chain": "another-chain"}),
-                [sender.sign(p) for p in tx.signing_payloads],
-            )
+            self._signed(adapter, sender, tx.model_copy(update={"chain": "another-chain"}))
 
     async def test_engine_refuses_a_flipped_signature_bit(
         self, adapter: ChainAdapter, sender: LocalSigner, recipient: str
@@ -200,16 +209,13 @@ class ChainAdapterContract:
     async def test_dust_is_refused(
         self, adapter: ChainAdapter, sender: LocalSigner, recipient: str
     ) -> None:
-        await self._funded(adapter, sender)
         if self.dust_amount is None:
             # No dust rule on this chain: the smallest unit is a valid transfer.
-            tx = await adapter.build(self._intent(adapter, recipient, 1), sender.public_key)
+            tx = await self._built(adapter, sender, recipient, amount=1)
             assert tx.amount == 1
             return
         with pytest.raises(DustOutput):
-            await adapter.build(
-                self._intent(adapter, recipient, self.dust_amount), sender.public_key
-            )
+            await self._built(adapter, sender, recipient, amount=self.dust_amount)
 
     async def test_non_positive_amount_is_refused(self, adapter: ChainAdapter) -> None:
         with pytest.raises((InvalidAmount, ValueError)):

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from coincurve import PrivateKey
 from nacl.signing import SigningKey
 
-from chains.models import ChainSignature, Scheme, SigningPayload
+from chains.models import ChainSignature, SigningPayload
 from chains.taproot import SECP256K1_ORDER, tagged_hash
+from common.types import Scheme
 
 
 @dataclass(frozen=True)

@@ -109,10 +109,8 @@ class BitcoinContract(ChainAdapterContract):
     async def _send(
         self, adapter: BitcoinChain, sender: LocalSigner, to: str, amount: int
     ) -> tuple[UnsignedTransaction, bytes]:
-        tx = await adapter.build(
-            TransferIntent(chain=adapter.name, to=to, amount=amount), sender.public_key
-        )
-        signed = adapter.attach(tx, [sender.sign(p) for p in tx.signing_payloads])
+        tx = await adapter.build(self._intent(adapter, to, amount), sender.public_key)
+        signed = self._signed(adapter, sender, tx)
         assert await adapter.broadcast(signed) == signed.tx_hash
         return tx, bytes.fromhex(signed.raw_tx)
 
@@ -186,10 +184,7 @@ class BitcoinContract(ChainAdapterContract):
     async def test_payloads_are_recomputed_not_trusted(
         self, adapter: BitcoinChain, sender: LocalSigner, recipient: str
     ) -> None:
-        await self._funded(adapter, sender)
-        tx = await adapter.build(
-            TransferIntent(chain=adapter.name, to=recipient, amount=10_000), sender.public_key
-        )
+        tx = await self._built(adapter, sender, recipient, amount=10_000)
         forged = tx.signing_payloads[0].model_copy(update={"message": "11" * 32})
         swapped = tx.model_copy(update={"signing_payloads": (forged,)})
         with pytest.raises(InvalidSignature):
@@ -199,14 +194,10 @@ class BitcoinContract(ChainAdapterContract):
         self, adapter: BitcoinChain, sender: LocalSigner, recipient: str
     ) -> None:
         await self._funded(adapter, sender)
-        first = await adapter.build(
-            TransferIntent(chain=adapter.name, to=recipient, amount=10_000), sender.public_key
-        )
-        second = await adapter.build(
-            TransferIntent(chain=adapter.name, to=recipient, amount=20_000), sender.public_key
-        )
+        first = await adapter.build(self._intent(adapter, recipient, 10_000), sender.public_key)
+        second = await adapter.build(self._intent(adapter, recipient, 20_000), sender.public_key)
         for tx in (first, second):
-            signed = adapter.attach(tx, [sender.sign(p) for p in tx.signing_payloads])
+            signed = self._signed(adapter, sender, tx)
             if tx is first:
                 await adapter.broadcast(signed)
             else:
@@ -216,10 +207,7 @@ class BitcoinContract(ChainAdapterContract):
     async def test_engine_refuses_outputs_above_inputs(
         self, adapter: BitcoinChain, sender: LocalSigner, recipient: str
     ) -> None:
-        await self._funded(adapter, sender)
-        tx = await adapter.build(
-            TransferIntent(chain=adapter.name, to=recipient, amount=10_000), sender.public_key
-        )
+        tx = await self._built(adapter, sender, recipient, amount=10_000)
         unsigned = Transaction.parse(bytes.fromhex(tx.payload))
         greedy = Transaction(
             unsigned.version,

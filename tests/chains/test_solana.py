@@ -29,7 +29,7 @@ from chains.errors import (
     RpcError,
     UnknownChain,
 )
-from chains.models import FeePolicy, TransferIntent
+from chains.models import FeePolicy
 from chains.port import ChainAdapter
 from chains.solana.adapter import SolanaChain
 from chains.solana.embedded import LAMPORTS_PER_SIGNATURE, EmbeddedSolana
@@ -84,17 +84,6 @@ class TestSolanaChain(ChainAdapterContract):
         yield chain
         await chain.close()
 
-    async def _built(
-        self, adapter: ChainAdapter, sender: LocalSigner, recipient: str, **intent: Any
-    ) -> Any:
-        await self._funded(adapter, sender)
-        fields: dict[str, Any] = {
-            "chain": adapter.name,
-            "to": recipient,
-            "amount": self.transfer_amount,
-        }
-        return await adapter.build(TransferIntent(**(fields | intent)), sender.public_key)
-
     # -- encoding ------------------------------------------------------------------------
 
     async def test_raw_transaction_is_v0_and_verifies_with_libsodium(
@@ -103,7 +92,7 @@ class TestSolanaChain(ChainAdapterContract):
         tx = await self._built(adapter, sender, recipient)
         assert tx.fee == LAMPORTS_PER_SIGNATURE
         assert tx.details["blockhash"]
-        signed = adapter.attach(tx, [sender.sign(p) for p in tx.signing_payloads])
+        signed = self._signed(adapter, sender, tx)
         decoded = VersionedTransaction.from_bytes(bytes.fromhex(signed.raw_tx))
         assert isinstance(decoded.message, MessageV0)
         assert decoded.message.address_table_lookups == []
@@ -122,7 +111,7 @@ class TestSolanaChain(ChainAdapterContract):
         source = adapter.address(sender.public_key)
         tx = await self._built(adapter, sender, recipient)
         before = await adapter.balance(source)
-        await adapter.broadcast(adapter.attach(tx, [sender.sign(tx.signing_payloads[0])]))
+        await adapter.broadcast(self._signed(adapter, sender, tx))
         assert await adapter.balance(source) == before - tx.amount - tx.fee
 
     async def test_addresses(self, adapter: ChainAdapter) -> None:
@@ -147,7 +136,7 @@ class TestSolanaChain(ChainAdapterContract):
     ) -> None:
         await adapter.fund(recipient, RENT_EXEMPT)
         tx = await self._built(adapter, sender, recipient, amount=1)
-        await adapter.broadcast(adapter.attach(tx, [sender.sign(tx.signing_payloads[0])]))
+        await adapter.broadcast(self._signed(adapter, sender, tx))
         assert await adapter.balance(recipient) == RENT_EXEMPT + 1
 
     async def test_sender_left_below_rent_exemption_is_refused(
@@ -157,17 +146,11 @@ class TestSolanaChain(ChainAdapterContract):
         balance = await adapter.balance(source)
         too_much = balance - LAMPORTS_PER_SIGNATURE - RENT_EXEMPT + 1
         with pytest.raises(DustOutput, match="rent-exempt"):
-            await adapter.build(
-                TransferIntent(chain=adapter.name, to=recipient, amount=too_much),
-                sender.public_key,
-            )
+            await adapter.build(self._intent(adapter, recipient, too_much), sender.public_key)
         # Emptying the account entirely is allowed: it is closed, not left below rent.
         everything = balance - LAMPORTS_PER_SIGNATURE
-        tx = await adapter.build(
-            TransferIntent(chain=adapter.name, to=recipient, amount=everything),
-            sender.public_key,
-        )
-        await adapter.broadcast(adapter.attach(tx, [sender.sign(tx.signing_payloads[0])]))
+        tx = await adapter.build(self._intent(adapter, recipient, everything), sender.public_key)
+        await adapter.broadcast(self._signed(adapter, sender, tx))
         assert await adapter.balance(source) == 0
         assert await adapter.balance(recipient) == everything
 
@@ -189,10 +172,7 @@ class TestSolanaChain(ChainAdapterContract):
         source = await self._funded(adapter, sender)
         balance = await adapter.balance(source)
         with pytest.raises(InsufficientFunds):
-            await adapter.build(
-                TransferIntent(chain=adapter.name, to=recipient, amount=balance),
-                sender.public_key,
-            )
+            await adapter.build(self._intent(adapter, recipient, balance), sender.public_key)
 
     # -- blockhash lifetime --------------------------------------------------------------
 
@@ -209,7 +189,7 @@ class TestSolanaChain(ChainAdapterContract):
         tx = await self._built(adapter, sender, recipient)
         last_valid = await adapter.rpc.slot() + MAX_PROCESSING_AGE
         assert tx.details["last_valid_block_height"] == last_valid
-        signed = adapter.attach(tx, [sender.sign(tx.signing_payloads[0])])
+        signed = self._signed(adapter, sender, tx)
         before = await adapter.balance(source)
         await adapter.advance(MAX_PROCESSING_AGE + 1)
         with pytest.raises(BroadcastRejected, match="BlockhashNotFound"):
@@ -218,7 +198,7 @@ class TestSolanaChain(ChainAdapterContract):
         assert (await adapter.status(signed.tx_hash)).status == "unknown"
         rebuilt = await adapter.build(self._intent(adapter, recipient), sender.public_key)
         assert rebuilt.details["blockhash"] != tx.details["blockhash"]
-        again = adapter.attach(rebuilt, [sender.sign(rebuilt.signing_payloads[0])])
+        again = self._signed(adapter, sender, rebuilt)
         assert await adapter.broadcast(again) == again.tx_hash
         assert await adapter.balance(recipient) == self.transfer_amount
 
@@ -226,7 +206,7 @@ class TestSolanaChain(ChainAdapterContract):
         self, adapter: ChainAdapter, sender: LocalSigner, recipient: str
     ) -> None:
         tx = await self._built(adapter, sender, recipient)
-        signed = adapter.attach(tx, [sender.sign(tx.signing_payloads[0])])
+        signed = self._signed(adapter, sender, tx)
         await adapter.advance(MAX_PROCESSING_AGE)
         assert await adapter.broadcast(signed) == signed.tx_hash
         status = await adapter.status(signed.tx_hash)
@@ -255,11 +235,9 @@ class TestSolanaChain(ChainAdapterContract):
         late = await self._built(adapter, sender, recipient)
         balance = await adapter.balance(source)
         drain = balance - LAMPORTS_PER_SIGNATURE - RENT_EXEMPT - 10_000
-        first = await adapter.build(
-            TransferIntent(chain=adapter.name, to=recipient, amount=drain), sender.public_key
-        )
-        await adapter.broadcast(adapter.attach(first, [sender.sign(first.signing_payloads[0])]))
-        signed = adapter.attach(late, [sender.sign(late.signing_payloads[0])])
+        first = await adapter.build(self._intent(adapter, recipient, drain), sender.public_key)
+        await adapter.broadcast(self._signed(adapter, sender, first))
+        signed = self._signed(adapter, sender, late)
         with pytest.raises(BroadcastRejected, match="insufficient lamports"):
             await adapter.broadcast(signed)
         status = await adapter.status(signed.tx_hash)
@@ -273,7 +251,7 @@ class TestSolanaChain(ChainAdapterContract):
     ) -> None:
         chain = SolanaChain(solana_config(confirmations=3), EmbeddedSolana())
         tx = await self._built(chain, sender, recipient)
-        tx_hash = await chain.broadcast(chain.attach(tx, [sender.sign(tx.signing_payloads[0])]))
+        tx_hash = await chain.broadcast(self._signed(chain, sender, tx))
         seen = []
         for _ in range(3):
             status = await chain.status(tx_hash)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeAlias
 
 from mpc.frost import (
     Ciphersuite,
@@ -19,6 +20,9 @@ from mpc.frost import (
 )
 from mpc.group import Rng
 
+KeySplit: TypeAlias = tuple[dict[Identifier, KeyShare], PublicKeyPackage]
+"""Each party's key share and the group's public key package: what a DKG or a dealer yields."""
+
 
 def identifiers_for(cs: Ciphersuite, names: Sequence[str]) -> list[Identifier]:
     return [Identifier.derive(cs, name.encode()) for name in names]
@@ -26,7 +30,7 @@ def identifiers_for(cs: Ciphersuite, names: Sequence[str]) -> list[Identifier]:
 
 def run_dkg(
     cs: Ciphersuite, identifiers: Sequence[Identifier], min_signers: int, rng: Rng
-) -> tuple[dict[Identifier, KeyShare], PublicKeyPackage]:
+) -> KeySplit:
     """All three DKG parts for every party; asserts that every party derived the same key."""
     n = len(identifiers)
     round1 = {i: dkg.part1(cs, i, n, min_signers, rng) for i in identifiers}

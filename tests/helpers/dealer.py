@@ -13,6 +13,7 @@ from mpc.frost.identifier import Identifier
 from mpc.frost.keys import KeyShare, PublicKeyPackage, validate_threshold
 from mpc.frost.vss import evaluate_polynomial
 from mpc.group import DEFAULT_RNG, Rng, Scalar
+from tests.helpers.ceremony import KeySplit
 
 
 def trusted_dealer_keygen(
@@ -22,7 +23,7 @@ def trusted_dealer_keygen(
     rng: Rng = DEFAULT_RNG,
     secret: Scalar | None = None,
     coefficients: Sequence[Scalar] | None = None,
-) -> tuple[dict[Identifier, KeyShare], PublicKeyPackage]:
+) -> KeySplit:
     """RFC 9591 Appendix C trusted_dealer_keygen over arbitrary identifiers."""
     validate_threshold(min_signers, len(identifiers))
     group = ciphersuite.group

@@ -6,16 +6,10 @@ import dataclasses
 
 import pytest
 
-from mpc.frost import (
-    FROST_ED25519,
-    FROST_SECP256K1,
-    FROST_SECP256K1_TR,
-    Ciphersuite,
-    Identifier,
-    dkg,
-)
+from mpc.frost import FROST_SECP256K1, Ciphersuite, Identifier, dkg
 from mpc.frost.errors import (
     DuplicateIdentifier,
+    FrostError,
     IncorrectNumberOfCommitments,
     IncorrectNumberOfPackages,
     InvalidParameters,
@@ -26,12 +20,10 @@ from mpc.frost.errors import (
 from mpc.frost.signature import Signature
 from tests.helpers.ceremony import identifiers_for, run_dkg
 from tests.helpers.rng import DeterministicRng
-
-SUITES = [FROST_SECP256K1, FROST_ED25519, FROST_SECP256K1_TR]
-PARTIES = ["us-1", "us-2", "eu-1", "eu-2", "apac-1", "apac-2"]
+from tests.helpers.suites import PARTIES, SUITE_IDS, SUITES
 
 
-@pytest.fixture(params=SUITES, ids=[cs.id for cs in SUITES])
+@pytest.fixture(params=SUITES, ids=SUITE_IDS)
 def setup(request: pytest.FixtureRequest):
     """Round 1 of a 3-of-6 DKG; returns the suite, the identifiers and every party's output."""
     cs: Ciphersuite = request.param
@@ -46,6 +38,21 @@ Round1 = dict[Identifier, tuple[dkg.Round1SecretPackage, dkg.Round1Package]]
 
 def _others(ids: list[Identifier], round1: Round1, me: Identifier) -> list[dkg.Round1Package]:
     return [round1[j][1] for j in ids if j != me]
+
+
+def _part2_culprits(
+    ids: list[Identifier],
+    round1: Round1,
+    me: Identifier,
+    forged: dkg.Round1Package,
+    error: type[FrostError],
+) -> tuple[Identifier, ...]:
+    """The culprits of the ``error`` that ``me``'s part 2 must raise when ``forged`` arrives
+    in place of its sender's round-1 package."""
+    packages = [forged if p.sender == forged.sender else p for p in _others(ids, round1, me)]
+    with pytest.raises(error) as caught:
+        dkg.part2(round1[me][0], packages)
+    return caught.value.culprits
 
 
 def test_honest_run_agrees(setup) -> None:
@@ -65,10 +72,7 @@ def test_bad_proof_of_knowledge_names_the_culprit(setup) -> None:
     forged = dataclasses.replace(
         package, proof_of_knowledge=Signature(cs, proof.R, proof.z + cs.group.scalar(1))
     )
-    packages = [forged if p.sender == cheater else p for p in _others(ids, round1, me)]
-    with pytest.raises(InvalidProofOfKnowledge) as caught:
-        dkg.part2(round1[me][0], packages)
-    assert caught.value.culprits == (cheater,)
+    assert _part2_culprits(ids, round1, me, forged, InvalidProofOfKnowledge) == (cheater,)
 
 
 def test_proof_replayed_under_another_identifier_fails(setup) -> None:
@@ -77,10 +81,7 @@ def test_proof_replayed_under_another_identifier_fails(setup) -> None:
     _cs, ids, round1 = setup
     me, victim, copier = ids[0], ids[1], ids[2]
     copied = dataclasses.replace(round1[victim][1], sender=copier)
-    packages = [copied if p.sender == copier else p for p in _others(ids, round1, me)]
-    with pytest.raises(InvalidProofOfKnowledge) as caught:
-        dkg.part2(round1[me][0], packages)
-    assert caught.value.culprits == (copier,)
+    assert _part2_culprits(ids, round1, me, copied, InvalidProofOfKnowledge) == (copier,)
 
 
 @pytest.mark.parametrize("length", [2, 4, 1])
@@ -90,10 +91,7 @@ def test_wrong_commitment_count_names_the_culprit(setup, length: int) -> None:
     package = round1[cheater][1]
     commitment = (package.commitment * 2)[:length]
     bad = dataclasses.replace(package, commitment=commitment)
-    packages = [bad if p.sender == cheater else p for p in _others(ids, round1, me)]
-    with pytest.raises(IncorrectNumberOfCommitments) as caught:
-        dkg.part2(round1[me][0], packages)
-    assert caught.value.culprits == (cheater,)
+    assert _part2_culprits(ids, round1, me, bad, IncorrectNumberOfCommitments) == (cheater,)
 
 
 def test_duplicate_identifier_is_named(setup) -> None:

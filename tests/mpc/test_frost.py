@@ -24,7 +24,6 @@ from mpc.frost import (
     FROST_SECP256K1_TR,
     Ciphersuite,
     Identifier,
-    KeyShare,
     PublicKeyPackage,
     Signature,
     aggregate,
@@ -32,12 +31,9 @@ from mpc.frost import (
 from mpc.frost.helpers import compute_binding_factors, compute_group_commitment
 from mpc.frost.taproot import output_key_x_only, tweak_key_share, tweak_public_key_package
 from mpc.group import Secp256k1Element
-from tests.helpers.ceremony import identifiers_for, run_dkg, sign_message, sign_round
+from tests.helpers.ceremony import KeySplit, identifiers_for, run_dkg, sign_message, sign_round
 from tests.helpers.rng import DeterministicRng
-
-PARTIES = ["us-1", "us-2", "eu-1", "eu-2", "apac-1", "apac-2"]
-SUITES = [FROST_SECP256K1, FROST_ED25519, FROST_SECP256K1_TR]
-SUITE_IDS = [cs.id for cs in SUITES]
+from tests.helpers.suites import PARTIES, SUITE_IDS, SUITES
 
 
 def rfc_equation_by_libsecp256k1(message: bytes, signature: Signature, key: bytes) -> None:
@@ -67,9 +63,7 @@ def external_verify(
             raise InvalidSignature("libsecp256k1 rejects the BIP340 signature")
 
 
-def dkg_with_parity(
-    cs: Ciphersuite, want_odd: bool, threshold: int = 3
-) -> tuple[dict[Identifier, KeyShare], PublicKeyPackage]:
+def dkg_with_parity(cs: Ciphersuite, want_odd: bool, threshold: int = 3) -> KeySplit:
     """A real DKG whose group key has the requested Y parity (found by trying seeds)."""
     ids = identifiers_for(cs, PARTIES)
     for seed in range(64):

@@ -33,10 +33,7 @@ from mpc.frost.errors import (
 from mpc.frost.taproot import tweak_key_share
 from tests.helpers.ceremony import identifiers_for, run_dkg, sign_round
 from tests.helpers.rng import DeterministicRng
-
-SUITES = [FROST_SECP256K1, FROST_ED25519, FROST_SECP256K1_TR]
-SUITE_IDS = [cs.id for cs in SUITES]
-PARTIES = ["us-1", "us-2", "eu-1", "eu-2", "apac-1", "apac-2"]
+from tests.helpers.suites import PARTIES, SUITE_IDS, SUITES
 
 
 @pytest.fixture(scope="module", params=SUITES, ids=SUITE_IDS)

@@ -11,8 +11,6 @@ from hypothesis import strategies as st
 
 from mpc.errors import InvalidSignature
 from mpc.frost import (
-    FROST_ED25519,
-    FROST_SECP256K1,
     FROST_SECP256K1_TR,
     Ciphersuite,
     KeyShare,
@@ -25,8 +23,8 @@ from mpc.frost.errors import FrostError
 from mpc.group import GroupError
 from tests.helpers.ceremony import identifiers_for, run_dkg, sign_round
 from tests.helpers.rng import DeterministicRng
+from tests.helpers.suites import SUITES
 
-SUITES = [FROST_SECP256K1, FROST_ED25519, FROST_SECP256K1_TR]
 EXAMPLES = settings(max_examples=30, deadline=None)
 
 
@@ -55,38 +53,24 @@ positions = st.integers(min_value=0, max_value=10_000)
 suites = st.sampled_from(SUITES)
 
 
+@pytest.mark.parametrize("part", ["message", "signature", "key"])
 @EXAMPLES
 @given(cs=suites, index=positions, mask=masks)
-def test_changed_message_fails(cs: Ciphersuite, index: int, mask: int) -> None:
+def test_changed_message_signature_or_key_fails(
+    part: str, cs: Ciphersuite, index: int, mask: int
+) -> None:
     _, _, signature = signed(cs, MESSAGE)
     _, public = key(cs)
+    parts = {
+        "message": MESSAGE,
+        "signature": signature.to_bytes(),
+        "key": public.verifying_key.to_bytes(),
+    }
+    if part == "key" and cs is FROST_SECP256K1_TR:
+        parts["key"] = parts["key"][1:]  # BIP340 keys are x-only: every byte is significant
+    parts[part] = flip(parts[part], index, mask)
     with pytest.raises(InvalidSignature):
-        cs.verify_bytes(
-            flip(MESSAGE, index, mask), signature.to_bytes(), public.verifying_key.to_bytes()
-        )
-
-
-@EXAMPLES
-@given(cs=suites, index=positions, mask=masks)
-def test_changed_signature_fails(cs: Ciphersuite, index: int, mask: int) -> None:
-    _, _, signature = signed(cs, MESSAGE)
-    _, public = key(cs)
-    with pytest.raises(InvalidSignature):
-        cs.verify_bytes(
-            MESSAGE, flip(signature.to_bytes(), index, mask), public.verifying_key.to_bytes()
-        )
-
-
-@EXAMPLES
-@given(cs=suites, index=positions, mask=masks)
-def test_changed_key_fails(cs: Ciphersuite, index: int, mask: int) -> None:
-    _, _, signature = signed(cs, MESSAGE)
-    _, public = key(cs)
-    encoded = public.verifying_key.to_bytes()
-    if cs is FROST_SECP256K1_TR:
-        encoded = encoded[1:]  # BIP340 keys are x-only: every byte is significant
-    with pytest.raises(InvalidSignature):
-        cs.verify_bytes(MESSAGE, signature.to_bytes(), flip(encoded, index, mask))
+        cs.verify_bytes(parts["message"], parts["signature"], parts["key"])
 
 
 @EXAMPLES

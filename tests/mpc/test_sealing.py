@@ -64,31 +64,48 @@ LOW_ORDER_POINTS = [
 ]
 
 
+# Alice seals to Bob in SESSION; Bob opens what he expects Alice to have sealed to him.
+SEAL_ARGS: dict[str, Any] = {
+    "session_id": SESSION,
+    "sender": "alice",
+    "sender_key": ALICE,
+    "recipient": "bob",
+    "recipient_public_key": BOB.public_key,
+}
+OPEN_ARGS: dict[str, Any] = {
+    "session_id": SESSION,
+    "sender": "alice",
+    "sender_public_key": ALICE.public_key,
+    "recipient": "bob",
+    "recipient_key": BOB,
+}
+# The same roles the other way round: Bob seals to Alice.
+BOB_TO_ALICE: dict[str, Any] = {
+    "sender": "bob",
+    "sender_key": BOB,
+    "recipient": "alice",
+    "recipient_public_key": ALICE.public_key,
+}
+ALICE_FROM_BOB: dict[str, Any] = {
+    "sender": "bob",
+    "sender_public_key": BOB.public_key,
+    "recipient": "alice",
+    "recipient_key": ALICE,
+}
+
+
 def seal_ab(
-    plaintext: bytes = PLAINTEXT, rng: Callable[[int], bytes] | None = None
+    plaintext: bytes = PLAINTEXT, rng: Callable[[int], bytes] | None = None, **changes: Any
 ) -> SealedPayload:
-    """Alice seals to Bob in SESSION."""
-    return seal(
-        plaintext,
-        session_id=SESSION,
-        sender="alice",
-        sender_key=ALICE,
-        recipient="bob",
-        recipient_public_key=BOB.public_key,
-        rng=rng if rng is not None else seeded_rng(100),
-    )
+    """Alice seals to Bob in SESSION, unless ``changes`` say otherwise."""
+    chosen = rng if rng is not None else seeded_rng(100)
+    return seal(plaintext, **{**SEAL_ARGS, **changes, "rng": chosen})
 
 
-def open_ab(payload: SealedPayload) -> bytes:
-    """Bob opens what he expects Alice to have sealed to him in SESSION."""
-    return open_sealed(
-        payload,
-        session_id=SESSION,
-        sender="alice",
-        sender_public_key=ALICE.public_key,
-        recipient="bob",
-        recipient_key=BOB,
-    )
+def open_ab(payload: SealedPayload, **changes: Any) -> bytes:
+    """Bob opens what he expects Alice to have sealed to him in SESSION, unless ``changes``
+    say otherwise."""
+    return open_sealed(payload, **{**OPEN_ARGS, **changes})
 
 
 ENVELOPE = seal_ab().to_bytes()
@@ -102,6 +119,18 @@ def lp(*fields: bytes) -> bytes:
 def encode(*fields: bytes) -> bytes:
     """A version-1 envelope with these fields, written independently of to_bytes()."""
     return bytes([1]) + lp(*fields)
+
+
+def fields_of(payload: SealedPayload) -> list[bytes]:
+    """The six fields of an envelope sealed by :func:`seal_ab`, in declaration order."""
+    return [
+        SESSION,
+        b"alice",
+        b"bob",
+        payload.ephemeral_public_key,
+        payload.nonce,
+        payload.ciphertext,
+    ]
 
 
 # Round trips
@@ -137,36 +166,12 @@ def test_serialization_round_trip_and_layout() -> None:
     data = payload.to_bytes()
     assert SealedPayload.from_bytes(data) == payload
     # A version byte, then six length-prefixed fields in declaration order.
-    expected = encode(
-        SESSION,
-        b"alice",
-        b"bob",
-        payload.ephemeral_public_key,
-        payload.nonce,
-        payload.ciphertext,
-    )
-    assert data == expected
+    assert data == encode(*fields_of(payload))
 
 
 def test_both_directions_work_in_one_session() -> None:
-    to_alice = seal(
-        b"reply",
-        session_id=SESSION,
-        sender="bob",
-        sender_key=BOB,
-        recipient="alice",
-        recipient_public_key=ALICE.public_key,
-        rng=seeded_rng(5),
-    )
-    opened = open_sealed(
-        to_alice,
-        session_id=SESSION,
-        sender="bob",
-        sender_public_key=BOB.public_key,
-        recipient="alice",
-        recipient_key=ALICE,
-    )
-    assert opened == b"reply"
+    to_alice = seal_ab(b"reply", rng=seeded_rng(5), **BOB_TO_ALICE)
+    assert open_ab(to_alice, **ALICE_FROM_BOB) == b"reply"
 
 
 party_ids = st.text(st.characters(codec="utf-8"), min_size=1, max_size=40)
@@ -185,28 +190,13 @@ def test_round_trip_property(
 ) -> None:
     if sender == recipient:
         recipient += "'"
-    payload = seal(
-        plaintext,
-        session_id=session_id,
-        sender=sender,
-        sender_key=ALICE,
-        recipient=recipient,
-        recipient_public_key=BOB.public_key,
-        rng=seeded_rng(seed),
-    )
+    context = {"session_id": session_id, "sender": sender, "recipient": recipient}
+    payload = seal_ab(plaintext, rng=seeded_rng(seed), **context)
     data = payload.to_bytes()
     parsed = SealedPayload.from_bytes(data)
     assert parsed == payload
     assert parsed.to_bytes() == data
-    opened = open_sealed(
-        parsed,
-        session_id=session_id,
-        sender=sender,
-        sender_public_key=ALICE.public_key,
-        recipient=recipient,
-        recipient_key=BOB,
-    )
-    assert opened == plaintext
+    assert open_ab(parsed, **context) == plaintext
 
 
 def test_construction_matches_the_documented_key_schedule() -> None:
@@ -264,14 +254,7 @@ def test_each_seal_uses_fresh_randomness() -> None:
 
 
 def test_default_rng_is_the_os() -> None:
-    payload = seal(
-        PLAINTEXT,
-        session_id=SESSION,
-        sender="alice",
-        sender_key=ALICE,
-        recipient="bob",
-        recipient_public_key=BOB.public_key,
-    )
+    payload = seal(PLAINTEXT, **SEAL_ARGS)
     assert payload.to_bytes() != ENVELOPE
     assert open_ab(payload) == PLAINTEXT
 
@@ -304,42 +287,16 @@ def test_relay_with_its_own_key_cannot_open() -> None:
     # The relay (Carol) holds the envelope, both parties' public keys and a key pair of its own;
     # answering for Bob with its own key is the best it can do, and authentication fails.
     with pytest.raises(SealedPayloadTampered):
-        open_sealed(
-            SealedPayload.from_bytes(ENVELOPE),
-            session_id=SESSION,
-            sender="alice",
-            sender_public_key=ALICE.public_key,
-            recipient="bob",
-            recipient_key=CAROL,
-        )
+        open_ab(SealedPayload.from_bytes(ENVELOPE), recipient_key=CAROL)
 
 
 def test_relay_cannot_redirect_to_itself() -> None:
     rewritten = dataclasses.replace(SealedPayload.from_bytes(ENVELOPE), recipient="carol")
     with pytest.raises(SealedPayloadTampered):
-        open_sealed(
-            rewritten,
-            session_id=SESSION,
-            sender="alice",
-            sender_public_key=ALICE.public_key,
-            recipient="carol",
-            recipient_key=CAROL,
-        )
+        open_ab(rewritten, recipient="carol", recipient_key=CAROL)
 
 
 # Opening under another context
-
-
-def open_expecting(payload: SealedPayload, **changes: Any) -> bytes:
-    expected: dict[str, Any] = {
-        "session_id": SESSION,
-        "sender": "alice",
-        "sender_public_key": ALICE.public_key,
-        "recipient": "bob",
-        "recipient_key": BOB,
-    }
-    expected.update(changes)
-    return open_sealed(payload, **expected)
 
 
 @pytest.mark.parametrize(
@@ -356,7 +313,7 @@ def open_expecting(payload: SealedPayload, **changes: Any) -> bytes:
 )
 def test_header_mismatch_is_rejected_before_crypto(changes: dict[str, Any]) -> None:
     with pytest.raises(SealedPayloadMismatch):
-        open_expecting(seal_ab(), **changes)
+        open_ab(seal_ab(), **changes)
 
 
 @pytest.mark.parametrize(
@@ -366,7 +323,7 @@ def test_header_mismatch_is_rejected_before_crypto(changes: dict[str, Any]) -> N
 )
 def test_wrong_key_fails_authentication(changes: dict[str, Any]) -> None:
     with pytest.raises(SealedPayloadTampered):
-        open_expecting(seal_ab(), **changes)
+        open_ab(seal_ab(), **changes)
 
 
 @pytest.mark.parametrize(
@@ -379,15 +336,15 @@ def test_rewritten_header_fails_authentication(field: str, value: object) -> Non
     changes: dict[str, Any] = {field: value}
     rewritten = dataclasses.replace(seal_ab(), **changes)
     with pytest.raises(SealedPayloadTampered):
-        open_expecting(rewritten, **{field: value})
+        open_ab(rewritten, **{field: value})
 
 
 def test_replay_into_another_session_fails() -> None:
     payload = seal_ab()
     with pytest.raises(SealedPayloadMismatch):
-        open_expecting(payload, session_id=b"dkg/session-0002")
+        open_ab(payload, session_id=b"dkg/session-0002")
     with pytest.raises(SealedPayloadTampered):
-        open_expecting(
+        open_ab(
             dataclasses.replace(payload, session_id=b"dkg/session-0002"),
             session_id=b"dkg/session-0002",
         )
@@ -397,9 +354,9 @@ def test_replay_to_another_recipient_fails() -> None:
     payload = seal_ab()
     carol = {"recipient": "carol", "recipient_key": CAROL}
     with pytest.raises(SealedPayloadMismatch):
-        open_expecting(payload, **carol)
+        open_ab(payload, **carol)
     with pytest.raises(SealedPayloadTampered):
-        open_expecting(dataclasses.replace(payload, recipient="carol"), **carol)
+        open_ab(dataclasses.replace(payload, recipient="carol"), **carol)
 
 
 def test_reflection_back_to_the_sender_fails() -> None:
@@ -407,27 +364,12 @@ def test_reflection_back_to_the_sender_fails() -> None:
     # Bob had sent it must fail on the ephemeral DH and on the ordered key derivation.
     reflected = dataclasses.replace(seal_ab(), sender="bob", recipient="alice")
     with pytest.raises(SealedPayloadTampered):
-        open_sealed(
-            reflected,
-            session_id=SESSION,
-            sender="bob",
-            sender_public_key=BOB.public_key,
-            recipient="alice",
-            recipient_key=ALICE,
-        )
+        open_ab(reflected, **ALICE_FROM_BOB)
 
 
 def test_impersonated_sender_fails() -> None:
     # Carol seals to Bob with her own key but claims to be Alice.
-    forged = seal(
-        b"a forged share",
-        session_id=SESSION,
-        sender="alice",
-        sender_key=CAROL,
-        recipient="bob",
-        recipient_public_key=BOB.public_key,
-        rng=seeded_rng(9),
-    )
+    forged = seal_ab(b"a forged share", rng=seeded_rng(9), sender_key=CAROL)
     with pytest.raises(SealedPayloadTampered):
         open_ab(forged)
 
@@ -437,15 +379,7 @@ def test_forger_without_the_senders_secret_fails() -> None:
     # for the static Diffie-Hellman; the static-static term is what authenticates the sender.
     liar = SealingKeyPair.from_private_bytes(CAROL.unsafe_private_bytes())
     object.__setattr__(liar, "public_key", ALICE.public_key)
-    forged = seal(
-        b"a forged share",
-        session_id=SESSION,
-        sender="alice",
-        sender_key=liar,
-        recipient="bob",
-        recipient_public_key=BOB.public_key,
-        rng=seeded_rng(9),
-    )
+    forged = seal_ab(b"a forged share", rng=seeded_rng(9), sender_key=liar)
     with pytest.raises(SealedPayloadTampered):
         open_ab(forged)
 
@@ -571,15 +505,7 @@ def test_non_bytes_input_is_malformed(data: object) -> None:
     ],
 )
 def test_out_of_range_fields_are_malformed(position: int, value: bytes) -> None:
-    payload = seal_ab()
-    fields = [
-        SESSION,
-        b"alice",
-        b"bob",
-        payload.ephemeral_public_key,
-        payload.nonce,
-        payload.ciphertext,
-    ]
+    fields = fields_of(seal_ab())
     fields[position] = value
     with pytest.raises(SealedPayloadMalformed):
         SealedPayload.from_bytes(encode(*fields))
@@ -706,20 +632,6 @@ def test_public_key_round_trips_through_raw_bytes() -> None:
 # Input validation
 
 
-SEAL_ARGS: dict[str, Any] = {
-    "session_id": SESSION,
-    "sender": "alice",
-    "sender_key": ALICE,
-    "recipient": "bob",
-    "recipient_public_key": BOB.public_key,
-}
-OPEN_ARGS: dict[str, Any] = {
-    "session_id": SESSION,
-    "sender": "alice",
-    "sender_public_key": ALICE.public_key,
-    "recipient": "bob",
-    "recipient_key": BOB,
-}
 BAD_CONTEXTS: list[dict[str, Any]] = [
     {"session_id": b""},
     {"session_id": "dkg/session-0001"},
@@ -737,13 +649,13 @@ BAD_CONTEXTS: list[dict[str, Any]] = [
 @pytest.mark.parametrize("changes", BAD_CONTEXTS)
 def test_seal_validates_its_context(changes: dict[str, Any]) -> None:
     with pytest.raises(InvalidSealingInput):
-        seal(PLAINTEXT, **{**SEAL_ARGS, **changes, "rng": forbidden_rng})
+        seal_ab(rng=forbidden_rng, **changes)
 
 
 @pytest.mark.parametrize("changes", BAD_CONTEXTS)
 def test_open_validates_its_context(changes: dict[str, Any]) -> None:
     with pytest.raises(InvalidSealingInput):
-        open_sealed(seal_ab(), **{**OPEN_ARGS, **changes})
+        open_ab(seal_ab(), **changes)
 
 
 @pytest.mark.parametrize(
@@ -758,7 +670,7 @@ def test_open_validates_its_context(changes: dict[str, Any]) -> None:
 )
 def test_seal_validates_its_keys(changes: dict[str, Any]) -> None:
     with pytest.raises(InvalidSealingInput):
-        seal(PLAINTEXT, **{**SEAL_ARGS, **changes, "rng": forbidden_rng})
+        seal_ab(rng=forbidden_rng, **changes)
 
 
 @pytest.mark.parametrize(
@@ -772,13 +684,13 @@ def test_seal_validates_its_keys(changes: dict[str, Any]) -> None:
 )
 def test_open_validates_its_keys(changes: dict[str, Any]) -> None:
     with pytest.raises(InvalidSealingInput):
-        open_sealed(seal_ab(), **{**OPEN_ARGS, **changes})
+        open_ab(seal_ab(), **changes)
 
 
 @pytest.mark.parametrize("plaintext", ["text", bytearray(b"share"), None])
 def test_plaintext_must_be_bytes(plaintext: object) -> None:
     with pytest.raises(InvalidSealingInput):
-        seal(plaintext, **{**SEAL_ARGS, "rng": forbidden_rng})  # type: ignore[arg-type]
+        seal_ab(plaintext, rng=forbidden_rng)  # type: ignore[arg-type]
 
 
 def test_open_requires_a_sealed_payload() -> None:
@@ -788,10 +700,10 @@ def test_open_requires_a_sealed_payload() -> None:
 
 def test_unicode_party_ids_are_compared_exactly() -> None:
     # "é" precomposed and decomposed are different ids; no normalisation happens here.
-    payload = seal(PLAINTEXT, **{**SEAL_ARGS, "sender": "jos\u00e9", "rng": seeded_rng(4)})
+    payload = seal_ab(rng=seeded_rng(4), sender="jos\u00e9")
     with pytest.raises(SealedPayloadMismatch):
-        open_sealed(payload, **{**OPEN_ARGS, "sender": "jose\u0301"})
-    assert open_sealed(payload, **{**OPEN_ARGS, "sender": "jos\u00e9"}) == PLAINTEXT
+        open_ab(payload, sender="jose\u0301")
+    assert open_ab(payload, sender="jos\u00e9") == PLAINTEXT
 
 
 # Errors
@@ -818,9 +730,9 @@ def test_error_messages_carry_no_secrets() -> None:
     ]
     payload = seal_ab()
     failures: list[Callable[[], object]] = [
-        lambda: open_expecting(payload, recipient_key=CAROL),
-        lambda: open_expecting(dataclasses.replace(payload, nonce=bytes(12))),
-        lambda: open_expecting(payload, session_id=b"other"),
+        lambda: open_ab(payload, recipient_key=CAROL),
+        lambda: open_ab(dataclasses.replace(payload, nonce=bytes(12))),
+        lambda: open_ab(payload, session_id=b"other"),
         lambda: SealedPayload.from_bytes(ENVELOPE[:-1]),
         lambda: seal(PLAINTEXT + bytes(MAX_PLAINTEXT_SIZE), **SEAL_ARGS),
     ]

@@ -25,7 +25,6 @@ import os
 from dataclasses import dataclass
 from typing import Final
 
-from mpc.ecdsa.errors import InvalidParameters, InvalidProof
 from mpc.ecdsa.paillier import PaillierPublicKey, random_signed, random_unit
 from mpc.ecdsa.params import PRODUCTION, SecurityParameters
 from mpc.ecdsa.ring_pedersen import RingPedersenParameters
@@ -39,6 +38,7 @@ from mpc.ecdsa.zk.enc import (
     is_point,
     is_unit,
     plaintext_room,
+    prover_challenge_bound,
     require,
     require_prover_nonce,
     sample_signed,
@@ -146,11 +146,7 @@ def prove(
     y are enforced by the verifier's checks on z1 and z2, not here.
     """
     # Parameters first: they decide every size below.
-    bound = challenge_bound(params)
-    try:
-        statement.validate(setup, params)
-    except InvalidProof as exc:
-        raise InvalidParameters(str(exc)) from exc
+    bound = prover_challenge_bound(statement, setup, params)
     require_prover_nonce(statement.key0, witness.rho, "ρ")
     require_prover_nonce(statement.key1, witness.rho_y, "ρ_y")
     key0, key1 = statement.key0, statement.key1

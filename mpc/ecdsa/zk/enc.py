@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from math import gcd
-from typing import Final
+from typing import Final, Protocol
 
 from mpc.ecdsa.errors import InvalidParameters, InvalidProof
 from mpc.ecdsa.paillier import PaillierPublicKey, random_below, random_signed, random_unit
@@ -56,6 +56,29 @@ def challenge_bound(params: SecurityParameters) -> int:
             "range proofs would reject honest provers or leak their witnesses"
         )
     return 1 << CHALLENGE_BITS
+
+
+class Statement(Protocol):
+    """What the statements of Π_enc, Π_aff-g and Π_log* share: their structural checks."""
+
+    def validate(self, setup: RingPedersenParameters, params: SecurityParameters) -> None:
+        """Raises :class:`InvalidProof` unless the statement is well formed."""
+
+
+def prover_challenge_bound(
+    statement: Statement, setup: RingPedersenParameters, params: SecurityParameters
+) -> int:
+    """Q, as :func:`challenge_bound` gives it, once the prover has checked its statement.
+
+    A statement that the verifier would refuse is the caller's error rather than a bad
+    proof, so the prover raises it as :class:`InvalidParameters`.
+    """
+    bound = challenge_bound(params)
+    try:
+        statement.validate(setup, params)
+    except InvalidProof as exc:
+        raise InvalidParameters(str(exc)) from exc
+    return bound
 
 
 def sample_signed(bound: int, rng: Rng) -> int:
@@ -200,11 +223,7 @@ def prove(
     enforces the range, and a witness far outside it yields a proof that fails there.
     """
     # Parameters first: they decide every size below.
-    bound = challenge_bound(params)
-    try:
-        statement.validate(setup, params)
-    except InvalidProof as exc:
-        raise InvalidParameters(str(exc)) from exc
+    bound = prover_challenge_bound(statement, setup, params)
     require_prover_nonce(statement.key0, witness.rho, "ρ")
     key0 = statement.key0
     n_hat = setup.n

@@ -15,7 +15,6 @@ import os
 from dataclasses import dataclass, field
 from typing import Final
 
-from mpc.ecdsa.errors import InvalidParameters, InvalidProof
 from mpc.ecdsa.paillier import PaillierPublicKey, random_signed, random_unit
 from mpc.ecdsa.params import PRODUCTION, SecurityParameters
 from mpc.ecdsa.ring_pedersen import RingPedersenParameters
@@ -29,6 +28,7 @@ from mpc.ecdsa.zk.enc import (
     is_point,
     is_unit,
     plaintext_room,
+    prover_challenge_bound,
     require,
     require_prover_nonce,
     sample_signed,
@@ -121,11 +121,7 @@ def prove(
     As in Π_enc, the range of x is enforced by the verifier's check on z1, not here.
     """
     # Parameters first: they decide every size below.
-    bound = challenge_bound(params)
-    try:
-        statement.validate(setup, params)
-    except InvalidProof as exc:
-        raise InvalidParameters(str(exc)) from exc
+    bound = prover_challenge_bound(statement, setup, params)
     require_prover_nonce(statement.key0, witness.rho, "ρ")
     key0 = statement.key0
     n_hat = setup.n

@@ -17,9 +17,8 @@ from mpc.frost import FROST_SECP256K1, Identifier, KeyShare, PublicKeyPackage
 from mpc.group import Secp256k1Element
 from tests.helpers.ceremony import run_dkg
 from tests.helpers.rng import DeterministicRng
+from tests.helpers.suites import PARTIES
 from tests.helpers.vectors import VECTORS
-
-PARTIES = ["us-1", "us-2", "eu-1", "eu-2", "apac-1", "apac-2"]
 
 
 def test_primes(bits: int) -> list[int]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import itertools
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from coincurve import PublicKey
@@ -20,7 +22,10 @@ from mpc.ecdsa.errors import ConsistencyCheckFailed, InvalidProof, InvalidSignat
 from mpc.ecdsa.sign import combine, sign_share
 from mpc.group import Secp256k1Element
 from mpc.group.secp256k1 import ORDER as Q
-from tests.mpc.ecdsa.presign_helpers import PARTIES, run_presign, run_rounds, setup
+from tests.helpers.suites import PARTIES
+from tests.mpc.ecdsa.presign_helpers import Tamper, run_presign, run_rounds, setup
+
+SIGNERS = ["us-1", "us-2", "eu-1"]
 
 
 def _eth_address(compressed: bytes) -> str:
@@ -60,29 +65,42 @@ def test_two_signers_below_threshold_cannot_sign() -> None:
         _sign(["us-1", "us-2"], digest)
 
 
+def _changed_share(party: str, change: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A ``tamper_share`` for :func:`_sign`: ``party``'s signature share changed in transit."""
+    return lambda shares: {**shares, party: change(shares[party])}
+
+
 def test_tampered_signature_share_names_its_sender() -> None:
     digest = hashlib.sha256(b"tamper").digest()
-
-    def tamper(shares):
-        bad = shares["eu-1"]
-        return {**shares, "eu-1": dataclasses.replace(bad, sigma=(bad.sigma + 1) % Q)}
-
+    tamper = _changed_share("eu-1", lambda bad: dataclasses.replace(bad, sigma=(bad.sigma + 1) % Q))
     with pytest.raises(InvalidSignature) as caught:
-        _sign(["us-1", "us-2", "eu-1"], digest, tamper)
+        _sign(SIGNERS, digest, tamper)
     assert caught.value.culprits == ("eu-1",)
 
 
 def test_tampered_S_is_caught() -> None:
     digest = hashlib.sha256(b"S").digest()
-
-    def tamper(shares):
-        bad = shares["us-2"]
-        return {**shares, "us-2": dataclasses.replace(bad, S=bad.S + bad.S)}
-
+    tamper = _changed_share("us-2", lambda bad: dataclasses.replace(bad, S=bad.S + bad.S))
     # An S_i changed in transit breaks that signer's share equation: it is named.
     with pytest.raises(InvalidSignature) as caught:
-        _sign(["us-1", "us-2", "eu-1"], digest, tamper)
+        _sign(SIGNERS, digest, tamper)
     assert caught.value.culprits == ("us-2",)
+
+
+def _changed_message(stage: str, sender: str, change: Callable[[Any], Any]) -> Tamper:
+    """A presigning ``tamper``: ``sender``'s messages at ``stage`` changed in transit."""
+
+    def tamper(at: str, message: Any) -> Any:
+        return change(message) if at == stage and message.sender == sender else message
+
+    return tamper
+
+
+def _presign_culprits(tamper: Tamper, **run: Any) -> tuple[str, ...]:
+    """The culprits of the InvalidProof that presigning by SIGNERS must raise under ``tamper``."""
+    with pytest.raises(InvalidProof) as caught:
+        run_presign(SIGNERS, tamper=tamper, **run)
+    return caught.value.culprits
 
 
 @pytest.mark.parametrize(
@@ -96,59 +114,39 @@ def test_tampered_S_is_caught() -> None:
     ],
 )
 def test_tampered_proof_names_its_prover(stage: str, field: str) -> None:
-    def tamper(at, message):
-        if at == stage and message.sender == "us-2":
-            proof = getattr(message, field)
-            return dataclasses.replace(
-                message, **{field: dataclasses.replace(proof, z1=proof.z1 + 1)}
-            )
-        return message
+    def change(message: Any) -> Any:
+        proof = getattr(message, field)
+        return dataclasses.replace(message, **{field: dataclasses.replace(proof, z1=proof.z1 + 1)})
 
-    with pytest.raises(InvalidProof) as caught:
-        run_presign(["us-1", "us-2", "eu-1"], tamper=tamper)
-    assert caught.value.culprits == ("us-2",)
+    assert _presign_culprits(_changed_message(stage, "us-2", change)) == ("us-2",)
 
 
 @pytest.mark.parametrize("field", ["K", "G"])
 def test_tampered_round1_ciphertext_names_its_sender(field: str) -> None:
-    def tamper(at, message):
-        if at == "b1" and message.sender == "eu-1":
-            return dataclasses.replace(
-                message, **{field: getattr(message, field) * 4 % (getattr(message, field) + 7)}
-            )
-        return message
+    def change(message: Any) -> Any:
+        value = getattr(message, field)
+        return dataclasses.replace(message, **{field: value * 4 % (value + 7)})
 
-    with pytest.raises(InvalidProof) as caught:
-        run_presign(["us-1", "us-2", "eu-1"], tamper=tamper)
-    assert caught.value.culprits == ("eu-1",)
+    assert _presign_culprits(_changed_message("b1", "eu-1", change)) == ("eu-1",)
 
 
 def test_tampered_mta_ciphertext_names_its_sender() -> None:
-    def tamper(at, message):
-        if at == "d2" and message.sender == "us-1":
-            return dataclasses.replace(message, D=message.D * 2)
-        return message
-
-    with pytest.raises(InvalidProof) as caught:
-        run_presign(["us-1", "us-2", "eu-1"], tamper=tamper)
-    assert caught.value.culprits == ("us-1",)
+    tamper = _changed_message("d2", "us-1", lambda m: dataclasses.replace(m, D=m.D * 2))
+    assert _presign_culprits(tamper) == ("us-1",)
 
 
 def test_lying_about_delta_fails_the_check_and_identification_names_the_liar() -> None:
-    def tamper(at, message):
-        if at == "b3" and message.sender == "us-2":
-            return dataclasses.replace(message, delta=(message.delta + 1) % Q)
-        return message
-
-    signers = ["us-1", "us-2", "eu-1"]
+    tamper = _changed_message(
+        "b3", "us-2", lambda m: dataclasses.replace(m, delta=(m.delta + 1) % Q)
+    )
     with pytest.raises(ConsistencyCheckFailed):
-        run_presign(signers, tamper=tamper)
-    context, states3, b1, d2, b3, _ = run_rounds(signers, tamper=tamper)
-    openings = {p: presign.open_delta(context, states3[p]) for p in signers}
+        run_presign(SIGNERS, tamper=tamper)
+    context, states3, b1, d2, b3, _ = run_rounds(SIGNERS, tamper=tamper)
+    openings = {p: presign.open_delta(context, states3[p]) for p in SIGNERS}
     assert presign.identify_delta_culprits(context, b1, d2, b3, openings) == ["us-2"]
     # An honest run identifies nobody, and a signer that refuses to open is named.
-    context, states3, b1, d2, b3, _ = run_rounds(signers)
-    openings = {p: presign.open_delta(context, states3[p]) for p in signers}
+    context, states3, b1, d2, b3, _ = run_rounds(SIGNERS)
+    openings = {p: presign.open_delta(context, states3[p]) for p in SIGNERS}
     assert presign.identify_delta_culprits(context, b1, d2, b3, openings) == []
     del openings["eu-1"]
     assert presign.identify_delta_culprits(context, b1, d2, b3, openings) == ["eu-1"]
@@ -162,13 +160,11 @@ def test_message_replayed_from_another_session_is_rejected() -> None:
             captured["proof"] = message
         return message
 
-    run_presign(["us-1", "us-2", "eu-1"], session=b"session-A", tamper=capture)
+    run_presign(SIGNERS, session=b"session-A", tamper=capture)
 
     def replay(at, message):
         if at == "d1" and message.sender == "us-1" and message.recipient == "us-2":
             return dataclasses.replace(message, enc_proof=captured["proof"].enc_proof)
         return message
 
-    with pytest.raises(InvalidProof) as caught:
-        run_presign(["us-1", "us-2", "eu-1"], session=b"session-B", tamper=replay)
-    assert caught.value.culprits == ("us-1",)
+    assert _presign_culprits(replay, session=b"session-B") == ("us-1",)

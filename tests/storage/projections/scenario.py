@@ -1,7 +1,7 @@
 """Deterministic event histories for the projection tests, and helpers to compare results.
 
 Events are built as domain events and wrapped with ``to_new_event`` exactly as the
-coordinator does (``activities/coordinator.py``): the wallet stream holds ``WalletCreated``,
+coordinator does (``activities/recording.py``): the wallet stream holds ``WalletCreated``,
 each ceremony's stream holds its other events, and idempotency keys are
 ``<ceremony>/<EventType>``. Transfers are recorded as the chain activities do
 (``activities/chain.py``): stream ``transaction-<request_id>``, idempotency keys
@@ -17,11 +17,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chains.models import SigningPayload, UnsignedTransaction
+from common.types import Scheme
 from storage.events.models import (
     CeremonyFailed,
     CeremonyStarted,
     PartyMisbehaved,
-    Scheme,
     SignatureProduced,
     TransactionBroadcast,
     TransactionBuilt,

@@ -7,5 +7,5 @@ class MpcError(Exception):
     """Base class of every error raised by :mod:`mpc`."""
 
 
-class InvalidSignature(MpcError):  # noqa: N818 - pyca/cryptography's name for the same thing
+class InvalidSignature(MpcError):
     """A signature did not verify; raised by every ``verify`` (they never return a bool)."""

@@ -127,23 +127,23 @@ class SealingError(MpcError):
     """
 
 
-class InvalidSealingInput(SealingError):  # noqa: N818 - reads as the condition, like InvalidTag
+class InvalidSealingInput(SealingError):
     """An argument to :func:`seal` or :func:`open_sealed` is unusable (empty, too long, ...)."""
 
 
-class InvalidSealingKey(SealingError):  # noqa: N818
+class InvalidSealingKey(SealingError):
     """Key bytes are not a usable X25519 key: wrong length, non-canonical or low-order."""
 
 
-class SealedPayloadMalformed(SealingError):  # noqa: N818
+class SealedPayloadMalformed(SealingError):
     """An envelope does not parse, or a field is outside what any sealed payload can hold."""
 
 
-class SealedPayloadMismatch(SealingError):  # noqa: N818
+class SealedPayloadMismatch(SealingError):
     """An envelope's header names a session, sender or recipient other than the expected one."""
 
 
-class SealedPayloadTampered(SealingError):  # noqa: N818
+class SealedPayloadTampered(SealingError):
     """An envelope failed authentication.
 
     Either it was modified in transit, or it was sealed under other keys or another context

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from mpc.errors import InvalidSignature as MpcInvalidSignature
 from mpc.errors import MpcError
 
 
@@ -17,29 +18,30 @@ class EcdsaError(MpcError):
         super().__init__(message)
 
 
-class InvalidParameters(EcdsaError):  # noqa: N818
+class InvalidParameters(EcdsaError):
     """Sizes, counts or identifiers the protocol cannot run with."""
 
 
-class InvalidModulus(EcdsaError):  # noqa: N818
+class InvalidModulus(EcdsaError):
     """A Paillier or ring-Pedersen modulus that is too small, even, prime or reused."""
 
 
-class InvalidRingPedersen(EcdsaError):  # noqa: N818
+class InvalidRingPedersen(EcdsaError):
     """Ring-Pedersen parameters that are equal, of low order or not units."""
 
 
-class InvalidProof(EcdsaError):  # noqa: N818
+class InvalidProof(EcdsaError):
     """A zero-knowledge proof that does not verify."""
 
 
-class ConsistencyCheckFailed(EcdsaError):  # noqa: N818
+class ConsistencyCheckFailed(EcdsaError):
     """A protocol check between parties' messages failed (e.g. g^δ ≠ ∏Δ_j)."""
 
 
-class PresignatureReuse(EcdsaError):  # noqa: N818
+class PresignatureReuse(EcdsaError):
     """A presignature used a second time; reuse would reveal the key."""
 
 
-class InvalidSignature(EcdsaError):  # noqa: N818
-    """An assembled ECDSA signature that does not verify."""
+class InvalidSignature(EcdsaError, MpcInvalidSignature):
+    """An assembled ECDSA signature that does not verify: an ECDSA error (culprits, if
+    any) that ``except mpc.errors.InvalidSignature`` also catches, like FROST's."""

@@ -26,53 +26,53 @@ class FrostError(MpcError):
         super().__init__(message)
 
 
-class InvalidParameters(FrostError):  # noqa: N818
+class InvalidParameters(FrostError):
     """A threshold or party count that the protocol cannot run with."""
 
 
-class InvalidIdentifier(FrostError):  # noqa: N818
+class InvalidIdentifier(FrostError):
     """A zero identifier, or one of another ciphersuite."""
 
 
-class DuplicateIdentifier(FrostError):  # noqa: N818
+class DuplicateIdentifier(FrostError):
     """The same identifier appears twice where each party may appear once."""
 
 
-class UnknownIdentifier(FrostError):  # noqa: N818
+class UnknownIdentifier(FrostError):
     """An identifier that is not part of the key, signer set or package list."""
 
 
-class IncorrectNumberOfPackages(FrostError):  # noqa: N818
+class IncorrectNumberOfPackages(FrostError):
     """A DKG round received more or fewer packages than there are other parties."""
 
 
-class IncorrectNumberOfCommitments(FrostError):  # noqa: N818
+class IncorrectNumberOfCommitments(FrostError):
     """A VSS commitment whose length differs from the threshold."""
 
 
-class InvalidProofOfKnowledge(FrostError):  # noqa: N818
+class InvalidProofOfKnowledge(FrostError):
     """A DKG round-1 proof of knowledge of the constant term failed."""
 
 
-class InvalidSecretShare(FrostError):  # noqa: N818
+class InvalidSecretShare(FrostError):
     """A DKG secret share that fails its verifiable-secret-sharing check."""
 
 
-class IdentityCommitment(FrostError):  # noqa: N818
+class IdentityCommitment(FrostError):
     """A signing commitment that is the identity element (RFC 9591 §5.3)."""
 
 
-class InvalidSignatureShare(FrostError):  # noqa: N818
+class InvalidSignatureShare(FrostError):
     """A signature share that fails verify_signature_share (RFC 9591 §5.4)."""
 
 
-class CiphersuiteMismatch(FrostError):  # noqa: N818
+class CiphersuiteMismatch(FrostError):
     """Packages of different ciphersuites combined in one operation."""
 
 
-class NonceReuse(FrostError):  # noqa: N818
+class NonceReuse(FrostError):
     """A SigningNonces object used a second time; its nonces would leak the share."""
 
 
-class MalformedPackage(FrostError):  # noqa: N818
+class MalformedPackage(FrostError):
     """Bytes that do not decode to the expected package."""

@@ -9,17 +9,17 @@ class GroupError(MpcError):
     """Base class of the group layer's errors."""
 
 
-class MalformedElement(GroupError):  # noqa: N818 - frost's name for the same condition
+class MalformedElement(GroupError):
     """Bytes that are not the canonical encoding of a point on the curve (RFC 9591 §4.2)."""
 
 
-class InvalidIdentityElement(GroupError):  # noqa: N818
+class InvalidIdentityElement(GroupError):
     """The identity element where the specification forbids it (RFC 9591 §4.2)."""
 
 
-class MalformedScalar(GroupError):  # noqa: N818
+class MalformedScalar(GroupError):
     """Bytes that are not the canonical encoding of a scalar below the group order."""
 
 
-class ZeroScalar(GroupError):  # noqa: N818
+class ZeroScalar(GroupError):
     """A zero scalar where only a non-zero one is meaningful (an inverse, an identifier)."""

@@ -19,17 +19,16 @@ from temporalio.client import Client
 from activities.models import (
     CreateWalletInput,
     SignInput,
-    SignResult,
 )
 from activities.party import FAULT_STALL_AFTER_CONSUME
 from quorate.client import create_wallet
 from runtime.connection import connect
 from runtime.names import COORDINATOR_TASK_QUEUE
-from workflows.sign import SignWorkflow
 from runtime.provision import open_party_vault
 from runtime.settings import Settings
 from storage.events.port import open_event_store
 from workers.runner import LocalTopology
+from workflows.sign import SignWorkflow
 
 VICTIM = "eu-1"
 

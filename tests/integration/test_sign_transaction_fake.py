@@ -19,7 +19,6 @@ from temporalio.testing import WorkflowEnvironment
 from activities.models import (
     CreateWalletInput,
     SignTransactionInput,
-    SignTransactionResult,
 )
 from chains.config import ChainConfig, ChainsConfig
 from chains.fake import FakeChain
@@ -34,10 +33,10 @@ from quorate.client import (
     wallet_address,
 )
 from runtime.names import COORDINATOR_TASK_QUEUE
-from workflows.sign_transaction import SignTransactionWorkflow
 from runtime.settings import Settings
 from storage.events.port import verify_chain
 from tests.integration.conftest import System, start_system
+from workflows.sign_transaction import SignTransactionWorkflow
 
 FAKE_CHAINS = {
     "fake-taproot": {"family": "bitcoin", "network": "regtest", "output": "p2tr"},

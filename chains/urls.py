@@ -1,20 +1,13 @@
 """Node URLs as they may be shown: in errors, logs, histories.
 
-A provider's URL often carries its credential (``user:password@``, or an API key in the
-path or query, as hosted Ethereum and Solana endpoints do), and error messages travel
-into Temporal histories and to clients. So only scheme, host and port are ever shown.
+The rule is :func:`common.urls.redact_url`, the one every store and node URL is shown
+through: for a node URL (``http``, ``https``, ``ws``...) only scheme, host and port, since
+providers put their credentials in the user name, the path and the query alike. This name
+stays for existing imports; new code imports :func:`common.urls.redact_url`.
 """
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from common.urls import redact_url as shown_url
 
-
-def shown_url(url: str) -> str:
-    """``url`` without credentials, path or query: ``scheme://host[:port]``."""
-    parts = urlsplit(url)
-    host = parts.hostname or "?"
-    if ":" in host:
-        host = f"[{host}]"
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}"
+__all__ = ["shown_url"]

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
@@ -96,17 +95,7 @@ def _events_url(url: str | None) -> str:
 
 
 def _projections_url(url: str | None) -> str:
-    if url:
-        return url
-    settings = Settings.from_env()
-    # INTEGRATION POINT (settings): prefer a projections URL setting once runtime.settings
-    # has one; until then the environment variable, then a file beside the events.
-    configured = getattr(settings, "projections_url", None) or os.environ.get(
-        "QUORATE_PROJECTIONS_URL"
-    )
-    if configured:
-        return str(configured)
-    return f"sqlite:///{settings.data_dir.resolve() / 'projections.sqlite3'}"
+    return url or Settings.from_env().projections_database_url
 
 
 def _instant(name: str, text: str | None) -> datetime | None:

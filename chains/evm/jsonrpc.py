@@ -15,7 +15,7 @@ import aiohttp
 from chains.errors import BroadcastRejected, NotLocalNetwork, RpcError
 from chains.evm.rpc import EvmRpc, Receipt
 from chains.evm.transaction import transaction_hash
-from chains.urls import shown_url
+from common.urls import redact_url
 
 # JSON-RPC 2.0 §5.1: the method does not exist on this node.
 METHOD_NOT_FOUND = -32601
@@ -49,7 +49,7 @@ class JsonRpcEvm(EvmRpc):
     ) -> None:
         self.url = url
         # What errors show: never the credential a provider URL may carry.
-        self.shown = shown_url(url)
+        self.shown = redact_url(url)
         self.local = local
         self._timeout = timeout
         self._session: aiohttp.ClientSession | None = None

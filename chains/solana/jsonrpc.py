@@ -19,7 +19,7 @@ from solders.transaction import VersionedTransaction
 
 from chains.errors import BroadcastRejected, NotLocalNetwork, RpcError
 from chains.solana.rpc import RecentBlockhash, SignatureStatus, SolanaRpc
-from chains.urls import shown_url
+from common.urls import redact_url
 
 # sendTransaction's preflight failure and signature failure codes (agave rpc_custom_error).
 SEND_TRANSACTION_PREFLIGHT_FAILURE = -32002
@@ -44,7 +44,7 @@ class JsonRpcSolana(SolanaRpc):
     ) -> None:
         self.url = url
         # What errors show: never the credential a provider URL may carry.
-        self.shown = shown_url(url)
+        self.shown = redact_url(url)
         self.local = local
         self.commitment = commitment
         self._timeout = timeout

@@ -49,13 +49,7 @@ class ChdbSink(AnalyticsSink):
                 f"cannot open chdb at {location!r}: {exc} (chdb runs one ClickHouse per "
                 "process; open every sink on the same path and isolate them by database)"
             ) from exc
-        sink = cls(session, path=location, database=database)
-        try:
-            await sink.ensure_schema()
-        except BaseException:
-            await sink.close()
-            raise
-        return sink
+        return await cls(session, path=location, database=database)._opened()
 
     async def _run(self, sql: str, fmt: str) -> str:
         self._check_open()

@@ -2,26 +2,25 @@
 
 Every failure the analytics sink or its queries report is an :class:`AnalyticsError`, so a
 caller can catch ClickHouse's refusals without catching unrelated bugs. Messages never carry
-a password: URLs are shown through :func:`storage.analytics.factory.display_url`.
+a password: URLs are shown through :func:`common.urls.redact_url`.
 """
 
 from __future__ import annotations
+
+from storage.errors import UnsupportedUrl
 
 
 class AnalyticsError(Exception):
     """Base class of every error raised by the analytics projection."""
 
 
-class UnsupportedAnalyticsUrl(AnalyticsError, ValueError):  # noqa: N818 - names the condition
+class UnsupportedAnalyticsUrl(AnalyticsError, UnsupportedUrl):
     """The URL names no analytics adapter, or is malformed for the one it names."""
 
-    def __init__(self, url: str, reason: str) -> None:
-        self.url = url
-        self.reason = reason
-        super().__init__(f"unsupported analytics URL {url!r}: {reason}")
+    what = "analytics"
 
 
-class AnalyticsQueryFailed(AnalyticsError):  # noqa: N818
+class AnalyticsQueryFailed(AnalyticsError):
     """ClickHouse (embedded or server) refused or could not run a statement."""
 
     def __init__(self, where: str, statement: str, detail: str) -> None:
@@ -33,13 +32,13 @@ class AnalyticsQueryFailed(AnalyticsError):  # noqa: N818
         super().__init__(f"ClickHouse at {where} failed on {head!r}: {detail}")
 
 
-class AnalyticsUnavailable(AnalyticsError):  # noqa: N818
+class AnalyticsUnavailable(AnalyticsError):
     """The analytics database cannot be opened (server down, wrong driver, path clash)."""
 
 
-class AnalyticsSinkClosed(AnalyticsError):  # noqa: N818
+class AnalyticsSinkClosed(AnalyticsError):
     """The sink was used after :meth:`AnalyticsSink.close`."""
 
 
-class InvalidAnalyticsQuery(AnalyticsError, ValueError):  # noqa: N818
+class InvalidAnalyticsQuery(AnalyticsError, ValueError):
     """A forensics query was given arguments it cannot answer (naive time, empty window)."""

@@ -27,20 +27,11 @@ from storage.analytics.server import (
     open_server_sink,
 )
 from storage.analytics.sql import Identifier
+from storage.urls import url_scheme
 
 CHDB_SCHEMES = frozenset({"chdb"})
 SERVER_SCHEMES = frozenset({"clickhouse", "clickhouses"})
 DRIVERS: frozenset[str] = frozenset({"auto", "connect", "http"})
-
-
-def display_url(url: str) -> str:
-    """``url`` with any password replaced by ``***``, for logs and error messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return parts._replace(netloc=f"{user}:***@{netloc}").geturl()
 
 
 def _query(url: str, allowed: frozenset[str]) -> dict[str, str]:
@@ -48,9 +39,9 @@ def _query(url: str, allowed: frozenset[str]) -> dict[str, str]:
     result: dict[str, str] = {}
     for key, value in pairs:
         if key not in allowed:
-            raise UnsupportedAnalyticsUrl(display_url(url), f"unknown parameter {key!r}")
+            raise UnsupportedAnalyticsUrl(url, f"unknown parameter {key!r}")
         if key in result:
-            raise UnsupportedAnalyticsUrl(display_url(url), f"{key} given more than once")
+            raise UnsupportedAnalyticsUrl(url, f"{key} given more than once")
         result[key] = value
     return result
 
@@ -59,7 +50,7 @@ def _database(url: str, name: str) -> str:
     try:
         return Identifier(name).name
     except ValueError as exc:
-        raise UnsupportedAnalyticsUrl(display_url(url), str(exc)) from exc
+        raise UnsupportedAnalyticsUrl(url, str(exc)) from exc
 
 
 def chdb_location(url: str) -> tuple[str, str]:
@@ -78,29 +69,28 @@ def chdb_location(url: str) -> tuple[str, str]:
 
 def server_location(url: str) -> tuple[ServerLocation, Driver, float]:
     """The server, driver and timeout of a ``clickhouse://`` or ``clickhouses://`` URL."""
-    shown = display_url(url)
     parts = urlsplit(url)
     secure = parts.scheme.lower() == "clickhouses"
     if not parts.hostname:
-        raise UnsupportedAnalyticsUrl(shown, "no host")
+        raise UnsupportedAnalyticsUrl(url, "no host")
     try:
         port = parts.port or (8443 if secure else 8123)
     except ValueError as exc:
-        raise UnsupportedAnalyticsUrl(shown, f"bad port: {exc}") from exc
+        raise UnsupportedAnalyticsUrl(url, "bad port") from exc
     segments = [segment for segment in parts.path.split("/") if segment]
     if len(segments) > 1:
-        raise UnsupportedAnalyticsUrl(shown, "the path names one database at most")
+        raise UnsupportedAnalyticsUrl(url, "the path names one database at most")
     database = _database(url, unquote(segments[0]) if segments else DEFAULT_DATABASE)
     query = _query(url, frozenset({"driver", "timeout"}))
     driver = query.get("driver", "auto")
     if driver not in DRIVERS:
-        raise UnsupportedAnalyticsUrl(shown, f"driver must be one of {sorted(DRIVERS)}")
+        raise UnsupportedAnalyticsUrl(url, f"driver must be one of {sorted(DRIVERS)}")
     try:
         timeout = float(query.get("timeout", DEFAULT_TIMEOUT_SECONDS))
     except ValueError as exc:
-        raise UnsupportedAnalyticsUrl(shown, "timeout must be a number of seconds") from exc
+        raise UnsupportedAnalyticsUrl(url, "timeout must be a number of seconds") from exc
     if not (math.isfinite(timeout) and timeout > 0):
-        raise UnsupportedAnalyticsUrl(shown, "timeout must be positive")
+        raise UnsupportedAnalyticsUrl(url, "timeout must be positive")
     location = ServerLocation(
         host=parts.hostname,
         port=port,
@@ -120,7 +110,7 @@ async def open_analytics_sink(url: str) -> AnalyticsSink:
     :class:`~storage.analytics.errors.AnalyticsQueryFailed` when the database cannot be
     reached or refuses the schema.
     """
-    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    scheme = url_scheme(url)
     if scheme in CHDB_SCHEMES:
         path, database = chdb_location(url)
         return await ChdbSink.open(path, database=database)
@@ -128,6 +118,6 @@ async def open_analytics_sink(url: str) -> AnalyticsSink:
         location, driver, timeout = server_location(url)
         return await open_server_sink(location, driver=driver, timeout=timeout)
     raise UnsupportedAnalyticsUrl(
-        display_url(url) if scheme else url,
+        url,
         f"unknown scheme {scheme!r}; use chdb:///dir or clickhouse://host:8123/db",
     )

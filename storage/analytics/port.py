@@ -34,9 +34,8 @@ two projectors race over the same sink.
 from __future__ import annotations
 
 import json
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Mapping, Sequence
-from types import TracebackType
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -51,6 +50,7 @@ from storage.analytics.sql import (
     bind,
     schema_statements,
 )
+from storage.closing import AsyncClosing
 
 ANALYTICS_PROJECTION = "analytics"
 """The checkpoint key of the forensics projection."""
@@ -84,7 +84,7 @@ class Checkpoint(BaseModel):
     hash: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
-class AnalyticsSink(ABC):
+class AnalyticsSink(AsyncClosing):
     """A ClickHouse database holding the forensics projection; use as ``async with``.
 
     Subclasses implement the transport (three methods and :meth:`close`); everything else is
@@ -148,6 +148,19 @@ class AnalyticsSink(ABC):
         self._check_open()
         for statement in schema_statements(self.database):
             await self._execute(statement)
+
+    async def _opened(self, *, create_schema: bool = True) -> Self:
+        """This new sink, its schema created first (if ``create_schema``); closed on failure.
+
+        What every adapter's ``open`` ends with.
+        """
+        try:
+            if create_schema:
+                await self.ensure_schema()
+        except BaseException:
+            await self.close()
+            raise
+        return self
 
     async def select(
         self, template: str, params: Mapping[str, SqlValue] | None = None
@@ -256,14 +269,3 @@ class AnalyticsSink(ABC):
             return
         self._closed = True
         await self._close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()

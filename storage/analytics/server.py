@@ -23,12 +23,14 @@ import base64
 import json
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import quote
 
 import aiohttp
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client as ClickHouseConnectClient
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
+from common.urls import redact_url
 from storage.analytics.errors import AnalyticsQueryFailed, AnalyticsUnavailable
 from storage.analytics.port import DEFAULT_DATABASE, AnalyticsSink
 from storage.analytics.sql import Identifier, bind
@@ -65,10 +67,11 @@ class ServerLocation:
 
     @property
     def display_url(self) -> str:
-        """The location as a ``clickhouse://`` URL without the password, for messages."""
+        """The location as a ``clickhouse://`` URL for messages, shown by the one rule
+        (:func:`common.urls.redact_url`): never the password."""
         scheme = "clickhouses" if self.secure else "clickhouse"
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{scheme}://{self.username}@{host}:{self.port}/{self.database}"
+        return redact_url(f"{scheme}://{quote(self.username)}@{host}:{self.port}/{self.database}")
 
 
 class ClickHouseHttpSink(AnalyticsSink):
@@ -98,13 +101,7 @@ class ClickHouseHttpSink(AnalyticsSink):
             timeout=aiohttp.ClientTimeout(total=timeout),
         )
         sink = cls(session, location, url=location.display_url + "?driver=http")
-        try:
-            if create_schema:
-                await sink.ensure_schema()
-        except BaseException:
-            await sink.close()
-            raise
-        return sink
+        return await sink._opened(create_schema=create_schema)
 
     async def _post(self, body: bytes, params: dict[str, str]) -> str:
         self._check_open()
@@ -217,14 +214,7 @@ class ClickHouseConnectSink(AnalyticsSink):
         create_schema: bool = True,
     ) -> ClickHouseConnectSink:
         """A sink over an existing clickhouse-connect client (any of its backends)."""
-        sink = cls(client, url=url, database=database)
-        try:
-            if create_schema:
-                await sink.ensure_schema()
-        except BaseException:
-            await sink.close()
-            raise
-        return sink
+        return await cls(client, url=url, database=database)._opened(create_schema=create_schema)
 
     async def _call(self, statement: str, function: Any, *args: Any, **kwargs: Any) -> Any:
         self._check_open()

@@ -27,8 +27,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from storage.audit.errors import AuditError
 from storage.audit.manifest import ExportManifest, ExportScope, manifest_path_for
-from storage.audit.verify import DEFAULT_BATCH_SIZE, AuditError
+from storage.audit.verify import DEFAULT_BATCH_SIZE
 from storage.events.models import wallet_stream
 from storage.events.port import EventStore, StoredEvent, utc_now
 

@@ -16,8 +16,9 @@ from datetime import datetime, timedelta
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from storage.audit.errors import AuditError
 from storage.audit.export import in_window, iter_events
-from storage.audit.verify import DEFAULT_BATCH_SIZE, AuditError
+from storage.audit.verify import DEFAULT_BATCH_SIZE
 from storage.events.models import (
     EVENT_TYPES,
     CeremonyFailed,

@@ -14,18 +14,19 @@ same table whichever answered.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from storage.audit.errors import AuditError
 from storage.audit.queries import (
     SignatureRecord,
     WalletState,
     fold_signatures_between,
     fold_wallet_state_as_of,
 )
-from storage.audit.verify import AuditError
 from storage.events.port import EventStore, open_event_store
 from storage.projections import (
     AuditProjection,
@@ -119,6 +120,27 @@ async def _archived_note(store: EventStore) -> list[str]:
     return []
 
 
+async def _answer(
+    events_url: str,
+    projections_url: str | None,
+    source: Source,
+    projection: str,
+    *,
+    from_view: Callable[[ProjectionDb], Awaitable[list[dict[str, Any]]]],
+    from_store: Callable[[EventStore], Awaitable[list[dict[str, Any]]]],
+) -> QueryResult:
+    """Answer from ``projection``'s view when it may (see :func:`_ask_view`), else by a fold
+    over the event store, with a note if that store's oldest months are archived."""
+    async with await open_event_store(events_url) as store:
+        db, notes = await _ask_view(store, projections_url, source, projection)
+        if db is not None:
+            async with db:
+                return QueryResult("projection", await from_view(db), notes)
+        rows = await from_store(store)
+        notes += await _archived_note(store)
+    return QueryResult("events", rows, notes)
+
+
 async def signatures_between(
     events_url: str,
     wallet_id: str,
@@ -129,32 +151,37 @@ async def signatures_between(
     source: Source = "auto",
 ) -> QueryResult:
     """Every signature of ``wallet_id`` recorded in ``[since, until)``, oldest first."""
-    async with await open_event_store(events_url) as store:
-        db, notes = await _ask_view(store, projections_url, source)
-        if db is not None:
-            async with db:
-                records = await view_signatures_between(
-                    db, wallet_id, since or EARLIEST, until or LATEST
-                )
-            rows = [
-                SignatureRecord(
-                    position=record.finished_position or 0,
-                    recorded_at=record.finished_at or EARLIEST,
-                    wallet_id=record.wallet_id,
-                    ceremony_id=record.ceremony_id,
-                    scheme=record.scheme or "",
-                    protocol=record.protocol,
-                    signers=list(record.signers or []),
-                    public_key=record.public_key or "",
-                    message=record.message or "",
-                    signature=record.signature or "",
-                ).model_dump(mode="json")
-                for record in records
-            ]
-            return QueryResult("projection", rows, notes)
+
+    async def from_view(db: ProjectionDb) -> list[dict[str, Any]]:
+        records = await view_signatures_between(db, wallet_id, since or EARLIEST, until or LATEST)
+        return [
+            SignatureRecord(
+                position=record.finished_position or 0,
+                recorded_at=record.finished_at or EARLIEST,
+                wallet_id=record.wallet_id,
+                ceremony_id=record.ceremony_id,
+                scheme=record.scheme or "",
+                protocol=record.protocol,
+                signers=list(record.signers or []),
+                public_key=record.public_key or "",
+                message=record.message or "",
+                signature=record.signature or "",
+            ).model_dump(mode="json")
+            for record in records
+        ]
+
+    async def from_store(store: EventStore) -> list[dict[str, Any]]:
         found = await fold_signatures_between(store, wallet_id, since, until)
-        notes += await _archived_note(store)
-    return QueryResult("events", [record.model_dump(mode="json") for record in found], notes)
+        return [record.model_dump(mode="json") for record in found]
+
+    return await _answer(
+        events_url,
+        projections_url,
+        source,
+        AuditProjection.name,
+        from_view=from_view,
+        from_store=from_store,
+    )
 
 
 async def wallet_state_as_of(
@@ -166,20 +193,28 @@ async def wallet_state_as_of(
     source: Source = "auto",
 ) -> QueryResult:
     """``wallet_id``'s state as of ``as_of`` (one row)."""
-    async with await open_event_store(events_url) as store:
-        db, notes = await _ask_view(store, projections_url, source)
-        if db is not None:
-            async with db:
-                viewed = await view_wallet_state_as_of(db, wallet_id, as_of)
-            state = WalletState(wallet_id=wallet_id, as_of=as_of)
-            if viewed is not None:
-                state = WalletState.model_validate(
-                    {**viewed.model_dump(), "as_of": as_of, "exists": True}
-                )
-            return QueryResult("projection", [state.model_dump(mode="json")], notes)
+
+    async def from_view(db: ProjectionDb) -> list[dict[str, Any]]:
+        viewed = await view_wallet_state_as_of(db, wallet_id, as_of)
+        state = WalletState(wallet_id=wallet_id, as_of=as_of)
+        if viewed is not None:
+            state = WalletState.model_validate(
+                {**viewed.model_dump(), "as_of": as_of, "exists": True}
+            )
+        return [state.model_dump(mode="json")]
+
+    async def from_store(store: EventStore) -> list[dict[str, Any]]:
         folded = await fold_wallet_state_as_of(store, wallet_id, as_of)
-        notes += await _archived_note(store)
-    return QueryResult("events", [folded.model_dump(mode="json")], notes)
+        return [folded.model_dump(mode="json")]
+
+    return await _answer(
+        events_url,
+        projections_url,
+        source,
+        AuditProjection.name,
+        from_view=from_view,
+        from_store=from_store,
+    )
 
 
 async def transactions_between(
@@ -193,15 +228,23 @@ async def transactions_between(
 ) -> QueryResult:
     """The wallet's transfers built in ``[since, until)``: from the transactions projection
     when it is at the store's head, else folded from the verified event store."""
-    async with await open_event_store(events_url) as store:
-        db, notes = await _ask_view(store, projections_url, source, TransactionsProjection.name)
-        if db is not None:
-            async with db:
-                records = await view_wallet_transactions(db, wallet_id, since, until)
-            return QueryResult("projection", [r.model_dump(mode="json") for r in records], notes)
+
+    async def from_view(db: ProjectionDb) -> list[dict[str, Any]]:
+        records = await view_wallet_transactions(db, wallet_id, since, until)
+        return [record.model_dump(mode="json") for record in records]
+
+    async def from_store(store: EventStore) -> list[dict[str, Any]]:
         found = await fold_transactions(store, wallet_id, since, until)
-        notes += await _archived_note(store)
-    return QueryResult("events", [r.model_dump(mode="json") for r in found], notes)
+        return [record.model_dump(mode="json") for record in found]
+
+    return await _answer(
+        events_url,
+        projections_url,
+        source,
+        TransactionsProjection.name,
+        from_view=from_view,
+        from_store=from_store,
+    )
 
 
 async def rebuild_projections(

@@ -48,6 +48,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+# Re-exported: callers (the audit CLI) import it from here too.
+from storage.audit.errors import AuditError as AuditError
 from storage.audit.manifest import ExportManifest, manifest_path_for
 from storage.events.archive import ARCHIVE_FORMAT, ArchiveManifest
 from storage.events.archive import DATA_SUFFIX as ARCHIVE_DATA_SUFFIX
@@ -63,14 +65,6 @@ from storage.events.port import (
 
 DEFAULT_BATCH_SIZE = 2_000
 """Events per read: large enough to amortize round trips, small enough to bound memory."""
-
-
-class AuditError(Exception):
-    """The verification (or export) could not run at all: a missing file, a bad manifest.
-
-    Distinct from a :class:`Finding`, which is a successful verification that found
-    tampering; the CLI gives the two different exit statuses.
-    """
 
 
 class Problem(StrEnum):
@@ -172,6 +166,17 @@ class _Record:
     line: int | None = None
     file: str | None = None
 
+    def finding(self, problem: Problem, reason: str, *, position: int | None = None) -> Finding:
+        """A finding here: this record's line and file, its event's position unless another
+        position is named (the one that is missing, say)."""
+        return Finding(
+            problem,
+            reason,
+            position=self.event.position if position is None else position,
+            line=self.line,
+            file=self.file,
+        )
+
 
 class _Walker:
     """The chain state carried from batch to batch: the last accepted event, stream versions.
@@ -262,27 +267,28 @@ class _Walker:
         self.previous = event
         self.count += 1
 
+    def _accept_if_sound(self, record: _Record) -> Finding | None:
+        """Accept ``record`` if its content checks pass; else the finding."""
+        finding = self._content_finding(record)
+        if finding is None:
+            self._accept(record.event)
+        return finding
+
     def _content_finding(self, record: _Record) -> Finding | None:
         """Hash and stream-version checks, shared by every mode."""
         event = record.event
         if event_hash(event) != event.hash:
-            return Finding(
+            return record.finding(
                 Problem.HASH_MISMATCH,
                 "the event's content does not match its hash (edited payload or field)",
-                position=event.position,
-                line=record.line,
-                file=record.file,
             )
         known = self._versions.get(event.stream_id)
         if not self._version_ok(known, event.stream_version):
             expected = 1 if known is None else known + 1
-            return Finding(
+            return record.finding(
                 Problem.STREAM_VERSION,
                 f"stream {event.stream_id!r}: expected version {expected}, "
                 f"found {event.stream_version}",
-                position=event.position,
-                line=record.line,
-                file=record.file,
             )
         return None
 
@@ -307,13 +313,11 @@ class _Walker:
             ):
                 # This event links to the *next* one, which links to our predecessor: the
                 # pair was swapped (rows' contents or positions exchanged).
-                return Finding(
+                return record.finding(
                     Problem.REORDERED,
                     f"the events at positions {expected_position} and "
                     f"{following.event.position} are swapped",
                     position=expected_position,
-                    line=record.line,
-                    file=record.file,
                 )
             if previous is None:
                 reason = "prev_hash does not match the manifest's first_prev_hash"
@@ -322,17 +326,11 @@ class _Walker:
                     f"prev_hash is not the hash of position {previous.position}: an event "
                     "before it was altered and re-hashed, or rows were deleted and renumbered"
                 )
-            return Finding(
+            return record.finding(
                 Problem.BROKEN_LINK,
                 reason,
-                position=event.position,
-                line=record.line,
-                file=record.file,
             )
-        finding = self._content_finding(record)
-        if finding is None:
-            self._accept(event)
-        return finding
+        return self._accept_if_sound(record)
 
     def _position_finding(
         self, record: _Record, following: _Record | None, expected: int
@@ -340,40 +338,32 @@ class _Walker:
         found = record.event.position
         if found > expected:
             if following is not None and following.event.position == expected:
-                return Finding(
+                return record.finding(
                     Problem.REORDERED,
                     f"out of order: position {found} comes before position {expected} "
                     "(a swapped pair)",
                     position=expected,
-                    line=record.line,
-                    file=record.file,
                 )
             gone = (
                 f"position {expected} is"
                 if found == expected + 1
                 else f"positions {expected}-{found - 1} are"
             )
-            return Finding(
+            return record.finding(
                 Problem.MISSING,
                 f"{gone} missing (deleted); the next event present is position {found}",
                 position=expected,
-                line=record.line,
-                file=record.file,
             )
         if self.previous is not None and found == self.previous.position:
-            return Finding(
+            return record.finding(
                 Problem.DUPLICATE,
                 f"position {found} appears twice",
                 position=found,
-                line=record.line,
-                file=record.file,
             )
-        return Finding(
+        return record.finding(
             Problem.REORDERED,
             f"out of order: position {found} where position {expected} was expected",
             position=found,
-            line=record.line,
-            file=record.file,
         )
 
     def _step_subset(self, record: _Record, following: _Record | None) -> Finding | None:
@@ -381,26 +371,18 @@ class _Walker:
         last = self.previous.position if self.previous is not None else 0
         if event.position <= last:
             problem = Problem.DUPLICATE if event.position == last else Problem.REORDERED
-            return Finding(
+            return record.finding(
                 problem,
                 f"position {event.position} after position {last}: positions must increase",
-                position=event.position,
-                line=record.line,
-                file=record.file,
             )
         if following is not None and last < following.event.position < event.position:
-            return Finding(
+            return record.finding(
                 Problem.REORDERED,
                 f"out of order: position {event.position} comes before position "
                 f"{following.event.position} (a swapped pair)",
                 position=following.event.position,
-                line=record.line,
-                file=record.file,
             )
-        finding = self._content_finding(record)
-        if finding is None:
-            self._accept(event)
-        return finding
+        return self._accept_if_sound(record)
 
 
 class _Driver:

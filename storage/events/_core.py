@@ -1,10 +1,11 @@
-"""Logic shared by the adapters: planning an append and decoding stored rows.
+"""Logic shared by the adapters: planning an append, decoding stored rows, archiving a month.
 
 An adapter opens a transaction, takes its database's write lock, fetches the head, the
 current version of each stream in the batch (and of each stream with an expected version)
 and any events already stored under the batch's idempotency keys, then calls
-:func:`plan_append`. The plan is pure, so both adapters check expected versions and assign
-positions, stream versions, times and hashes by exactly the same rules.
+:func:`plan_append_from_rows`. The plan is pure, so both adapters check expected versions
+and assign positions, stream versions, times and hashes by exactly the same rules.
+Retention exports a month with :func:`archive_month`, under the same checks in both.
 
 Both adapters keep two tables: ``events`` (the full rows; in PostgreSQL partitioned by
 month) and ``event_index`` (position, stream id and version, idempotency key, hash, time),
@@ -15,20 +16,28 @@ after the months holding its tail were moved to files.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from storage.events.errors import IdempotencyConflict, StreamVersionConflict
+from storage.events.archive import ArchiveManifest, ArchiveWriter
+from storage.events.errors import (
+    ArchiveError,
+    EventStoreError,
+    IdempotencyConflict,
+    StreamVersionConflict,
+)
 from storage.events.port import (
     GENESIS_HASH,
+    Clock,
     NewEvent,
     StoredEvent,
     canonical_json,
-    compute_event_hash,
+    event_hash,
     format_recorded_at,
 )
 
@@ -173,39 +182,72 @@ def plan_append(
             continue
         position += 1
         version = versions.get(event.stream_id, 0) + 1
-        payload = event.canonical_payload()
-        digest = compute_event_hash(
-            prev_hash,
+        unhashed = StoredEvent(
             position=position,
             stream_id=event.stream_id,
             stream_version=version,
             event_type=event.event_type,
             schema_version=event.schema_version,
-            payload=payload,
-            metadata=event.metadata,
-            idempotency_key=event.idempotency_key,
-            recorded_at=recorded_at,
-        )
-        stored = StoredEvent(
-            position=position,
-            stream_id=event.stream_id,
-            stream_version=version,
-            event_type=event.event_type,
-            schema_version=event.schema_version,
-            payload=payload,
+            payload=event.canonical_payload(),
             metadata=dict(event.metadata),
             idempotency_key=event.idempotency_key,
             recorded_at=recorded_at,
             prev_hash=prev_hash,
-            hash=digest,
+            hash=GENESIS_HASH,  # A placeholder of the right shape, replaced right below.
         )
+        stored = unhashed.model_copy(update={"hash": event_hash(unhashed)})
         versions[event.stream_id] = version
         by_key[event.idempotency_key] = stored
         batch_keys.add(event.idempotency_key)
-        prev_hash = digest
+        prev_hash = stored.hash
         results.append(stored)
         new_events.append(stored)
     return AppendPlan(results=results, new_events=new_events)
+
+
+def plan_append_from_rows(
+    events: Sequence[NewEvent],
+    *,
+    expected_versions: Mapping[str, int],
+    key_rows: Iterable[Mapping[str, Any]],
+    version_rows: Iterable[Mapping[str, Any]],
+    head_row: Mapping[str, Any] | None,
+    recorded_at: datetime,
+) -> AppendPlan:
+    """:func:`plan_append` from the rows of the adapter's three reads.
+
+    ``key_rows``: the index rows of the batch's idempotency keys (``indexed_key``,
+    ``indexed_position``) joined to their events' :data:`COLUMNS` (NULL once archived);
+    ``version_rows``: ``stream_id`` and its highest ``version`` (NULL for a new stream);
+    ``head_row``: the last indexed ``position``, ``hash`` and ``recorded_at``, if any.
+    """
+    existing: dict[str, StoredEvent] = {}
+    archived: dict[str, int] = {}
+    for row in key_rows:
+        if row["position"] is None:
+            archived[str(row["indexed_key"])] = int(row["indexed_position"])
+        else:
+            stored = decode_event(row)
+            existing[stored.idempotency_key] = stored
+    stream_versions = {
+        str(row["stream_id"]): int(row["version"])
+        for row in version_rows
+        if row["version"] is not None
+    }
+    head = (
+        None
+        if head_row is None
+        else Head(int(head_row["position"]), str(head_row["hash"]), _instant(head_row))
+    )
+    return plan_append(
+        events,
+        head=head,
+        stream_versions=stream_versions,
+        existing=existing,
+        archived=archived,
+        expected_versions=expected_versions,
+        recorded_at=recorded_at,
+    )
 
 
 def encode_json(value: Mapping[str, Any]) -> str:
@@ -219,13 +261,7 @@ def encode_json(value: Mapping[str, Any]) -> str:
 
 
 def decode_event(row: Mapping[str, Any]) -> StoredEvent:
-    """A :class:`StoredEvent` from a database row with the :data:`COLUMNS` keys.
-
-    ``recorded_at`` may be a ``datetime`` (PostgreSQL ``timestamptz``) or ISO text (SQLite).
-    """
-    recorded_at = row["recorded_at"]
-    if isinstance(recorded_at, str):
-        recorded_at = datetime.fromisoformat(recorded_at)
+    """A :class:`StoredEvent` from a database row with the :data:`COLUMNS` keys."""
     return StoredEvent(
         position=row["position"],
         stream_id=row["stream_id"],
@@ -235,10 +271,16 @@ def decode_event(row: Mapping[str, Any]) -> StoredEvent:
         payload=json.loads(row["payload"]),
         metadata=json.loads(row["metadata"]),
         idempotency_key=row["idempotency_key"],
-        recorded_at=recorded_at,
+        recorded_at=_instant(row),
         prev_hash=row["prev_hash"],
         hash=row["hash"],
     )
+
+
+def _instant(row: Mapping[str, Any]) -> Any:
+    """A row's ``recorded_at``: a ``datetime`` (PostgreSQL ``timestamptz``) or ISO text (SQLite)."""
+    recorded_at = row["recorded_at"]
+    return datetime.fromisoformat(recorded_at) if isinstance(recorded_at, str) else recorded_at
 
 
 def prefix_upper_bound(prefix: str) -> str | None:
@@ -261,15 +303,81 @@ def prefix_upper_bound(prefix: str) -> str | None:
     return None
 
 
-def display_url(url: str) -> str:
-    """``url`` without its password; of the query only ``schema`` is kept (others may be secret)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = host if parts.port is None else f"{host}:{parts.port}"
-    if parts.username:
-        netloc = f"{parts.username}@{netloc}"
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k == "schema"])
-    # Built by hand: urlunsplit drops the "//" of an empty host ("postgresql:///db").
-    return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
+def check_not_newer(current: int, latest: int) -> None:
+    """Refuse a store whose schema version ``current`` is newer than this code's ``latest``."""
+    if current > latest:
+        raise EventStoreError(
+            f"event store schema version {current} is newer than this code "
+            f"({latest}); upgrade Quorate"
+        )
+
+
+async def indexed_hash(position: int, lookup: Callable[[int], Awaitable[object]]) -> str:
+    """The hash of the event at ``position`` per the index (``lookup``); genesis for 0."""
+    if position == 0:
+        return GENESIS_HASH
+    value = await lookup(position)
+    if value is None:
+        raise ArchiveError(f"position {position} is missing from the event index")
+    return str(value)
+
+
+async def archive_month(
+    export_dir: Path,
+    month: datetime,
+    *,
+    first_position: int,
+    last_archived: int,
+    rows: AsyncIterable[Mapping[str, Any]],
+    index_lookup: Callable[[int], Awaitable[object]],
+    clock: Clock,
+    source: str,
+) -> tuple[ArchiveManifest, Path]:
+    """Export one month's ``rows`` (:data:`COLUMNS`, in position order) to its archive.
+
+    Archives must be a prefix of the log, so the month must start right after the last
+    archived position: anything else would leave a hole in the middle of the live chain
+    (only possible for data written before recorded_at was kept monotonic). Each event is
+    checked against the chain as it is written, and the last one against the index
+    (``index_lookup``: a position's indexed hash). Nothing is removed here: the adapter
+    records the manifest and removes the month in the same transaction afterwards. An
+    unfinished file is discarded on any error.
+    """
+    if first_position != last_archived + 1:
+        raise ArchiveError(
+            f"cannot archive {month:%Y-%m}: it starts at position {first_position}, but "
+            f"the log's oldest unarchived position is {last_archived + 1}"
+        )
+    prev_hash = await indexed_hash(first_position - 1, index_lookup)
+    writer = ArchiveWriter(
+        export_dir, month, first_position=first_position, prev_hash=prev_hash, source=source
+    )
+    try:
+        async for row in rows:
+            writer.add(decode_event(row))
+        if await indexed_hash(writer.last_position, index_lookup) != writer.last_hash:
+            raise ArchiveError(
+                f"event {writer.last_position} does not match the event index; "
+                "run `quorate audit verify`"
+            )
+        manifest = await asyncio.to_thread(writer.finish, clock())
+    except BaseException:
+        writer.abort()
+        raise
+    return manifest, writer.path
+
+
+def archive_values(manifest: ArchiveManifest, archived_at: object) -> tuple[object, ...]:
+    """The ``event_archives`` row of ``manifest``, in insert order; ``archived_at`` as the
+    database stores it."""
+    return (
+        manifest.first_position,
+        manifest.last_position,
+        manifest.count,
+        manifest.month,
+        manifest.first_prev_hash,
+        manifest.last_hash,
+        manifest.file,
+        manifest.sha256,
+        archived_at,
+    )

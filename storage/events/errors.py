@@ -2,17 +2,19 @@
 
 Every failure the store can report is an :class:`EventStoreError`, so callers can catch the
 store's refusals without catching unrelated bugs. Messages never contain secrets: URLs are
-shown without their password.
+shown through :func:`common.urls.redact_url`.
 """
 
 from __future__ import annotations
+
+from storage.errors import InvalidSqlIdentifier, UnsupportedUrl
 
 
 class EventStoreError(Exception):
     """Base class of every error raised by the event store."""
 
 
-class IdempotencyConflict(EventStoreError):  # noqa: N818 - names the condition, as the port does
+class IdempotencyConflict(EventStoreError):
     """An event was appended under an idempotency key already used for different content.
 
     The store refuses rather than silently returning the old event, because a caller who
@@ -30,7 +32,7 @@ class IdempotencyConflict(EventStoreError):  # noqa: N818 - names the condition,
         )
 
 
-class ChainBroken(EventStoreError):  # noqa: N818
+class ChainBroken(EventStoreError):
     """The hash chain does not verify; ``position`` names the first bad event."""
 
     def __init__(self, *, position: int, reason: str) -> None:
@@ -39,35 +41,29 @@ class ChainBroken(EventStoreError):  # noqa: N818
         super().__init__(f"event chain broken at position {position}: {reason}")
 
 
-class UnsupportedEventStoreUrl(EventStoreError, ValueError):  # noqa: N818
+class UnsupportedEventStoreUrl(EventStoreError, UnsupportedUrl):
     """The URL names no event-store adapter, or is malformed for the one it names."""
 
-    def __init__(self, url: str, reason: str) -> None:
-        self.url = url
-        self.reason = reason
-        super().__init__(f"unsupported event store URL {url!r}: {reason}")
+    what = "event store"
 
 
-class InvalidSchemaName(EventStoreError, ValueError):  # noqa: N818
+class InvalidSchemaName(EventStoreError, InvalidSqlIdentifier):
     """A PostgreSQL schema name failed the strict identifier check."""
 
     def __init__(self, schema: str) -> None:
         self.schema = schema
-        super().__init__(
-            f"invalid schema name {schema!r}: use 1-63 characters of [a-z0-9_], "
-            "starting with a letter or underscore"
-        )
+        super().__init__("schema", schema)
 
 
-class AppendOnlyViolation(EventStoreError):  # noqa: N818
+class AppendOnlyViolation(EventStoreError):
     """The database refused to change or remove a stored event (it is append-only)."""
 
 
-class EventStoreClosed(EventStoreError):  # noqa: N818
+class EventStoreClosed(EventStoreError):
     """The store was used after :meth:`EventStore.close`."""
 
 
-class UnknownEventType(EventStoreError):  # noqa: N818
+class UnknownEventType(EventStoreError):
     """A stored event's type names no domain event known to this version of Quorate."""
 
     def __init__(self, event_type: str, *, position: int) -> None:
@@ -86,7 +82,7 @@ class EventDecodeError(EventStoreError):
         super().__init__(f"cannot decode {event_type} at position {position}: {reason}")
 
 
-class StreamVersionConflict(EventStoreError):  # noqa: N818
+class StreamVersionConflict(EventStoreError):
     """Optimistic concurrency: a stream was not at the version the writer expected.
 
     ``expected`` is the version the writer saw (0: the stream must not exist yet) and
@@ -111,7 +107,7 @@ class ArchiveError(EventStoreError):
     """
 
 
-class RetentionNotPermitted(EventStoreError):  # noqa: N818
+class RetentionNotPermitted(EventStoreError):
     """The connected role may not remove archived events (it is not the events' owner).
 
     In production the application role can only read and insert; retention runs as the

@@ -38,11 +38,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import TracebackType
 from typing import Annotated, Any, Self
 
 from pydantic import (
@@ -55,6 +54,7 @@ from pydantic import (
     model_validator,
 )
 
+from storage.closing import AsyncClosing
 from storage.events.errors import ChainBroken
 from storage.events.metadata import (
     EventMetadata,
@@ -289,7 +289,7 @@ def check_expected_versions(expected_versions: Mapping[str, int] | None) -> dict
     return checked
 
 
-class EventStore(ABC):
+class EventStore(AsyncClosing):
     """An append-only, hash-chained log of events, ordered by a gapless global position.
 
     Appends are serialized by the database (no two events share a position, the chain never
@@ -406,21 +406,6 @@ class EventStore(ABC):
         :class:`~storage.events.errors.ArchiveError` or
         :class:`~storage.events.errors.ChainBroken` if a month cannot be archived faithfully.
         """
-
-    @abstractmethod
-    async def close(self) -> None:
-        """Release connections; idempotent."""
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
 
 def check_wait(after_position: int, timeout: float) -> None:

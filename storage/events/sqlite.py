@@ -34,25 +34,25 @@ tampering deliberate and detectable by the chain, not impossible.)
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sqlite3
-import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import aiosqlite
 
 from storage.events._core import (
-    Head,
+    archive_month,
+    archive_values,
+    check_not_newer,
     decode_event,
     encode_json,
-    plan_append,
+    plan_append_from_rows,
     prefix_upper_bound,
     streams_to_read,
 )
-from storage.events.archive import ArchiveWriter, archive_boundary, month_start, next_month
+from storage.events.archive import archive_boundary, month_start, next_month
 from storage.events.errors import (
     AppendOnlyViolation,
     ArchiveError,
@@ -60,7 +60,6 @@ from storage.events.errors import (
     EventStoreError,
 )
 from storage.events.port import (
-    GENESIS_HASH,
     Clock,
     EventStore,
     NewEvent,
@@ -72,9 +71,15 @@ from storage.events.port import (
     format_recorded_at,
     utc_now,
 )
+from storage.sqlite_connection import (
+    DEFAULT_BUSY_TIMEOUT_SECONDS,
+    MEMORY,
+    connect,
+    immediate_transaction,
+    retry_while_locked,
+    row_mapping,
+)
 
-MEMORY = ":memory:"
-DEFAULT_BUSY_TIMEOUT_SECONDS = 30.0
 APPEND_ONLY_MESSAGE = "quorate event store is append-only"
 """Prefix of the triggers' error messages (spelled out in the SQL below)."""
 ARCHIVE_FETCH_SIZE = 1000
@@ -282,29 +287,6 @@ SCHEMA_VERSION = max(_MIGRATIONS)
 _MIGRATIONS_TABLE_SINCE = 2
 """The first version that has ``event_store_migrations``."""
 
-_T = TypeVar("_T")
-
-
-def _is_locked(exc: sqlite3.OperationalError) -> bool:
-    return "locked" in str(exc) or "busy" in str(exc)
-
-
-async def _retry_while_locked(operation: Callable[[], Awaitable[_T]], *, timeout: float) -> _T:
-    """Run ``operation``, retrying while another process holds a lock.
-
-    Only for start-up: switching to WAL mode needs an exclusive lock and SQLite does not
-    always invoke the busy handler for it, so two processes opening a fresh file at the
-    same moment would otherwise fail.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return await operation()
-        except sqlite3.OperationalError as exc:
-            if not _is_locked(exc) or time.monotonic() >= deadline:
-                raise
-            await asyncio.sleep(0.01)
-
 
 async def migrate(
     connection: aiosqlite.Connection,
@@ -320,16 +302,11 @@ async def migrate(
     """
     if not 1 <= target_version <= SCHEMA_VERSION:
         raise ValueError(f"target_version must be in 1..{SCHEMA_VERSION}, got {target_version}")
-    await connection.execute("BEGIN IMMEDIATE")
-    try:
+    async with immediate_transaction(connection):
         cursor = await connection.execute("PRAGMA user_version")
         row = await cursor.fetchone()
         current = int(row[0]) if row is not None else 0
-        if current > SCHEMA_VERSION:
-            raise EventStoreError(
-                f"event store schema version {current} is newer than this code "
-                f"({SCHEMA_VERSION}); upgrade Quorate"
-            )
+        check_not_newer(current, SCHEMA_VERSION)
         for version in range(current + 1, target_version + 1):
             for statement in _MIGRATIONS[version][1]:
                 await connection.execute(statement)
@@ -342,10 +319,6 @@ async def migrate(
                 await connection.execute(
                     _RECORD_MIGRATION, (version, _MIGRATIONS[version][0], when)
                 )
-        await connection.execute("COMMIT")
-    except BaseException:
-        await _rollback(connection)
-        raise
 
 
 class SQLiteEventStore(EventStore):
@@ -371,9 +344,10 @@ class SQLiteEventStore(EventStore):
         if database != MEMORY:
             # A fresh deployment's data directory may not exist yet; SQLite would not create it.
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        connection = await _connect(database, busy_timeout=busy_timeout)
+        # FULL: a committed event survives power loss; it is an audit log.
+        connection = await connect(database, busy_timeout=busy_timeout, synchronous="FULL")
         try:
-            await _retry_while_locked(lambda: migrate(connection), timeout=busy_timeout)
+            await retry_while_locked(lambda: migrate(connection), timeout=busy_timeout)
         except BaseException:
             await connection.close()
             raise
@@ -396,56 +370,31 @@ class SQLiteEventStore(EventStore):
         streams = _json_array(streams_to_read(events, expected))
         async with self._lock:
             connection = self._conn()
-            await connection.execute("BEGIN IMMEDIATE")
             try:
-                existing: dict[str, StoredEvent] = {}
-                archived: dict[str, int] = {}
-                for row in await connection.execute_fetchall(_SELECT_BY_KEYS, (keys,)):
-                    if row["position"] is None:
-                        archived[str(row["indexed_key"])] = int(row["indexed_position"])
-                    else:
-                        stored = decode_event(_row_mapping(row))
-                        existing[stored.idempotency_key] = stored
-                rows = await connection.execute_fetchall(_SELECT_STREAM_VERSIONS, (streams,))
-                stream_versions = {
-                    str(row["stream_id"]): int(row["version"])
-                    for row in rows
-                    if row["version"] is not None
-                }
-                cursor = await connection.execute(_SELECT_HEAD_LINK)
-                head_row = await cursor.fetchone()
-                head = (
-                    Head(
-                        int(head_row[0]),
-                        str(head_row[1]),
-                        datetime.fromisoformat(str(head_row[2])),
+                async with immediate_transaction(connection):
+                    key_rows = await connection.execute_fetchall(_SELECT_BY_KEYS, (keys,))
+                    version_rows = await connection.execute_fetchall(
+                        _SELECT_STREAM_VERSIONS, (streams,)
                     )
-                    if head_row
-                    else None
-                )
-                plan = plan_append(
-                    events,
-                    head=head,
-                    stream_versions=stream_versions,
-                    existing=existing,
-                    archived=archived,
-                    expected_versions=expected,
-                    recorded_at=self._clock(),
-                )
-                if plan.new_events:
-                    await connection.executemany(
-                        _INSERT_INDEX, [_to_index_row(stored) for stored in plan.new_events]
+                    cursor = await connection.execute(_SELECT_HEAD_LINK)
+                    head = await cursor.fetchone()
+                    plan = plan_append_from_rows(
+                        events,
+                        expected_versions=expected,
+                        key_rows=map(row_mapping, key_rows),
+                        version_rows=map(row_mapping, version_rows),
+                        head_row=None if head is None else row_mapping(head),
+                        recorded_at=self._clock(),
                     )
-                    await connection.executemany(
-                        _INSERT, [_to_row(stored) for stored in plan.new_events]
-                    )
-                await connection.execute("COMMIT")
+                    if plan.new_events:
+                        await connection.executemany(
+                            _INSERT_INDEX, [_to_index_row(stored) for stored in plan.new_events]
+                        )
+                        await connection.executemany(
+                            _INSERT, [_to_row(stored) for stored in plan.new_events]
+                        )
             except sqlite3.IntegrityError as exc:
-                await _rollback(connection)
                 raise _translate(exc) from exc
-            except BaseException:
-                await _rollback(connection)
-                raise
         return plan.results
 
     async def read_all(
@@ -493,16 +442,11 @@ class SQLiteEventStore(EventStore):
         while True:
             async with self._lock:
                 connection = self._conn()
-                await connection.execute("BEGIN IMMEDIATE")
                 try:
-                    path = await self._archive_oldest_month(connection, boundary, export_dir)
-                    await connection.execute("COMMIT")
+                    async with immediate_transaction(connection):
+                        path = await self._archive_oldest_month(connection, boundary, export_dir)
                 except sqlite3.IntegrityError as exc:
-                    await _rollback(connection)
                     raise _translate(exc) from exc
-                except BaseException:
-                    await _rollback(connection)
-                    raise
             if path is None:
                 return written
             written.append(path)
@@ -516,50 +460,32 @@ class SQLiteEventStore(EventStore):
         if row is None or row[0] is None:
             return None
         month = month_start(datetime.fromisoformat(str(row[0])))
-        first_position = await self._first_position_of(connection, month)
-        # Archives must be a prefix of the log: anything else would leave a hole in the
-        # middle of the live chain (only possible for data written before recorded_at was
-        # kept monotonic).
-        last_archived = await self._scalar_in(connection, _SELECT_LAST_ARCHIVED, ())
-        if first_position != last_archived + 1:
-            raise ArchiveError(
-                f"cannot archive {month:%Y-%m}: it starts at position {first_position}, but "
-                f"the log's oldest unarchived position is {last_archived + 1}"
-            )
-        prev_hash = await self._indexed_hash(connection, first_position - 1)
-        writer = ArchiveWriter(
-            export_dir, month, first_position=first_position, prev_hash=prev_hash, source=self.url
-        )
-        try:
-            cursor = await connection.execute(
-                _SELECT_MONTH,
-                (format_recorded_at(month), format_recorded_at(next_month(month))),
-            )
+        window = (format_recorded_at(month), format_recorded_at(next_month(month)))
+
+        async def month_rows() -> AsyncIterator[dict[str, Any]]:
+            cursor = await connection.execute(_SELECT_MONTH, window)
             while rows := await cursor.fetchmany(ARCHIVE_FETCH_SIZE):
                 for month_row in rows:
-                    writer.add(decode_event(_row_mapping(month_row)))
-            if await self._indexed_hash(connection, writer.last_position) != writer.last_hash:
-                raise ArchiveError(
-                    f"event {writer.last_position} does not match the event index; "
-                    "run `quorate audit verify`"
-                )
-            manifest = await asyncio.to_thread(writer.finish, self._clock())
-        except BaseException:
-            writer.abort()
-            raise
+                    yield row_mapping(month_row)
+
+        async def index_lookup(position: int) -> object:
+            cursor = await connection.execute(_SELECT_INDEXED_HASH, (position,))
+            found = await cursor.fetchone()
+            return None if found is None else found[0]
+
+        manifest, path = await archive_month(
+            export_dir,
+            month,
+            first_position=await self._first_position_of(connection, month),
+            last_archived=await self._scalar_in(connection, _SELECT_LAST_ARCHIVED, ()),
+            rows=month_rows(),
+            index_lookup=index_lookup,
+            clock=self._clock,
+            source=self.url,
+        )
         await connection.execute(
             _INSERT_ARCHIVE,
-            (
-                manifest.first_position,
-                manifest.last_position,
-                manifest.count,
-                manifest.month,
-                manifest.first_prev_hash,
-                manifest.last_hash,
-                manifest.file,
-                manifest.sha256,
-                format_recorded_at(manifest.archived_at),
-            ),
+            archive_values(manifest, format_recorded_at(manifest.archived_at)),
         )
         cursor = await connection.execute(
             _DELETE_ARCHIVED, (manifest.first_position, manifest.last_position)
@@ -568,7 +494,7 @@ class SQLiteEventStore(EventStore):
             raise ArchiveError(
                 f"deleted {cursor.rowcount} events of {manifest.month}, expected {manifest.count}"
             )
-        return writer.path
+        return path
 
     async def _first_position_of(self, connection: aiosqlite.Connection, month: datetime) -> int:
         cursor = await connection.execute(
@@ -579,16 +505,6 @@ class SQLiteEventStore(EventStore):
         if row is None or row[0] is None:
             raise ArchiveError(f"no events in {month:%Y-%m}")
         return int(row[0])
-
-    async def _indexed_hash(self, connection: aiosqlite.Connection, position: int) -> str:
-        """The hash of the event at ``position`` per the index; genesis for position 0."""
-        if position == 0:
-            return GENESIS_HASH
-        cursor = await connection.execute(_SELECT_INDEXED_HASH, (position,))
-        row = await cursor.fetchone()
-        if row is None:
-            raise ArchiveError(f"position {position} is missing from the event index")
-        return str(row[0])
 
     async def close(self) -> None:
         async with self._lock:
@@ -619,29 +535,7 @@ class SQLiteEventStore(EventStore):
         connection: aiosqlite.Connection, sql: str, parameters: tuple[Any, ...]
     ) -> list[StoredEvent]:
         rows = await connection.execute_fetchall(sql, parameters)
-        return [decode_event(_row_mapping(row)) for row in rows]
-
-
-async def _connect(database: str, *, busy_timeout: float) -> aiosqlite.Connection:
-    """A configured connection to ``database`` (WAL, synchronous=FULL, rows by name)."""
-    # isolation_level=None: the adapter issues BEGIN IMMEDIATE / COMMIT itself, instead of
-    # the sqlite3 module's implicit deferred transactions, which would read the head before
-    # taking the write lock. `timeout` is SQLite's busy timeout.
-    connection = await aiosqlite.connect(database, timeout=busy_timeout, isolation_level=None)
-    try:
-        connection.row_factory = sqlite3.Row
-
-        async def configure() -> None:
-            if database != MEMORY:
-                await connection.execute("PRAGMA journal_mode = WAL")
-            # FULL: a committed event survives power loss; it is an audit log.
-            await connection.execute("PRAGMA synchronous = FULL")
-
-        await _retry_while_locked(configure, timeout=busy_timeout)
-    except BaseException:
-        await connection.close()
-        raise
-    return connection
+        return [decode_event(row_mapping(row)) for row in rows]
 
 
 def _json_array(values: list[str]) -> str:
@@ -651,10 +545,6 @@ def _json_array(values: list[str]) -> str:
     from the batch size.
     """
     return canonical_json(values)
-
-
-def _row_mapping(row: sqlite3.Row) -> dict[str, Any]:
-    return {key: row[key] for key in row.keys()}  # noqa: SIM118 - sqlite3.Row is no dict
 
 
 def _to_row(event: StoredEvent) -> tuple[Any, ...]:
@@ -690,10 +580,3 @@ def _translate(exc: sqlite3.IntegrityError) -> EventStoreError:
     # Unique constraints back up the write lock; hitting one means another writer ignored
     # the protocol (or the file was edited by hand).
     return EventStoreError(f"event store constraint violated: {exc}")
-
-
-async def _rollback(connection: aiosqlite.Connection) -> None:
-    # The transaction may already be gone (COMMIT completed before a cancellation arrived,
-    # or SQLite rolled back on error); a failed ROLLBACK must not hide the original error.
-    with contextlib.suppress(sqlite3.OperationalError):
-        await connection.execute("ROLLBACK")

@@ -65,7 +65,7 @@ Times are the events' ``recorded_at`` (UTC). Query API (all read one snapshot):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -78,19 +78,24 @@ from storage.events.models import (
     SignatureProduced,
     WalletCreated,
 )
-from storage.events.port import EventStore, StoredEvent, verify_chain
+from storage.events.port import EventStore, StoredEvent
 from storage.projections.current_state import WalletState
 from storage.projections.port import (
-    Projection,
+    BatchProjection,
+    Decoder,
     ProjectionDb,
     ProjectionTx,
     Row,
     as_datetime,
+    as_is,
+    check_window,
     decode_domain_event,
+    decode_row,
     dump_json,
     format_timestamp,
     load_json,
     require_datetime,
+    verified_events,
 )
 
 Outcome = Literal["pending", "signed", "created", "failed"]
@@ -150,11 +155,9 @@ _SELECT = (
 )
 _SELECT_ONE = _SELECT + " WHERE ceremony_id = $1"
 # A batch's rows in one query; the ids are one JSON-array parameter, expanded by each
-# database's own JSON function (the only statement whose text differs between dialects).
-_SELECT_MANY_SQLITE = _SELECT + " WHERE ceremony_id IN (SELECT value FROM json_each($1))"  # noqa: S608
-_SELECT_MANY_POSTGRES = (
-    _SELECT + " WHERE ceremony_id IN (SELECT json_array_elements_text($1::json))"
-)
+# database's own JSON function (the only statement whose text differs between dialects:
+# Dialect.in_json_array).
+_SELECT_MANY = _SELECT + " WHERE ceremony_id IN ({json_array})"
 _UPSERT = (
     "INSERT INTO audit_ceremonies (ceremony_id, wallet_id, tenant, actor, correlation_id, kind,"
     " protocol, scheme, parties, signers, message, signature, public_key, outcome,"
@@ -294,59 +297,40 @@ class _Row:
         )
 
 
+_DECODERS: dict[str, Decoder] = {
+    "ceremony_id": as_is,
+    "wallet_id": as_is,
+    "tenant": as_is,
+    "actor": as_is,
+    "correlation_id": as_is,
+    "kind": as_is,
+    "protocol": as_is,
+    "scheme": as_is,
+    "parties": load_json,
+    "signers": load_json,
+    "message": as_is,
+    "signature": as_is,
+    "public_key": as_is,
+    "outcome": as_is,
+    "failure_reason": as_is,
+    "culprits": load_json,
+    "misbehaviours": load_json,
+    "started_at": as_datetime,
+    "finished_at": as_datetime,
+    "started_position": as_is,
+    "finished_position": as_is,
+    "event_positions": load_json,
+}
+"""How each column of ``audit_ceremonies`` reads back (lists are JSON text)."""
+
+
 def _load_row(row: Row) -> _Row:
-    return _Row(
-        ceremony_id=row["ceremony_id"],
-        wallet_id=row["wallet_id"],
-        tenant=row["tenant"],
-        actor=row["actor"],
-        correlation_id=row["correlation_id"],
-        kind=row["kind"],
-        protocol=row["protocol"],
-        scheme=row["scheme"],
-        parties=load_json(row["parties"]),
-        signers=load_json(row["signers"]),
-        message=row["message"],
-        signature=row["signature"],
-        public_key=row["public_key"],
-        outcome=row["outcome"],
-        failure_reason=row["failure_reason"],
-        culprits=load_json(row["culprits"]),
-        misbehaviours=load_json(row["misbehaviours"]),
-        started_at=as_datetime(row["started_at"]),
-        finished_at=as_datetime(row["finished_at"]),
-        started_position=row["started_position"],
-        finished_position=row["finished_position"],
-        event_positions=load_json(row["event_positions"]),
-    )
+    return _Row(**decode_row(row, _DECODERS))
 
 
 def _record(row: Row) -> AuditRecord:
-    loaded = _load_row(row)
-    return AuditRecord(
-        ceremony_id=loaded.ceremony_id,
-        wallet_id=loaded.wallet_id,
-        tenant=loaded.tenant,
-        actor=loaded.actor,
-        correlation_id=loaded.correlation_id,
-        kind=loaded.kind,
-        protocol=loaded.protocol,
-        scheme=loaded.scheme,
-        parties=loaded.parties,
-        signers=loaded.signers,
-        message=loaded.message,
-        signature=loaded.signature,
-        public_key=loaded.public_key,
-        outcome=loaded.outcome,
-        failure_reason=loaded.failure_reason,
-        culprits=loaded.culprits,
-        misbehaviours=[Misbehaviour.model_validate(m) for m in loaded.misbehaviours],
-        started_at=loaded.started_at,
-        finished_at=loaded.finished_at,
-        started_position=loaded.started_position,
-        finished_position=loaded.finished_position,
-        event_positions=loaded.event_positions,
-    )
+    # The same fields; pydantic checks the outcome and turns misbehaviours into models.
+    return AuditRecord(**asdict(_load_row(row)))
 
 
 _AuditEvent = CeremonyStarted | SignatureProduced | CeremonyFailed | PartyMisbehaved | WalletCreated
@@ -411,19 +395,13 @@ def _fold(row: _Row, domain: _AuditEvent, event: StoredEvent) -> _Row:
     return row
 
 
-class AuditProjection(Projection):
+class AuditProjection(BatchProjection):
     """One row per ceremony, for auditors (see the module docstring for the layout)."""
 
     name = "audit"
     version = 1
     tables = ("audit_ceremonies", "audit_wallets")
-
-    async def setup(self, tx: ProjectionTx) -> None:
-        for statement in _DDL:
-            await tx.execute(tx.dialect.ddl(statement))
-
-    async def apply(self, tx: ProjectionTx, event: StoredEvent) -> None:
-        await self.apply_batch(tx, [event])
+    ddl = _DDL
 
     async def apply_batch(self, tx: ProjectionTx, events: Sequence[StoredEvent]) -> None:
         # Each ceremony's row is read at most once and written once per batch (a ceremony's
@@ -443,7 +421,7 @@ class AuditProjection(Projection):
         ids = sorted({domain.ceremony_id for _, domain in folded})
         rows: dict[str, _Row] = {}
         if ids:
-            sql = _SELECT_MANY_SQLITE if tx.dialect.name == "sqlite" else _SELECT_MANY_POSTGRES
+            sql = tx.dialect.in_json_array(_SELECT_MANY)
             for stored in await tx.fetch(sql, dump_json(ids)):
                 rows[stored["ceremony_id"]] = _load_row(stored)
         wallets: list[tuple[Any, ...]] = []
@@ -473,14 +451,6 @@ class AuditProjection(Projection):
             await tx.executemany(_UPSERT, [rows[ceremony].parameters() for ceremony in ids])
 
 
-def _check_range(start: datetime, end: datetime) -> None:
-    # Both must be aware (format_timestamp refuses naive ones) and ordered.
-    format_timestamp(start)
-    format_timestamp(end)
-    if end < start:
-        raise ValueError(f"end {end.isoformat()} is before start {start.isoformat()}")
-
-
 async def get_ceremony(db: ProjectionDb, ceremony_id: str) -> AuditRecord | None:
     """The audit row of one ceremony, or ``None``."""
     async with db.read() as tx:
@@ -501,7 +471,7 @@ async def signatures_between(
     Half-open, so consecutive ranges never count a signature twice. Uses the
     ``(wallet_id, finished_at)`` index.
     """
-    _check_range(start, end)
+    check_window(start, end)
     async with db.read() as tx:
         rows = await tx.fetch(_SIGNATURES_BETWEEN, wallet_id, start, end, tx.dialect.limit(limit))
     return [_record(row) for row in rows]
@@ -520,7 +490,7 @@ async def ceremonies_between(
     One wallet's, or (``wallet_id=None``) every wallet's; oldest first. Pending ceremonies
     have no ``finished_at`` and are never returned.
     """
-    _check_range(start, end)
+    check_window(start, end)
     async with db.read() as tx:
         if wallet_id is None:
             rows = await tx.fetch(_ALL_CEREMONIES_BETWEEN, start, end, tx.dialect.limit(limit))
@@ -570,49 +540,38 @@ async def fold_wallet_state(
     check refuses (the answer would silently miss the archived events).
     """
     format_timestamp(instant)
-    if page_size < 1:
-        raise ValueError(f"page_size must be >= 1, got {page_size}")
     state: WalletState | None = None
     signed_ceremonies: set[str] = set()
     count = 0
     last_signed_at: datetime | None = None
-    previous: StoredEvent | None = None
-    while True:
-        page = await store.read_all(
-            after_position=previous.position if previous else 0, limit=page_size
-        )
-        if not page:
-            break
-        verify_chain(page, previous=previous)
-        previous = page[-1]
-        for event in page:
-            if event.recorded_at > instant:
-                continue
-            domain = decode_domain_event(event)
-            if isinstance(domain, WalletCreated) and domain.wallet_id == wallet_id:
-                if state is None:
-                    state = WalletState(
-                        wallet_id=domain.wallet_id,
-                        scheme=domain.scheme,
-                        ciphersuite=domain.ciphersuite,
-                        threshold=domain.threshold,
-                        parties=list(domain.parties),
-                        group_public_key=domain.group_public_key,
-                        ceremony_id=domain.ceremony_id,
-                        created_at=event.recorded_at,
-                        signature_count=0,
-                        last_signed_at=None,
-                    )
-            elif (
-                isinstance(domain, SignatureProduced)
-                and domain.wallet_id == wallet_id
-                and domain.ceremony_id not in signed_ceremonies
-            ):
-                # One signature per ceremony, as in the audit table.
-                signed_ceremonies.add(domain.ceremony_id)
-                count += 1
-                if last_signed_at is None or event.recorded_at > last_signed_at:
-                    last_signed_at = event.recorded_at
+    async for event in verified_events(store, page_size=page_size):
+        if event.recorded_at > instant:
+            continue
+        domain = decode_domain_event(event)
+        if isinstance(domain, WalletCreated) and domain.wallet_id == wallet_id:
+            if state is None:
+                state = WalletState(
+                    wallet_id=domain.wallet_id,
+                    scheme=domain.scheme,
+                    ciphersuite=domain.ciphersuite,
+                    threshold=domain.threshold,
+                    parties=list(domain.parties),
+                    group_public_key=domain.group_public_key,
+                    ceremony_id=domain.ceremony_id,
+                    created_at=event.recorded_at,
+                    signature_count=0,
+                    last_signed_at=None,
+                )
+        elif (
+            isinstance(domain, SignatureProduced)
+            and domain.wallet_id == wallet_id
+            and domain.ceremony_id not in signed_ceremonies
+        ):
+            # One signature per ceremony, as in the audit table.
+            signed_ceremonies.add(domain.ceremony_id)
+            count += 1
+            if last_signed_at is None or event.recorded_at > last_signed_at:
+                last_signed_at = event.recorded_at
     if state is None:
         return None
     return state.model_copy(update={"signature_count": count, "last_signed_at": last_signed_at})

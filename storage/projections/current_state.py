@@ -42,12 +42,15 @@ from storage.events.models import (
 )
 from storage.events.port import StoredEvent
 from storage.projections.port import (
-    Projection,
+    BatchProjection,
+    Decoder,
     ProjectionDb,
     ProjectionTx,
     Row,
     as_datetime,
+    as_is,
     decode_domain_event,
+    decode_row,
     dump_json,
     load_json,
     require_datetime,
@@ -219,19 +222,13 @@ class PoolLevel(BaseModel):
     updated_at: datetime
 
 
-class CurrentStateProjection(Projection):
+class CurrentStateProjection(BatchProjection):
     """Wallets, parties, key-share metadata and pool levels, as of the checkpoint."""
 
     name = "current_state"
     version = 1
     tables = ("wallets", "parties", "key_shares", "pool_levels")
-
-    async def setup(self, tx: ProjectionTx) -> None:
-        for statement in _DDL:
-            await tx.execute(tx.dialect.ddl(statement))
-
-    async def apply(self, tx: ProjectionTx, event: StoredEvent) -> None:
-        await self.apply_batch(tx, [event])
+    ddl = _DDL
 
     async def apply_batch(self, tx: ProjectionTx, events: Sequence[StoredEvent]) -> None:
         # Counters are additive and "last seen" is the latest event, so a batch's changes to a
@@ -342,28 +339,49 @@ async def _count_signatures(tx: ProjectionTx, deltas: list[tuple[str, _Signature
         )
 
 
+# How the columns the queries select read back, one table of decoders per model.
+_WALLET: dict[str, Decoder] = {
+    "wallet_id": as_is,
+    "scheme": as_is,
+    "ciphersuite": as_is,
+    "threshold": int,
+    "parties": load_json,
+    "group_public_key": as_is,
+    "ceremony_id": as_is,
+    "created_at": require_datetime,
+    "signature_count": int,
+    "last_signed_at": as_datetime,
+}
+_PARTY: dict[str, Decoder] = {
+    "party_id": as_is,
+    "ceremonies_participated": int,
+    "misbehaviour_count": int,
+    "last_seen_at": require_datetime,
+}
+_KEY_SHARE: dict[str, Decoder] = {
+    "wallet_id": as_is,
+    "party_id": as_is,
+    "party_index": int,
+    "scheme": as_is,
+    "ciphersuite": as_is,
+    "group_public_key": as_is,
+    "created_at": require_datetime,
+}
+_POOL_LEVEL: dict[str, Decoder] = {
+    "wallet_id": as_is,
+    "party_id": as_is,
+    "pool": as_is,
+    "level": int,
+    "updated_at": require_datetime,
+}
+
+
 def _wallet(row: Row) -> WalletState:
-    return WalletState(
-        wallet_id=row["wallet_id"],
-        scheme=row["scheme"],
-        ciphersuite=row["ciphersuite"],
-        threshold=int(row["threshold"]),
-        parties=load_json(row["parties"]),
-        group_public_key=row["group_public_key"],
-        ceremony_id=row["ceremony_id"],
-        created_at=require_datetime(row["created_at"]),
-        signature_count=int(row["signature_count"]),
-        last_signed_at=as_datetime(row["last_signed_at"]),
-    )
+    return WalletState(**decode_row(row, _WALLET))
 
 
 def _party(row: Row) -> PartyState:
-    return PartyState(
-        party_id=row["party_id"],
-        ceremonies_participated=int(row["ceremonies_participated"]),
-        misbehaviour_count=int(row["misbehaviour_count"]),
-        last_seen_at=require_datetime(row["last_seen_at"]),
-    )
+    return PartyState(**decode_row(row, _PARTY))
 
 
 async def get_wallet(db: ProjectionDb, wallet_id: str) -> WalletState | None:
@@ -396,31 +414,11 @@ async def key_shares(db: ProjectionDb, wallet_id: str) -> list[KeyShareInfo]:
     """Who holds a share of the wallet's key, in the wallet's party order."""
     async with db.read() as tx:
         rows = await tx.fetch(_SELECT_SHARES, wallet_id)
-    return [
-        KeyShareInfo(
-            wallet_id=row["wallet_id"],
-            party_id=row["party_id"],
-            party_index=int(row["party_index"]),
-            scheme=row["scheme"],
-            ciphersuite=row["ciphersuite"],
-            group_public_key=row["group_public_key"],
-            created_at=require_datetime(row["created_at"]),
-        )
-        for row in rows
-    ]
+    return [KeyShareInfo(**decode_row(row, _KEY_SHARE)) for row in rows]
 
 
 async def pool_levels(db: ProjectionDb, wallet_id: str) -> list[PoolLevel]:
     """The wallet's pool levels per party."""
     async with db.read() as tx:
         rows = await tx.fetch(_SELECT_POOLS, wallet_id)
-    return [
-        PoolLevel(
-            wallet_id=row["wallet_id"],
-            party_id=row["party_id"],
-            pool=row["pool"],
-            level=int(row["level"]),
-            updated_at=require_datetime(row["updated_at"]),
-        )
-        for row in rows
-    ]
+    return [PoolLevel(**decode_row(row, _POOL_LEVEL)) for row in rows]

@@ -8,6 +8,7 @@ chain errors handles the runner's too.
 
 from __future__ import annotations
 
+from storage.errors import InvalidSqlIdentifier, UnsupportedUrl
 from storage.events.errors import ChainBroken
 
 
@@ -15,36 +16,21 @@ class ProjectionError(Exception):
     """Base class of every error raised by the projections package."""
 
 
-class UnsupportedProjectionDbUrl(ProjectionError, ValueError):  # noqa: N818 - names the condition
+class UnsupportedProjectionDbUrl(ProjectionError, UnsupportedUrl):
     """The URL names no projection-database adapter, or is malformed for the one it names."""
 
-    def __init__(self, url: str, reason: str) -> None:
-        self.url = url
-        self.reason = reason
-        super().__init__(f"unsupported projection database URL {url!r}: {reason}")
+    what = "projection database"
 
 
-class InvalidIdentifier(ProjectionError, ValueError):  # noqa: N818
-    """A schema, table or projection name failed the strict identifier check.
-
-    Identifiers cannot be bound as SQL parameters, so every one that reaches SQL must match
-    ``[a-z_][a-z0-9_]{0,62}`` first; anything else is refused rather than escaped.
-    """
-
-    def __init__(self, kind: str, name: str) -> None:
-        self.kind = kind
-        self.name = name
-        super().__init__(
-            f"invalid {kind} name {name!r}: use 1-63 characters of [a-z0-9_], "
-            "starting with a letter or underscore"
-        )
+class InvalidIdentifier(ProjectionError, InvalidSqlIdentifier):
+    """A schema, table or projection name failed the strict identifier check."""
 
 
-class ProjectionDbClosed(ProjectionError):  # noqa: N818
+class ProjectionDbClosed(ProjectionError):
     """The projection database was used after :meth:`ProjectionDb.close`."""
 
 
-class UnknownProjection(ProjectionError, KeyError):  # noqa: N818
+class UnknownProjection(ProjectionError, KeyError):
     """A projection name given to the runner names none of its projections."""
 
     def __init__(self, name: str, known: list[str]) -> None:
@@ -57,11 +43,11 @@ class UnknownProjection(ProjectionError, KeyError):  # noqa: N818
         return str(self.args[0])
 
 
-class DuplicateProjection(ProjectionError, ValueError):  # noqa: N818
+class DuplicateProjection(ProjectionError, ValueError):
     """Two projections given to one runner share a name (they would share a checkpoint)."""
 
 
-class ProjectionChainBroken(ProjectionError, ChainBroken):  # noqa: N818
+class ProjectionChainBroken(ProjectionError, ChainBroken):
     """The events the runner read do not form an unbroken hash chain.
 
     Raised before anything of the batch is committed: every projection stays at its last
@@ -74,7 +60,7 @@ class ProjectionChainBroken(ProjectionError, ChainBroken):  # noqa: N818
         ChainBroken.__init__(self, position=position, reason=reason)
 
 
-class CheckpointAhead(ProjectionError):  # noqa: N818
+class CheckpointAhead(ProjectionError):
     """A checkpoint names a position past the store's head: the projection was built from a
     different (or truncated) event store, and cannot be trusted without a rebuild."""
 
@@ -88,7 +74,7 @@ class CheckpointAhead(ProjectionError):  # noqa: N818
         )
 
 
-class ProjectionApplyFailed(ProjectionError):  # noqa: N818
+class ProjectionApplyFailed(ProjectionError):
     """A projection raised while applying an event; the batch was rolled back.
 
     The original exception is ``__cause__``. A known event type whose payload does not
@@ -105,7 +91,7 @@ class ProjectionApplyFailed(ProjectionError):  # noqa: N818
         )
 
 
-class ProjectionVersionTooNew(ProjectionError):  # noqa: N818
+class ProjectionVersionTooNew(ProjectionError):
     """The stored rows were built by a newer version of the projection than this code's.
 
     The runner refuses rather than resetting them: during a rolling upgrade an old runner

@@ -59,12 +59,15 @@ from storage.events.models import (
 )
 from storage.events.port import StoredEvent
 from storage.projections.port import (
-    Projection,
+    BatchProjection,
+    Decoder,
     ProjectionDb,
     ProjectionTx,
     Row,
     as_datetime,
+    as_is,
     decode_domain_event,
+    decode_row,
     require_datetime,
 )
 
@@ -179,23 +182,43 @@ class PartyHealth(BaseModel):
         )
 
 
+_TALLY_DECODERS: dict[str, Decoder] = {
+    "party_id": as_is,
+    "ceremonies_started": int,
+    "ceremonies_completed": int,
+    "ceremonies_failed": int,
+    "ceremonies_blamed": int,
+    "misbehaviour_count": int,
+    "decayed_successes": float,
+    "decayed_failures": float,
+    "decayed_misbehaviours": float,
+    "decayed_at": require_datetime,
+    "last_failure_reason": as_is,
+    "last_failure_at": as_datetime,
+    "last_failure_ceremony": as_is,
+}
+"""How each column of ``party_health`` that a :class:`_Tally` holds reads back."""
+_DECODERS: dict[str, Decoder] = {**_TALLY_DECODERS, "health_score": float}
+"""The same, with the stored score: a :class:`PartyHealth`."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Tally:
-    """A party_health row while it is being updated in Python.
+    """A party_health row while it is being updated in Python (fields named as the columns).
 
     The arithmetic runs here, not in SQL, so SQLite and PostgreSQL produce bit-identical
     floats and a rebuild reproduces the incremental result exactly.
     """
 
     party_id: str
-    started: int = 0
-    completed: int = 0
-    failed: int = 0
-    blamed: int = 0
-    misbehaved: int = 0
-    successes: float = 0.0
-    failures: float = 0.0
-    misbehaviours: float = 0.0
+    ceremonies_started: int = 0
+    ceremonies_completed: int = 0
+    ceremonies_failed: int = 0
+    ceremonies_blamed: int = 0
+    misbehaviour_count: int = 0
+    decayed_successes: float = 0.0
+    decayed_failures: float = 0.0
+    decayed_misbehaviours: float = 0.0
     decayed_at: datetime | None = None
     last_failure_reason: str | None = None
     last_failure_at: datetime | None = None
@@ -207,32 +230,23 @@ class _Tally:
         factor = decay_factor(at - self.decayed_at, half_life)
         return replace(
             self,
-            successes=self.successes * factor,
-            failures=self.failures * factor,
-            misbehaviours=self.misbehaviours * factor,
+            decayed_successes=self.decayed_successes * factor,
+            decayed_failures=self.decayed_failures * factor,
+            decayed_misbehaviours=self.decayed_misbehaviours * factor,
             decayed_at=max(at, self.decayed_at),
+        )
+
+    def score(self) -> float:
+        return health_score(
+            self.decayed_successes, self.decayed_failures, self.decayed_misbehaviours
         )
 
     @staticmethod
     def from_row(row: Row) -> _Tally:
-        return _Tally(
-            party_id=row["party_id"],
-            started=int(row["ceremonies_started"]),
-            completed=int(row["ceremonies_completed"]),
-            failed=int(row["ceremonies_failed"]),
-            blamed=int(row["ceremonies_blamed"]),
-            misbehaved=int(row["misbehaviour_count"]),
-            successes=float(row["decayed_successes"]),
-            failures=float(row["decayed_failures"]),
-            misbehaviours=float(row["decayed_misbehaviours"]),
-            decayed_at=require_datetime(row["decayed_at"]),
-            last_failure_reason=row["last_failure_reason"],
-            last_failure_at=as_datetime(row["last_failure_at"]),
-            last_failure_ceremony=row["last_failure_ceremony"],
-        )
+        return _Tally(**decode_row(row, _TALLY_DECODERS))
 
 
-class PartyHealthProjection(Projection):
+class PartyHealthProjection(BatchProjection):
     """Per-party ceremony counts and a decayed health score (see the module docstring).
 
     Changing ``half_life`` changes the stored numbers: bump ``version`` (or call the
@@ -242,18 +256,12 @@ class PartyHealthProjection(Projection):
     name = "party_health"
     version = 1
     tables = ("party_health", "party_health_participants")
+    ddl = _DDL
 
     def __init__(self, half_life: timedelta = DEFAULT_HALF_LIFE) -> None:
         if half_life <= timedelta(0):
             raise ValueError("half_life must be positive")
         self.half_life = half_life
-
-    async def setup(self, tx: ProjectionTx) -> None:
-        for statement in _DDL:
-            await tx.execute(tx.dialect.ddl(statement))
-
-    async def apply(self, tx: ProjectionTx, event: StoredEvent) -> None:
-        await self.apply_batch(tx, [event])
 
     async def apply_batch(self, tx: ProjectionTx, events: Sequence[StoredEvent]) -> None:
         batch = _Batch(tx, self.half_life)
@@ -263,7 +271,9 @@ class PartyHealthProjection(Projection):
                 batch.start(domain.ceremony_id, domain.parties)
                 for party in domain.parties:
                     tally = await batch.tally(party, event)
-                    batch.put(replace(tally, started=tally.started + 1), event)
+                    batch.put(
+                        replace(tally, ceremonies_started=tally.ceremonies_started + 1), event
+                    )
             elif isinstance(domain, SignatureProduced | WalletCreated):
                 parties = (
                     domain.signers if isinstance(domain, SignatureProduced) else domain.parties
@@ -272,7 +282,9 @@ class PartyHealthProjection(Projection):
                     tally = await batch.tally(party, event)
                     batch.put(
                         replace(
-                            tally, completed=tally.completed + 1, successes=tally.successes + 1
+                            tally,
+                            ceremonies_completed=tally.ceremonies_completed + 1,
+                            decayed_successes=tally.decayed_successes + 1,
                         ),
                         event,
                     )
@@ -287,9 +299,9 @@ class PartyHealthProjection(Projection):
                     batch.put(
                         replace(
                             tally,
-                            failed=tally.failed + 1,
-                            blamed=tally.blamed + (1 if blamed else 0),
-                            failures=tally.failures + (1.0 if blamed else 0.0),
+                            ceremonies_failed=tally.ceremonies_failed + 1,
+                            ceremonies_blamed=tally.ceremonies_blamed + (1 if blamed else 0),
+                            decayed_failures=tally.decayed_failures + (1.0 if blamed else 0.0),
                             last_failure_reason=domain.reason,
                             last_failure_at=event.recorded_at,
                             last_failure_ceremony=domain.ceremony_id,
@@ -302,8 +314,8 @@ class PartyHealthProjection(Projection):
                 batch.put(
                     replace(
                         tally,
-                        misbehaved=tally.misbehaved + 1,
-                        misbehaviours=tally.misbehaviours + 1.0,
+                        misbehaviour_count=tally.misbehaviour_count + 1,
+                        decayed_misbehaviours=tally.decayed_misbehaviours + 1.0,
                     ),
                     event,
                 )
@@ -380,16 +392,16 @@ class _Batch:
                 [
                     (
                         tally.party_id,
-                        tally.started,
-                        tally.completed,
-                        tally.failed,
-                        tally.blamed,
-                        tally.misbehaved,
-                        tally.successes,
-                        tally.failures,
-                        tally.misbehaviours,
+                        tally.ceremonies_started,
+                        tally.ceremonies_completed,
+                        tally.ceremonies_failed,
+                        tally.ceremonies_blamed,
+                        tally.misbehaviour_count,
+                        tally.decayed_successes,
+                        tally.decayed_failures,
+                        tally.decayed_misbehaviours,
                         tally.decayed_at,
-                        health_score(tally.successes, tally.failures, tally.misbehaviours),
+                        tally.score(),
                         tally.last_failure_reason,
                         tally.last_failure_at,
                         tally.last_failure_ceremony,
@@ -401,22 +413,7 @@ class _Batch:
 
 
 def _health(row: Row) -> PartyHealth:
-    return PartyHealth(
-        party_id=row["party_id"],
-        ceremonies_started=int(row["ceremonies_started"]),
-        ceremonies_completed=int(row["ceremonies_completed"]),
-        ceremonies_failed=int(row["ceremonies_failed"]),
-        ceremonies_blamed=int(row["ceremonies_blamed"]),
-        misbehaviour_count=int(row["misbehaviour_count"]),
-        decayed_successes=float(row["decayed_successes"]),
-        decayed_failures=float(row["decayed_failures"]),
-        decayed_misbehaviours=float(row["decayed_misbehaviours"]),
-        decayed_at=require_datetime(row["decayed_at"]),
-        health_score=float(row["health_score"]),
-        last_failure_reason=row["last_failure_reason"],
-        last_failure_at=as_datetime(row["last_failure_at"]),
-        last_failure_ceremony=row["last_failure_ceremony"],
-    )
+    return PartyHealth(**decode_row(row, _DECODERS))
 
 
 async def get_party_health(db: ProjectionDb, party_id: str) -> PartyHealth | None:

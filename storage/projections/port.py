@@ -28,33 +28,35 @@ schema prefix either.
 from __future__ import annotations
 
 import json
-import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any, Literal, Self
 
+from storage.closing import AsyncClosing
 from storage.events.errors import UnknownEventType
 from storage.events.models import DomainEvent, parse_event
-from storage.events.port import StoredEvent, canonical_json
-from storage.projections.errors import InvalidIdentifier, ProjectionApplyFailed
+from storage.events.port import EventStore, StoredEvent, canonical_json, verify_chain
+from storage.identifiers import is_identifier
+from storage.projections.errors import (
+    InvalidIdentifier,
+    ProjectionApplyFailed,
+    ProjectionDbClosed,
+)
 
 Row = dict[str, Any]
 """One result row, by column name."""
 
-_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
-
 
 def check_identifier(kind: str, name: str) -> str:
-    """``name`` if it is a safe SQL identifier (``[a-z_][a-z0-9_]{0,62}``, no ``pg_`` prefix).
+    """``name`` if it is a safe SQL identifier (:func:`storage.identifiers.is_identifier`).
 
     Raises :class:`InvalidIdentifier` otherwise. Identifiers cannot be bound as parameters,
     so this check is what keeps schema and table names out of SQL injection's reach.
     """
-    if not _IDENTIFIER.fullmatch(name) or name.startswith("pg_"):
+    if not is_identifier(name):
         raise InvalidIdentifier(kind, name)
     return name
 
@@ -66,12 +68,15 @@ def quote_identifier(kind: str, name: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Dialect:
-    """What differs between the two databases, as far as projection DDL is concerned."""
+    """What differs between the two databases, as far as projection SQL is concerned."""
 
     name: Literal["sqlite", "postgresql"]
     timestamp_type: str
     no_limit: int | None
     """The ``LIMIT`` parameter meaning "no limit" (SQLite: -1; PostgreSQL: NULL)."""
+    json_array_elements: str
+    """A subquery of the text elements of the JSON-array parameter ``$1``, so a batch's
+    keys are one parameter (``WHERE id IN ({json_array})``) whatever the batch size."""
 
     def ddl(self, template: str) -> str:
         """``template`` with ``{timestamp}`` replaced by this dialect's timestamp type.
@@ -80,6 +85,14 @@ class Dialect:
         never a value.
         """
         return template.format(timestamp=self.timestamp_type)
+
+    def in_json_array(self, template: str) -> str:
+        """``template`` with ``{json_array}`` replaced by :attr:`json_array_elements`.
+
+        Only for queries written in this package: the substituted text is constant SQL, and
+        the keys stay one bound parameter.
+        """
+        return template.format(json_array=self.json_array_elements)
 
     def limit(self, limit: int | None) -> int | None:
         """The ``LIMIT`` parameter for ``limit`` rows (``None``: all of them)."""
@@ -90,8 +103,18 @@ class Dialect:
         return limit
 
 
-SQLITE = Dialect(name="sqlite", timestamp_type="TEXT", no_limit=-1)
-POSTGRESQL = Dialect(name="postgresql", timestamp_type="TIMESTAMPTZ", no_limit=None)
+SQLITE = Dialect(
+    name="sqlite",
+    timestamp_type="TEXT",
+    no_limit=-1,
+    json_array_elements="SELECT value FROM json_each($1)",
+)
+POSTGRESQL = Dialect(
+    name="postgresql",
+    timestamp_type="TIMESTAMPTZ",
+    no_limit=None,
+    json_array_elements="SELECT json_array_elements_text($1::json)",
+)
 
 
 def format_timestamp(value: datetime) -> str:
@@ -103,6 +126,17 @@ def format_timestamp(value: datetime) -> str:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("timestamps must be timezone-aware")
     return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def check_window(start: datetime, end: datetime, names: tuple[str, str] = ("start", "end")) -> None:
+    """Refuse a naive bound or an end before the start: every range query's one check.
+
+    ``names`` are the bounds as the caller's parameters call them, for the message.
+    """
+    format_timestamp(start)
+    format_timestamp(end)
+    if end < start:
+        raise ValueError(f"{names[1]} {end.isoformat()} is before {names[0]} {start.isoformat()}")
 
 
 def as_datetime(value: object) -> datetime | None:
@@ -139,6 +173,29 @@ def load_json(value: object) -> Any:
     if not isinstance(value, str):
         raise TypeError(f"not JSON text: {value!r}")
     return json.loads(value)
+
+
+Decoder = Callable[[Any], Any]
+"""How one column's stored value is read back (``int``, :func:`as_datetime`...)."""
+
+
+def as_is(value: Any) -> Any:
+    """The :data:`Decoder` of a column whose value needs no conversion (text, mostly)."""
+    return value
+
+
+def optional_int(value: object) -> int | None:
+    """The :data:`Decoder` of a nullable integer column (``None`` stays ``None``)."""
+    return None if value is None else int(str(value))
+
+
+def decode_row(row: Row, decoders: Mapping[str, Decoder]) -> dict[str, Any]:
+    """The columns ``decoders`` names, each read back through its decoder.
+
+    One table of decoders per table serves every model built from its rows, so a column's
+    conversion is written once and the SQLite and PostgreSQL values come back alike.
+    """
+    return {name: decode(row[name]) for name, decode in decoders.items()}
 
 
 def decode_domain_event(stored: StoredEvent) -> DomainEvent | None:
@@ -187,7 +244,33 @@ class ProjectionTx(ABC):
         return None if row is None else next(iter(row.values()))
 
 
-class ProjectionDb(ABC):
+class ConnectionTx(ProjectionTx):
+    """A :class:`ProjectionTx` on one of an adapter's connections, for one block only.
+
+    Open it with :meth:`over`; once the block is left, any use raises
+    :class:`~storage.projections.errors.ProjectionDbClosed`.
+    """
+
+    def __init__(self, connection: Any) -> None:
+        self._connection: Any = connection
+
+    def _conn(self) -> Any:
+        if self._connection is None:
+            raise ProjectionDbClosed("the transaction has ended")
+        return self._connection
+
+    @classmethod
+    @asynccontextmanager
+    async def over(cls, connection: Any) -> AsyncIterator[Self]:
+        """A transaction object on ``connection``, usable inside the ``async with`` only."""
+        tx = cls(connection)
+        try:
+            yield tx
+        finally:
+            tx._connection = None
+
+
+class ProjectionDb(AsyncClosing):
     """The relational database that holds projection rows and checkpoints.
 
     :meth:`transaction` is a write transaction, serialized across every process using the
@@ -208,21 +291,6 @@ class ProjectionDb(ABC):
     @abstractmethod
     def read(self) -> AbstractAsyncContextManager[ProjectionTx]:
         """A read-only snapshot (queries see one committed state throughout)."""
-
-    @abstractmethod
-    async def close(self) -> None:
-        """Release connections; idempotent."""
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
 
 class Projection(ABC):
@@ -276,3 +344,49 @@ class Projection(ABC):
         """
         for table in self.tables:
             await tx.execute("DROP TABLE IF EXISTS " + quote_identifier("table", table))
+
+
+class BatchProjection(Projection):
+    """A projection that creates its tables with :attr:`ddl` and folds whole batches.
+
+    :meth:`apply` is a batch of one, so the event-at-a-time result is the batch result by
+    construction (the built-in projections all fold batches, reading and writing each of
+    their rows once per batch).
+    """
+
+    ddl: tuple[str, ...] = ()
+    """``CREATE ... IF NOT EXISTS`` statements, with ``{timestamp}`` for the dialect's type."""
+
+    async def setup(self, tx: ProjectionTx) -> None:
+        for statement in self.ddl:
+            await tx.execute(tx.dialect.ddl(statement))
+
+    async def apply(self, tx: ProjectionTx, event: StoredEvent) -> None:
+        await self.apply_batch(tx, [event])
+
+    @abstractmethod
+    async def apply_batch(self, tx: ProjectionTx, events: Sequence[StoredEvent]) -> None:
+        """Fold consecutive events, in order (see :meth:`Projection.apply_batch`)."""
+
+
+async def verified_events(store: EventStore, *, page_size: int) -> AsyncIterator[StoredEvent]:
+    """The whole live log from position 1, read ``page_size`` events at a time.
+
+    Each page is checked against the hash chain before any of it is yielded
+    (:class:`~storage.events.errors.ChainBroken` on tampering). The live log must start at
+    position 1: after the store has archived old months, the chain check refuses (an
+    answer folded from it would silently miss the archived events).
+    """
+    if page_size < 1:
+        raise ValueError(f"page_size must be >= 1, got {page_size}")
+    previous: StoredEvent | None = None
+    while True:
+        page = await store.read_all(
+            after_position=previous.position if previous else 0, limit=page_size
+        )
+        if not page:
+            return
+        verify_chain(page, previous=previous)
+        previous = page[-1]
+        for event in page:
+            yield event

@@ -28,6 +28,7 @@ from storage.projections.checkpoints import CREATE_CHECKPOINTS
 from storage.projections.errors import ProjectionDbClosed
 from storage.projections.port import (
     POSTGRESQL,
+    ConnectionTx,
     ProjectionDb,
     ProjectionTx,
     Row,
@@ -44,19 +45,8 @@ Distinct from the event store's lock class, so a runner never waits for appends.
 _LOCK = "SELECT pg_advisory_xact_lock($1::int4, hashtext($2))"
 
 
-class _PostgresTx(ProjectionTx):
+class _PostgresTx(ConnectionTx):
     dialect = POSTGRESQL
-
-    def __init__(self, connection: Any) -> None:
-        self._connection: Any = connection
-
-    def _conn(self) -> Any:
-        if self._connection is None:
-            raise ProjectionDbClosed("the transaction has ended")
-        return self._connection
-
-    def end(self) -> None:
-        self._connection = None
 
     async def execute(self, sql: str, *parameters: Any) -> None:
         await self._conn().execute(sql, *parameters)
@@ -124,23 +114,17 @@ class PostgresProjectionDb(ProjectionDb):
     async def transaction(self) -> AsyncIterator[ProjectionTx]:
         async with self._acquire() as connection, connection.transaction():
             await connection.execute(_LOCK, LOCK_CLASS, self.schema)
-            tx = _PostgresTx(connection)
-            try:
+            async with _PostgresTx.over(connection) as tx:
                 yield tx
-            finally:
-                tx.end()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[ProjectionTx]:
         async with (
             self._acquire() as connection,
             connection.transaction(isolation="repeatable_read", readonly=True),
+            _PostgresTx.over(connection) as tx,
         ):
-            tx = _PostgresTx(connection)
-            try:
-                yield tx
-            finally:
-                tx.end()
+            yield tx
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None

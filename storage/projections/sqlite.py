@@ -16,16 +16,13 @@ system of record, stays at ``FULL``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
-import sqlite3
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import aiosqlite
 
@@ -33,17 +30,23 @@ from storage.projections.checkpoints import CREATE_CHECKPOINTS
 from storage.projections.errors import ProjectionDbClosed
 from storage.projections.port import (
     SQLITE,
+    ConnectionTx,
     ProjectionDb,
     ProjectionTx,
     Row,
     format_timestamp,
 )
-
-MEMORY = ":memory:"
-DEFAULT_BUSY_TIMEOUT_SECONDS = 30.0
+from storage.sqlite_connection import (
+    DEFAULT_BUSY_TIMEOUT_SECONDS,
+    MEMORY,
+    connect,
+    immediate_transaction,
+    retry_while_locked,
+    rollback,
+    row_mapping,
+)
 
 _NUMBERED = re.compile(r"\$(\d+)")
-_T = TypeVar("_T")
 
 
 @lru_cache(maxsize=512)
@@ -69,23 +72,8 @@ def _parameters(parameters: Sequence[Any]) -> tuple[Any, ...]:
     return tuple(_bind(value) for value in parameters)
 
 
-def _row(row: sqlite3.Row) -> Row:
-    return {key: row[key] for key in row.keys()}  # noqa: SIM118 - sqlite3.Row is no dict
-
-
-class _SQLiteTx(ProjectionTx):
+class _SQLiteTx(ConnectionTx):
     dialect = SQLITE
-
-    def __init__(self, connection: aiosqlite.Connection) -> None:
-        self._connection: aiosqlite.Connection | None = connection
-
-    def _conn(self) -> aiosqlite.Connection:
-        if self._connection is None:
-            raise ProjectionDbClosed("the transaction has ended")
-        return self._connection
-
-    def end(self) -> None:
-        self._connection = None
 
     async def execute(self, sql: str, *parameters: Any) -> None:
         await self._conn().execute(to_sqlite_sql(sql), _parameters(parameters))
@@ -95,31 +83,7 @@ class _SQLiteTx(ProjectionTx):
 
     async def fetch(self, sql: str, *parameters: Any) -> list[Row]:
         rows = await self._conn().execute_fetchall(to_sqlite_sql(sql), _parameters(parameters))
-        return [_row(row) for row in rows]
-
-
-def _is_locked(exc: sqlite3.OperationalError) -> bool:
-    return "locked" in str(exc) or "busy" in str(exc)
-
-
-async def _retry_while_locked(operation: Callable[[], Awaitable[_T]], *, timeout: float) -> _T:
-    # Switching to WAL needs an exclusive lock and SQLite does not always call the busy
-    # handler for it, so two processes opening a fresh file together would otherwise fail.
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return await operation()
-        except sqlite3.OperationalError as exc:
-            if not _is_locked(exc) or time.monotonic() >= deadline:
-                raise
-            await asyncio.sleep(0.01)
-
-
-async def _rollback(connection: aiosqlite.Connection) -> None:
-    # The transaction may already be gone (SQLite rolls back on some errors); a failed
-    # ROLLBACK must not hide the original error.
-    with contextlib.suppress(sqlite3.Error, ValueError):
-        await connection.execute("ROLLBACK")
+        return [row_mapping(row) for row in rows]
 
 
 class SQLiteProjectionDb(ProjectionDb):
@@ -140,25 +104,14 @@ class SQLiteProjectionDb(ProjectionDb):
         database = str(path)
         if database != MEMORY:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: transactions are issued explicitly (BEGIN IMMEDIATE), not
-        # by the sqlite3 module's implicit deferred BEGIN.
-        connection = await aiosqlite.connect(database, timeout=busy_timeout, isolation_level=None)
+        connection = await connect(database, busy_timeout=busy_timeout, synchronous="NORMAL")
         try:
-            connection.row_factory = sqlite3.Row
 
-            async def configure() -> None:
-                if database != MEMORY:
-                    await connection.execute("PRAGMA journal_mode = WAL")
-                await connection.execute("PRAGMA synchronous = NORMAL")
-                await connection.execute("BEGIN IMMEDIATE")
-                try:
+            async def create_checkpoints() -> None:
+                async with immediate_transaction(connection):
                     await connection.execute(SQLITE.ddl(CREATE_CHECKPOINTS))
-                    await connection.execute("COMMIT")
-                except BaseException:
-                    await _rollback(connection)
-                    raise
 
-            await _retry_while_locked(configure, timeout=busy_timeout)
+            await retry_while_locked(create_checkpoints, timeout=busy_timeout)
         except BaseException:
             await connection.close()
             raise
@@ -173,16 +126,8 @@ class SQLiteProjectionDb(ProjectionDb):
     async def transaction(self) -> AsyncIterator[ProjectionTx]:
         async with self._lock:
             connection = self._conn()
-            await connection.execute("BEGIN IMMEDIATE")
-            tx = _SQLiteTx(connection)
-            try:
+            async with immediate_transaction(connection), _SQLiteTx.over(connection) as tx:
                 yield tx
-                await connection.execute("COMMIT")
-            except BaseException:
-                await _rollback(connection)
-                raise
-            finally:
-                tx.end()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[ProjectionTx]:
@@ -190,12 +135,11 @@ class SQLiteProjectionDb(ProjectionDb):
             connection = self._conn()
             # A deferred BEGIN holds one WAL snapshot for every query of the block.
             await connection.execute("BEGIN")
-            tx = _SQLiteTx(connection)
             try:
-                yield tx
+                async with _SQLiteTx.over(connection) as tx:
+                    yield tx
             finally:
-                tx.end()
-                await _rollback(connection)
+                await rollback(connection)
 
     async def close(self) -> None:
         async with self._lock:

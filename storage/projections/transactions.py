@@ -66,17 +66,22 @@ from storage.events.models import (
     TransactionBuilt,
     TransactionConfirmed,
 )
-from storage.events.port import EventStore, StoredEvent, verify_chain
+from storage.events.port import EventStore, StoredEvent
 from storage.projections.port import (
-    Projection,
+    BatchProjection,
+    Decoder,
     ProjectionDb,
     ProjectionTx,
     Row,
     as_datetime,
+    as_is,
+    check_window,
     decode_domain_event,
+    decode_row,
     dump_json,
-    format_timestamp,
+    optional_int,
     require_datetime,
+    verified_events,
 )
 
 TransactionStatus = Literal["built", "broadcast", "confirmed"]
@@ -117,9 +122,8 @@ _SELECT = (
 )
 _SELECT_ONE = _SELECT + " WHERE request_id = $1"
 # A batch's rows in one query, the ids as one JSON-array parameter (as the audit projection
-# does): the only statements whose text differs between dialects.
-_SELECT_MANY_SQLITE = _SELECT + " WHERE request_id IN (SELECT value FROM json_each($1))"  # noqa: S608
-_SELECT_MANY_POSTGRES = _SELECT + " WHERE request_id IN (SELECT json_array_elements_text($1::json))"
+# does): the only statement whose text differs between dialects (Dialect.in_json_array).
+_SELECT_MANY = _SELECT + " WHERE request_id IN ({json_array})"
 _SELECT_WALLET = (
     _SELECT + " WHERE wallet_id = $1 AND built_at >= $2 AND built_at < $3"
     " ORDER BY built_at, built_position"
@@ -252,29 +256,29 @@ def _parameters(record: TransactionRecord) -> tuple[Any, ...]:
     )
 
 
-def _optional_int(value: object) -> int | None:
-    return None if value is None else int(str(value))
+_DECODERS: dict[str, Decoder] = {
+    "request_id": as_is,
+    "wallet_id": as_is,
+    "chain": as_is,
+    "from_address": as_is,
+    "to_address": as_is,
+    "amount": int,
+    "fee": int,
+    "tx_hash": as_is,
+    "status": as_is,
+    "confirmations": optional_int,
+    "block": optional_int,
+    "built_at": require_datetime,
+    "built_position": int,
+    "broadcast_at": as_datetime,
+    "confirmed_at": as_datetime,
+    "last_position": int,
+}
+"""How each column of ``transactions`` reads back (amounts are decimal text)."""
 
 
 def _record(row: Row) -> TransactionRecord:
-    return TransactionRecord(
-        request_id=row["request_id"],
-        wallet_id=row["wallet_id"],
-        chain=row["chain"],
-        from_address=row["from_address"],
-        to_address=row["to_address"],
-        amount=int(row["amount"]),
-        fee=int(row["fee"]),
-        tx_hash=row["tx_hash"],
-        status=row["status"],
-        confirmations=_optional_int(row["confirmations"]),
-        block=_optional_int(row["block"]),
-        built_at=require_datetime(row["built_at"]),
-        built_position=int(row["built_position"]),
-        broadcast_at=as_datetime(row["broadcast_at"]),
-        confirmed_at=as_datetime(row["confirmed_at"]),
-        last_position=int(row["last_position"]),
-    )
+    return TransactionRecord(**decode_row(row, _DECODERS))
 
 
 def _transaction_event(stored: StoredEvent) -> TransactionEvent | None:
@@ -284,19 +288,13 @@ def _transaction_event(stored: StoredEvent) -> TransactionEvent | None:
     return None
 
 
-class TransactionsProjection(Projection):
+class TransactionsProjection(BatchProjection):
     """One row per transfer request (see the module docstring for the layout)."""
 
     name = "transactions"
     version = 1
     tables = ("transactions",)
-
-    async def setup(self, tx: ProjectionTx) -> None:
-        for statement in _DDL:
-            await tx.execute(tx.dialect.ddl(statement))
-
-    async def apply(self, tx: ProjectionTx, event: StoredEvent) -> None:
-        await self.apply_batch(tx, [event])
+    ddl = _DDL
 
     async def apply_batch(self, tx: ProjectionTx, events: Sequence[StoredEvent]) -> None:
         # Each request's row is read at most once and written at most once per batch (its
@@ -307,7 +305,7 @@ class TransactionsProjection(Projection):
         if not folded:
             return
         ids = sorted({domain.request_id for _, domain in folded})
-        sql = _SELECT_MANY_SQLITE if tx.dialect.name == "sqlite" else _SELECT_MANY_POSTGRES
+        sql = tx.dialect.in_json_array(_SELECT_MANY)
         loaded = {row["request_id"]: _record(row) for row in await tx.fetch(sql, dump_json(ids))}
         rows: dict[str, TransactionRecord | None] = {key: loaded.get(key) for key in ids}
         for event, domain in folded:
@@ -323,11 +321,7 @@ class TransactionsProjection(Projection):
 
 def _check_range(since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
     start, end = since or EARLIEST, until or LATEST
-    # Both must be aware (format_timestamp refuses naive ones) and ordered.
-    format_timestamp(start)
-    format_timestamp(end)
-    if end < start:
-        raise ValueError(f"until {end.isoformat()} is before since {start.isoformat()}")
+    check_window(start, end, ("since", "until"))
     return start, end
 
 
@@ -372,37 +366,26 @@ async def fold_transactions(
     position 1.
     """
     start, end = _check_range(since, until)
-    if page_size < 1:
-        raise ValueError(f"page_size must be >= 1, got {page_size}")
     rows: dict[str, TransactionRecord] = {}
     others: set[str] = set()
-    previous: StoredEvent | None = None
-    while True:
-        page = await store.read_all(
-            after_position=previous.position if previous else 0, limit=page_size
-        )
-        if not page:
-            break
-        verify_chain(page, previous=previous)
-        previous = page[-1]
-        for event in page:
-            domain = _transaction_event(event)
-            if domain is None:
-                continue
-            if domain.request_id in others:
-                continue
-            current = rows.get(domain.request_id)
-            # The first build decides whose request it is (as in the projection, where a
-            # later build changes nothing); other wallets' requests are not kept.
-            if (
-                current is None
-                and isinstance(domain, TransactionBuilt)
-                and domain.wallet_id != wallet_id
-            ):
-                others.add(domain.request_id)
-                continue
-            folded = fold_transaction(current, domain, event)
-            if folded is not None:
-                rows[domain.request_id] = folded
+    async for event in verified_events(store, page_size=page_size):
+        domain = _transaction_event(event)
+        if domain is None:
+            continue
+        if domain.request_id in others:
+            continue
+        current = rows.get(domain.request_id)
+        # The first build decides whose request it is (as in the projection, where a later
+        # build changes nothing); other wallets' requests are not kept.
+        if (
+            current is None
+            and isinstance(domain, TransactionBuilt)
+            and domain.wallet_id != wallet_id
+        ):
+            others.add(domain.request_id)
+            continue
+        folded = fold_transaction(current, domain, event)
+        if folded is not None:
+            rows[domain.request_id] = folded
     found = [record for record in rows.values() if start <= record.built_at < end]
     return sorted(found, key=lambda record: (record.built_at, record.built_position))

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from storage.vault.errors import (
-    InvalidVaultInput,
+    INSIDE_COMPUTE,
     NonceAlreadyConsumed,
     NoncesNotFound,
     SecretAlreadyStored,
@@ -22,11 +22,13 @@ from storage.vault.errors import (
     VaultError,
 )
 from storage.vault.port import (
-    MAX_REQUEST_DIGEST_SIZE,
     NonceState,
     ShareVault,
     check_bytes,
+    check_consume,
     check_identifier,
+    check_nonce_key,
+    check_secret_key,
 )
 
 __all__ = ["InMemoryShareVault"]
@@ -56,7 +58,7 @@ class InMemoryShareVault(ShareVault):
         self._closed = False
 
     def put_secret(self, wallet_id: str, name: str, secret: bytes) -> None:
-        key = (check_identifier("wallet_id", wallet_id), check_identifier("name", name))
+        key = check_secret_key(wallet_id, name)
         check_bytes("secret", secret)
         with self._lock:
             self._check_open()
@@ -64,27 +66,25 @@ class InMemoryShareVault(ShareVault):
             if existing is None:
                 self._secrets[key] = secret
             elif not hmac.compare_digest(existing, secret):
-                raise SecretAlreadyStored(
-                    f"another secret is already stored as {name!r} in wallet {wallet_id!r}"
-                )
+                raise SecretAlreadyStored(wallet_id, name)
 
     def get_secret(self, wallet_id: str, name: str) -> bytes:
-        key = (check_identifier("wallet_id", wallet_id), check_identifier("name", name))
+        key = check_secret_key(wallet_id, name)
         with self._lock:
             self._check_open()
             try:
                 return self._secrets[key]
             except KeyError:
-                raise SecretNotFound(f"no secret {name!r} in wallet {wallet_id!r}") from None
+                raise SecretNotFound(wallet_id, name) from None
 
     def has_secret(self, wallet_id: str, name: str) -> bool:
-        key = (check_identifier("wallet_id", wallet_id), check_identifier("name", name))
+        key = check_secret_key(wallet_id, name)
         with self._lock:
             self._check_open()
             return key in self._secrets
 
     def delete_secret(self, wallet_id: str, name: str) -> None:
-        key = (check_identifier("wallet_id", wallet_id), check_identifier("name", name))
+        key = check_secret_key(wallet_id, name)
         with self._lock:
             self._check_open()
             self._secrets.pop(key, None)
@@ -92,10 +92,7 @@ class InMemoryShareVault(ShareVault):
     def store_nonces(
         self, wallet_id: str, ceremony_id: str, nonces: bytes, commitments: bytes
     ) -> bytes:
-        key = (
-            check_identifier("wallet_id", wallet_id),
-            check_identifier("ceremony_id", ceremony_id),
-        )
+        key = check_nonce_key(wallet_id, ceremony_id)
         check_bytes("nonces", nonces)
         check_bytes("commitments", commitments)
         with self._lock:
@@ -113,18 +110,13 @@ class InMemoryShareVault(ShareVault):
         request_digest: bytes,
         compute: Callable[[bytes], bytes],
     ) -> bytes:
-        key = (
-            check_identifier("wallet_id", wallet_id),
-            check_identifier("ceremony_id", ceremony_id),
-        )
-        check_bytes("request_digest", request_digest, MAX_REQUEST_DIGEST_SIZE)
-        if not callable(compute):
-            raise InvalidVaultInput("compute must be callable")
+        key = check_nonce_key(wallet_id, ceremony_id)
+        check_consume(request_digest, compute)
         with self._lock:
             self._check_open()
             record = self._nonces.get(key)
             if record is None:
-                raise NoncesNotFound(f"no nonces for ceremony {ceremony_id!r} of {wallet_id!r}")
+                raise NoncesNotFound(wallet_id, ceremony_id)
             if record.nonces is None:
                 if (
                     record.request_digest is not None
@@ -132,10 +124,7 @@ class InMemoryShareVault(ShareVault):
                     and hmac.compare_digest(record.request_digest, request_digest)
                 ):
                     return record.output
-                raise NonceAlreadyConsumed(
-                    f"nonces of ceremony {ceremony_id!r} of wallet {wallet_id!r} were already "
-                    "used for another request"
-                )
+                raise NonceAlreadyConsumed(wallet_id, ceremony_id)
             # The record is only changed after compute returns, so an exception leaves it fresh.
             self._computing = True
             try:
@@ -148,10 +137,7 @@ class InMemoryShareVault(ShareVault):
             return output
 
     def nonce_state(self, wallet_id: str, ceremony_id: str) -> NonceState | None:
-        key = (
-            check_identifier("wallet_id", wallet_id),
-            check_identifier("ceremony_id", ceremony_id),
-        )
+        key = check_nonce_key(wallet_id, ceremony_id)
         with self._lock:
             self._check_open()
             record = self._nonces.get(key)
@@ -162,16 +148,16 @@ class InMemoryShareVault(ShareVault):
     def close(self) -> None:
         with self._lock:
             if self._computing:
-                raise VaultError("the share vault must not be used from inside compute")
+                raise VaultError(INSIDE_COMPUTE)
             self._closed = True
             self._secrets.clear()
             self._nonces.clear()
 
     def _check_open(self) -> None:
         if self._closed:
-            raise VaultClosed(f"the share vault of party {self.party_id!r} is closed")
+            raise VaultClosed(self.party_id)
         if self._computing:
-            raise VaultError("the share vault must not be used from inside compute")
+            raise VaultError(INSIDE_COMPUTE)
 
     def __repr__(self) -> str:
         return f"InMemoryShareVault(party_id={self.party_id!r})"

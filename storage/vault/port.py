@@ -34,7 +34,10 @@ __all__ = [
     "NonceState",
     "ShareVault",
     "check_bytes",
+    "check_consume",
     "check_identifier",
+    "check_nonce_key",
+    "check_secret_key",
 ]
 
 NonceState: TypeAlias = Literal["fresh", "consumed"]
@@ -157,3 +160,20 @@ def check_bytes(field: str, value: object, max_size: int = MAX_RECORD_SIZE) -> b
     if len(value) > max_size:
         raise InvalidVaultInput(f"{field} is {len(value)} bytes; the limit is {max_size}")
     return value
+
+
+def check_secret_key(wallet_id: object, name: object) -> tuple[str, str]:
+    """Validate the ``(wallet_id, name)`` a secret is stored under."""
+    return check_identifier("wallet_id", wallet_id), check_identifier("name", name)
+
+
+def check_nonce_key(wallet_id: object, ceremony_id: object) -> tuple[str, str]:
+    """Validate the ``(wallet_id, ceremony_id)`` a ceremony's nonces are stored under."""
+    return check_identifier("wallet_id", wallet_id), check_identifier("ceremony_id", ceremony_id)
+
+
+def check_consume(request_digest: object, compute: object) -> None:
+    """Validate the arguments of :meth:`ShareVault.consume_nonces` after its key."""
+    check_bytes("request_digest", request_digest, MAX_REQUEST_DIGEST_SIZE)
+    if not callable(compute):
+        raise InvalidVaultInput("compute must be callable")

@@ -47,6 +47,7 @@ from storage.vault.envelope import (
     seal_record,
 )
 from storage.vault.errors import (
+    INSIDE_COMPUTE,
     InvalidVaultInput,
     KeyUnwrapFailed,
     NonceAlreadyConsumed,
@@ -61,11 +62,13 @@ from storage.vault.errors import (
 )
 from storage.vault.kms import KeyEncryptionKey
 from storage.vault.port import (
-    MAX_REQUEST_DIGEST_SIZE,
     NonceState,
     ShareVault,
     check_bytes,
+    check_consume,
     check_identifier,
+    check_nonce_key,
+    check_secret_key,
 )
 
 __all__ = ["DEFAULT_BUSY_TIMEOUT_MS", "VAULT_FORMAT_VERSION", "SqliteShareVault"]
@@ -192,8 +195,7 @@ class SqliteShareVault(ShareVault):
     # -- secrets ---------------------------------------------------------------------------
 
     def put_secret(self, wallet_id: str, name: str, secret: bytes) -> None:
-        check_identifier("wallet_id", wallet_id)
-        check_identifier("name", name)
+        check_secret_key(wallet_id, name)
         check_bytes("secret", secret)
         aad = self._record_aad(_KIND_SECRET, wallet_id, name)
         with self._transaction(immediate=True) as connection:
@@ -208,9 +210,7 @@ class SqliteShareVault(ShareVault):
                 stored = open_record(data_key, row[0], aad, _what(wallet_id, name))
                 if hmac.compare_digest(stored, secret):
                     return
-                raise SecretAlreadyStored(
-                    f"another secret is already stored as {name!r} in wallet {wallet_id!r}"
-                )
+                raise SecretAlreadyStored(wallet_id, name)
             data_key = self._data_key(connection, wallet_id, create=True)
             _execute(
                 connection,
@@ -219,8 +219,7 @@ class SqliteShareVault(ShareVault):
             )
 
     def get_secret(self, wallet_id: str, name: str) -> bytes:
-        check_identifier("wallet_id", wallet_id)
-        check_identifier("name", name)
+        check_secret_key(wallet_id, name)
         with self._transaction(immediate=False) as connection:
             row = _execute(
                 connection,
@@ -228,14 +227,13 @@ class SqliteShareVault(ShareVault):
                 (wallet_id, name),
             ).fetchone()
             if row is None:
-                raise SecretNotFound(f"no secret {name!r} in wallet {wallet_id!r}")
+                raise SecretNotFound(wallet_id, name)
             data_key = self._existing_data_key(connection, wallet_id)
         aad = self._record_aad(_KIND_SECRET, wallet_id, name)
         return open_record(data_key, row[0], aad, _what(wallet_id, name))
 
     def has_secret(self, wallet_id: str, name: str) -> bool:
-        check_identifier("wallet_id", wallet_id)
-        check_identifier("name", name)
+        check_secret_key(wallet_id, name)
         with self._transaction(immediate=False) as connection:
             row = _execute(
                 connection,
@@ -245,8 +243,7 @@ class SqliteShareVault(ShareVault):
         return row is not None
 
     def delete_secret(self, wallet_id: str, name: str) -> None:
-        check_identifier("wallet_id", wallet_id)
-        check_identifier("name", name)
+        check_secret_key(wallet_id, name)
         with self._transaction(immediate=True) as connection:
             _execute(
                 connection,
@@ -259,8 +256,7 @@ class SqliteShareVault(ShareVault):
     def store_nonces(
         self, wallet_id: str, ceremony_id: str, nonces: bytes, commitments: bytes
     ) -> bytes:
-        check_identifier("wallet_id", wallet_id)
-        check_identifier("ceremony_id", ceremony_id)
+        check_nonce_key(wallet_id, ceremony_id)
         check_bytes("nonces", nonces)
         check_bytes("commitments", commitments)
         with self._transaction(immediate=True) as connection:
@@ -296,27 +292,21 @@ class SqliteShareVault(ShareVault):
         request_digest: bytes,
         compute: Callable[[bytes], bytes],
     ) -> bytes:
-        check_identifier("wallet_id", wallet_id)
-        check_identifier("ceremony_id", ceremony_id)
-        check_bytes("request_digest", request_digest, MAX_REQUEST_DIGEST_SIZE)
-        if not callable(compute):
-            raise InvalidVaultInput("compute must be callable")
+        check_nonce_key(wallet_id, ceremony_id)
+        check_consume(request_digest, compute)
         # BEGIN IMMEDIATE: the write lock is held from this read to the commit, so no other
         # connection can consume the same nonces in between.
         with self._transaction(immediate=True) as connection:
             record = self._nonce_record(connection, wallet_id, ceremony_id)
             if record is None:
-                raise NoncesNotFound(f"no nonces for ceremony {ceremony_id!r} of {wallet_id!r}")
+                raise NoncesNotFound(wallet_id, ceremony_id)
             if record.state == "consumed":
                 if record.request_digest is not None and hmac.compare_digest(
                     record.request_digest, request_digest
                 ):
                     data_key = self._existing_data_key(connection, wallet_id)
                     return self._open_output(data_key, wallet_id, ceremony_id, record)
-                raise NonceAlreadyConsumed(
-                    f"nonces of ceremony {ceremony_id!r} of wallet {wallet_id!r} were already "
-                    "used for another request"
-                )
+                raise NonceAlreadyConsumed(wallet_id, ceremony_id)
             data_key = self._existing_data_key(connection, wallet_id)
             nonces = self._open_nonces(data_key, wallet_id, ceremony_id, record)
             # If compute raises, the transaction rolls back with nothing written: still fresh.
@@ -344,8 +334,7 @@ class SqliteShareVault(ShareVault):
             return output
 
     def nonce_state(self, wallet_id: str, ceremony_id: str) -> NonceState | None:
-        check_identifier("wallet_id", wallet_id)
-        check_identifier("ceremony_id", ceremony_id)
+        check_nonce_key(wallet_id, ceremony_id)
         with self._transaction(immediate=False) as connection:
             row = _execute(
                 connection,
@@ -367,7 +356,7 @@ class SqliteShareVault(ShareVault):
         with self._lock:
             if self._connection is not None and self._connection.in_transaction:
                 # Only possible from inside ``compute``; closing would abandon its transaction.
-                raise VaultError("the share vault must not be used from inside compute")
+                raise VaultError(INSIDE_COMPUTE)
             connection, self._connection = self._connection, None
             self._data_keys.clear()
             if connection is not None:
@@ -451,10 +440,10 @@ class SqliteShareVault(ShareVault):
         with self._lock:
             connection = self._connection
             if connection is None:
-                raise VaultClosed(f"the share vault of party {self.party_id!r} is closed")
+                raise VaultClosed(self.party_id)
             if connection.in_transaction:
                 # Only possible when ``compute`` calls back into this vault on the same thread.
-                raise VaultError("the share vault must not be used from inside compute")
+                raise VaultError(INSIDE_COMPUTE)
             _execute(connection, _BEGIN[immediate])
             try:
                 yield connection

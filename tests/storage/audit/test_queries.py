@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from storage.audit.errors import AuditError
 from storage.audit.queries import fold_signatures_between, fold_wallet_state_as_of
 from storage.audit.service import (
     rebuild_projections,
     signatures_between,
     wallet_state_as_of,
 )
-from storage.audit.verify import AuditError
 from storage.events.models import CeremonyStarted, ceremony_stream, to_new_event
 from storage.events.port import open_event_store
 from storage.projections import ProjectionRunner, default_projections, open_projection_db

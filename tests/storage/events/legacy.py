@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from storage.events._core import encode_json
-from storage.events.port import GENESIS_HASH, NewEvent, StoredEvent, compute_event_hash
+from storage.events.port import NewEvent, StoredEvent
+from tests.storage.events.chains import hashed_chain
 
 LEGACY_START = datetime(2024, 12, 31, 23, 0, tzinfo=UTC)
 """Legacy events straddle a month (and year) boundary, so they land in two partitions."""
@@ -20,27 +21,18 @@ LEGACY_START = datetime(2024, 12, 31, 23, 0, tzinfo=UTC)
 
 def legacy_events(count: int = 6, *, step: timedelta = timedelta(minutes=30)) -> list[StoredEvent]:
     """A valid chain of ``count`` events over two streams, ``step`` apart."""
-    events: list[StoredEvent] = []
-    versions: dict[str, int] = {}
-    prev_hash = GENESIS_HASH
-    for position in range(1, count + 1):
-        stream = f"wallet-legacy{position % 2}"
-        versions[stream] = versions.get(stream, 0) + 1
-        fields: dict[str, Any] = {
-            "position": position,
-            "stream_id": stream,
-            "stream_version": versions[stream],
+    return hashed_chain(
+        count,
+        stream_of=lambda position: f"wallet-legacy{position % 2}",
+        fields_of=lambda position: {
             "event_type": "Tested",
             "schema_version": 1,
             "payload": {"n": position, "amount": 1.5},
             "metadata": {"actor": "legacy"},
             "idempotency_key": f"legacy-{position}",
             "recorded_at": LEGACY_START + step * position,
-        }
-        digest = compute_event_hash(prev_hash, **fields)
-        events.append(StoredEvent(**fields, prev_hash=prev_hash, hash=digest))
-        prev_hash = digest
-    return events
+        },
+    )
 
 
 def row_of(event: StoredEvent, *, recorded_at: Any) -> tuple[Any, ...]:

@@ -17,6 +17,7 @@ from storage.events.port import (
     compute_event_hash,
     verify_chain,
 )
+from tests.storage.events.chains import hashed_chain
 
 WHEN = datetime(2025, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
 
@@ -35,25 +36,16 @@ FIELDS: dict[str, Any] = {
 
 def chain_of(count: int, *, streams: int = 2) -> list[StoredEvent]:
     """A valid chain built with compute_event_hash, independent of any store."""
-    events: list[StoredEvent] = []
-    versions: dict[str, int] = {}
-    prev_hash = GENESIS_HASH
-    for position in range(1, count + 1):
-        stream = f"wallet-w{position % streams}"
-        versions[stream] = versions.get(stream, 0) + 1
-        fields: dict[str, Any] = {
+    return hashed_chain(
+        count,
+        stream_of=lambda position: f"wallet-w{position % streams}",
+        fields_of=lambda position: {
             **FIELDS,
-            "position": position,
-            "stream_id": stream,
-            "stream_version": versions[stream],
             "payload": {"n": position},
             "idempotency_key": f"k{position}",
             "recorded_at": WHEN + timedelta(seconds=position),
-        }
-        digest = compute_event_hash(prev_hash, **fields)
-        events.append(StoredEvent(**fields, prev_hash=prev_hash, hash=digest))
-        prev_hash = digest
-    return events
+        },
+    )
 
 
 def rehashed(event: StoredEvent, **changes: Any) -> StoredEvent:

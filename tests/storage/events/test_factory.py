@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from storage.events._core import display_url
+from common.urls import redact_url
 from storage.events.errors import InvalidSchemaName, UnsupportedEventStoreUrl
 from storage.events.factory import postgres_dsn, sqlite_path
 from storage.events.port import open_event_store
@@ -57,12 +57,12 @@ def test_postgres_dsn_takes_the_schema_out() -> None:
         postgres_dsn("postgresql://u@h/db?schema=a&schema=b")
 
 
-def test_display_url_hides_secrets() -> None:
+def test_redact_url_hides_secrets() -> None:
     assert (
-        display_url("postgresql://u:hunter2@h:5432/db?schema=s&password=hunter2")
+        redact_url("postgresql://u:hunter2@h:5432/db?schema=s&password=hunter2")
         == "postgresql://u@h:5432/db?schema=s"
     )
-    assert display_url("postgresql://u:hunter2@[::1]:5432/db") == "postgresql://u@[::1]:5432/db"
+    assert redact_url("postgresql://u:hunter2@[::1]:5432/db") == "postgresql://u@[::1]:5432/db"
 
 
 @pytest.mark.parametrize(

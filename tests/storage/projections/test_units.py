@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from common.urls import redact_url
 from storage.projections import (
     DuplicateProjection,
     InvalidIdentifier,
@@ -15,7 +16,7 @@ from storage.projections import (
     default_projections,
     open_projection_db,
 )
-from storage.projections.factory import display_url, postgres_dsn, sqlite_path
+from storage.projections.factory import postgres_dsn, sqlite_path
 from storage.projections.party_health import (
     DEFAULT_HALF_LIFE,
     PartyHealth,
@@ -59,7 +60,7 @@ def test_postgres_urls() -> None:
     assert postgres_dsn("postgresql:///db") == ("postgresql:///db", "projections")
     with pytest.raises(UnsupportedProjectionDbUrl, match="more than once"):
         postgres_dsn("postgresql://h/db?schema=a&schema=b")
-    assert display_url("postgresql://u:pw@h:5432/db?schema=p&password=x") == (
+    assert redact_url("postgresql://u:pw@h:5432/db?schema=p&password=x") == (
         "postgresql://u@h:5432/db?schema=p"
     )
 

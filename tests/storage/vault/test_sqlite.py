@@ -79,9 +79,23 @@ def blobs_by_wallet(path: Path, table: str, column: str) -> dict[str, bytes]:
     return blobs
 
 
+def swap_between_wallets(path: Path, table: str, column: str) -> None:
+    """Exchange the ``table.column`` values of WALLET and OTHER_WALLET (names from this file)."""
+    rows = blobs_by_wallet(path, table, column)
+    update = f"UPDATE {table} SET {column} = ? WHERE wallet_id = ?"  # noqa: S608
+    execute(path, update, (rows[OTHER_WALLET], WALLET))
+    execute(path, update, (rows[WALLET], OTHER_WALLET))
+
+
 def flip_last_byte(value: object) -> bytes:
     assert isinstance(value, bytes)
     return value[:-1] + bytes([value[-1] ^ 0x01])
+
+
+def flip_stored_byte(path: Path, table: str, column: str) -> None:
+    """Flip the last byte of the one value stored in ``table.column`` (names from this file)."""
+    ((value,),) = execute(path, f"SELECT {column} FROM {table}")  # noqa: S608
+    execute(path, f"UPDATE {table} SET {column} = ?", (flip_last_byte(value),))  # noqa: S608
 
 
 # -- persistence -----------------------------------------------------------------------------
@@ -224,8 +238,7 @@ def test_a_tampered_secret_fails_to_decrypt(tmp_path: Path) -> None:
     with open_sqlite_vault(tmp_path, "us-1") as vault:
         vault.put_secret(WALLET, "key-share", secret)
     path = vault_path(tmp_path, "us-1")
-    ((ciphertext,),) = execute(path, "SELECT ciphertext FROM secrets")
-    execute(path, "UPDATE secrets SET ciphertext = ?", (flip_last_byte(ciphertext),))
+    flip_stored_byte(path, "secrets", "ciphertext")
     with open_sqlite_vault(tmp_path, "us-1") as vault:
         with pytest.raises(VaultCorrupted) as raised:
             vault.get_secret(WALLET, "key-share")
@@ -239,8 +252,7 @@ def test_a_tampered_data_key_fails_to_unwrap(tmp_path: Path) -> None:
     with open_sqlite_vault(tmp_path, "us-1") as vault:
         vault.put_secret(WALLET, "key-share", b"share")
     path = vault_path(tmp_path, "us-1")
-    ((wrapped,),) = execute(path, "SELECT wrapped_key FROM data_keys")
-    execute(path, "UPDATE data_keys SET wrapped_key = ?", (flip_last_byte(wrapped),))
+    flip_stored_byte(path, "data_keys", "wrapped_key")
     with open_sqlite_vault(tmp_path, "us-1") as vault, pytest.raises(VaultCorrupted):
         vault.get_secret(WALLET, "key-share")
 
@@ -249,8 +261,7 @@ def test_tampered_nonces_are_never_used(tmp_path: Path) -> None:
     with open_sqlite_vault(tmp_path, "us-1") as vault:
         vault.store_nonces(WALLET, CEREMONY, os.urandom(64), b"C")
     path = vault_path(tmp_path, "us-1")
-    ((ciphertext,),) = execute(path, "SELECT nonces_ciphertext FROM nonces")
-    execute(path, "UPDATE nonces SET nonces_ciphertext = ?", (flip_last_byte(ciphertext),))
+    flip_stored_byte(path, "nonces", "nonces_ciphertext")
     with open_sqlite_vault(tmp_path, "us-1") as vault:
         with pytest.raises(VaultCorrupted):
             vault.consume_nonces(WALLET, CEREMONY, DIGEST, unexpected_compute)
@@ -279,8 +290,7 @@ def test_a_tampered_stored_output_is_detected(tmp_path: Path) -> None:
         vault.store_nonces(WALLET, CEREMONY, os.urandom(64), b"C")
         vault.consume_nonces(WALLET, CEREMONY, DIGEST, CountingCompute())
     path = vault_path(tmp_path, "us-1")
-    ((ciphertext,),) = execute(path, "SELECT output_ciphertext FROM nonces")
-    execute(path, "UPDATE nonces SET output_ciphertext = ?", (flip_last_byte(ciphertext),))
+    flip_stored_byte(path, "nonces", "output_ciphertext")
     with open_sqlite_vault(tmp_path, "us-1") as vault:
         with pytest.raises(VaultCorrupted):
             vault.consume_nonces(WALLET, CEREMONY, DIGEST, unexpected_compute)
@@ -291,11 +301,7 @@ def test_secret_rows_swapped_between_wallets_fail(tmp_path: Path) -> None:
     with open_sqlite_vault(tmp_path, "us-1") as vault:
         vault.put_secret(WALLET, "key-share", b"share of wallet 1")
         vault.put_secret(OTHER_WALLET, "key-share", b"share of wallet 2")
-    path = vault_path(tmp_path, "us-1")
-    rows = blobs_by_wallet(path, "secrets", "ciphertext")
-    update = "UPDATE secrets SET ciphertext = ? WHERE wallet_id = ?"
-    execute(path, update, (rows[OTHER_WALLET], WALLET))
-    execute(path, update, (rows[WALLET], OTHER_WALLET))
+    swap_between_wallets(vault_path(tmp_path, "us-1"), "secrets", "ciphertext")
     with open_sqlite_vault(tmp_path, "us-1") as vault:
         for wallet_id in (WALLET, OTHER_WALLET):
             with pytest.raises(VaultCorrupted):
@@ -310,10 +316,7 @@ def test_data_keys_swapped_between_wallets_fail(tmp_path: Path) -> None:
     # Swap both the data keys and the records: every ciphertext stays with its own data key,
     # but the associated data still names the wallet each was written for.
     for table, column in (("data_keys", "wrapped_key"), ("secrets", "ciphertext")):
-        rows = blobs_by_wallet(path, table, column)
-        update = f"UPDATE {table} SET {column} = ? WHERE wallet_id = ?"  # noqa: S608
-        execute(path, update, (rows[OTHER_WALLET], WALLET))
-        execute(path, update, (rows[WALLET], OTHER_WALLET))
+        swap_between_wallets(path, table, column)
     with open_sqlite_vault(tmp_path, "us-1") as vault:
         for wallet_id in (WALLET, OTHER_WALLET):
             with pytest.raises(VaultCorrupted):

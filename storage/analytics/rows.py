@@ -146,17 +146,7 @@ def project_event(event: StoredEvent) -> tuple[EventRow, SignatureRow | None]:
         "metadata": canonical_json(event.metadata),
         "hash": event.hash,
     }
-    if event.event_type not in EVENT_TYPES:
-        row = EventRow(
-            **base,
-            wallet_id=_payload_str(event.payload, "wallet_id"),
-            ceremony_id=_payload_str(event.payload, "ceremony_id"),
-            party=_payload_str(event.payload, "party"),
-            reason=_payload_str(event.payload, "reason"),
-        )
-        return row, None
-
-    domain = parse_event(event)
+    domain = parse_event(event) if event.event_type in EVENT_TYPES else None
     signature: SignatureRow | None = None
     match domain:
         case WalletCreated() | CeremonyStarted():
@@ -197,6 +187,16 @@ def project_event(event: StoredEvent) -> tuple[EventRow, SignatureRow | None]:
                 party=domain.party,
                 parties=(domain.party,),
                 reason=domain.reason,
+            )
+        case _:
+            # Event types without columns of their own (transfers, presignatures, and
+            # types this module does not know): the identifiers their payload carries.
+            row = EventRow(
+                **base,
+                wallet_id=_payload_str(event.payload, "wallet_id"),
+                ceremony_id=_payload_str(event.payload, "ceremony_id"),
+                party=_payload_str(event.payload, "party"),
+                reason=_payload_str(event.payload, "reason"),
             )
     return row, signature
 

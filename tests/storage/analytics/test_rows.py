@@ -13,7 +13,10 @@ from storage.events.models import (
     CeremonyStarted,
     DomainEvent,
     PartyMisbehaved,
+    PresignatureUsed,
     SignatureProduced,
+    TransactionBroadcast,
+    TransactionConfirmed,
     WalletCreated,
 )
 from storage.events.port import GENESIS_HASH, StoredEvent, canonical_json, compute_event_hash
@@ -116,6 +119,37 @@ def test_unknown_event_types_keep_what_their_payload_names() -> None:
     )
     assert signature is None
     assert (row.event_type, row.wallet_id, row.party) == ("PoolRefilled", "w", "")
+
+
+@pytest.mark.parametrize(
+    ("event", "ceremony_id"),
+    [
+        (
+            TransactionBroadcast(
+                request_id="r", wallet_id="w", chain="solana", tx_hash="t", raw_tx="00"
+            ),
+            "",
+        ),
+        (
+            TransactionConfirmed(
+                request_id="r", wallet_id="w", chain="solana", tx_hash="t", confirmations=1
+            ),
+            "",
+        ),
+        (PresignatureUsed(wallet_id="w", presign_id="p", ceremony_id="c"), "c"),
+    ],
+    ids=lambda value: type(value).__name__ if not isinstance(value, str) else None,
+)
+def test_known_events_without_columns_of_their_own(event: DomainEvent, ceremony_id: str) -> None:
+    """Transfers and presignatures are recorded like unknown types: by what their payload
+    names (they once raised UnboundLocalError, which stopped the analytics runner)."""
+    row, signature = project_event(stored(event))
+    assert signature is None
+    assert (row.event_type, row.wallet_id, row.ceremony_id) == (
+        type(event).__name__,
+        "w",
+        ceremony_id,
+    )
 
 
 def test_corrupt_known_events_are_refused() -> None:

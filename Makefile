@@ -24,18 +24,18 @@ test: venv lint
 	$(PY) -m pytest -n auto
 
 bench: venv
-	$(PY) bench/frost.py
-	$(PY) bench/ceremony.py
-	$(PY) bench/ecdsa.py --temporal
-	$(PY) bench/eventstore.py
-	$(PY) bench/transactions.py
+	$(PY) -m bench.frost
+	$(PY) -m bench.ceremony
+	$(PY) -m bench.threshold_ecdsa --temporal
+	$(PY) -m bench.eventstore
+	$(PY) -m bench.transactions
 
 bench-quick: venv
-	$(PY) bench/frost.py --quick
-	$(PY) bench/ceremony.py --quick
-	$(PY) bench/ecdsa.py --quick
-	$(PY) bench/eventstore.py --quick
-	$(PY) bench/transactions.py --quick
+	$(PY) -m bench.frost --quick
+	$(PY) -m bench.ceremony --quick
+	$(PY) -m bench.threshold_ecdsa --quick
+	$(PY) -m bench.eventstore --quick
+	$(PY) -m bench.transactions --quick
 
 demo: venv
 	$(PY) -m quorate demo

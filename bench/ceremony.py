@@ -2,16 +2,15 @@
 
 Run from the repository root::
 
-    .venv/bin/python bench/ceremony.py            # full run (a few minutes)
-    .venv/bin/python bench/ceremony.py --quick    # fewer runs (well under two minutes)
-    .venv/bin/python bench/ceremony.py --json     # the tables, then one JSON object last
+    .venv/bin/python -m bench.ceremony            # full run (a few minutes)
+    .venv/bin/python -m bench.ceremony --quick    # fewer runs (well under two minutes)
+    .venv/bin/python -m bench.ceremony --json     # the tables, then one JSON object last
 
-It starts what ``quorate up`` starts, in a fresh temporary data directory and on free
-ports (so it never collides with a running ``quorate up`` on 7233/8233): the embedded
-Temporal dev server (``temporal server start-dev``, persisting to a SQLite file), and one
-operating-system process per party worker plus the coordinator. It creates one BIP340
-(taproot) wallet and one Ed25519 wallet by DKG, then measures from the client's side
-(``time.perf_counter``, client start to result):
+It starts what ``quorate up`` starts (:mod:`bench.topology`): the embedded Temporal dev
+server (``temporal server start-dev``, persisting to a SQLite file in a fresh temporary
+data directory, on free ports), and one operating-system process per party worker plus the
+coordinator. It creates one BIP340 (taproot) wallet and one Ed25519 wallet by DKG, then
+measures from the client's side (``time.perf_counter``, client start to result):
 
 1. the ``Noop`` workflow, sequentially: the orchestration floor;
 2. ``SignWorkflow`` (through ``quorate.client.sign``, a fresh idempotency key each time),
@@ -27,48 +26,42 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
-import json
-import os
-import sys
-import tempfile
 import time
-import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-_ROOT = Path(__file__).resolve().parents[1]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
-
-from _common import (  # noqa: E402
+from activities.models import CreateWalletResult, NoopInput
+from bench.report import (
     Stats,
+    arguments,
+    at_least,
+    banner,
     environment,
-    free_ports,
     note,
-    run_in,
-    table,
+    print_table,
+    ratio,
+    system_arguments,
     temporal_version,
 )
-from coincurve import PublicKey, PublicKeyXOnly  # noqa: E402
-from nacl.signing import VerifyKey  # noqa: E402
-from temporalio.client import Client  # noqa: E402
-
-from activities.models import (  # noqa: E402
-    CreateWalletInput,
-    CreateWalletResult,
-    NoopInput,
-    Scheme,
-    SignInput,
-    SignResult,
+from bench.topology import (
+    Ids,
+    Running,
+    Signed,
+    described,
+    fresh_system,
+    new_wallet,
+    run_and_report,
+    running,
+    sign_once,
+    sign_series,
+    verify_all,
 )
-from quorate.client import create_wallet, sign  # noqa: E402
-from runtime.names import COORDINATOR_TASK_QUEUE  # noqa: E402
-from runtime.settings import Settings  # noqa: E402
-from runtime.topology import Topology  # noqa: E402
-from workers.runner import LocalTopology  # noqa: E402
+from common.types import Scheme
+from runtime.names import COORDINATOR_TASK_QUEUE
+from runtime.settings import Settings
+from runtime.topology import Topology
+from workflows.noop import NoopWorkflow
 
 # -- configuration -------------------------------------------------------------------------
 
@@ -107,7 +100,7 @@ def settings_for(args: argparse.Namespace) -> BenchSettings:
     )
 
 
-# -- statistics ----------------------------------------------------------------------------
+# -- the measurement -----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -132,119 +125,42 @@ class LoadResult:
         }
 
 
-# -- the system under test -----------------------------------------------------------------
-
-
-def bip86_output_key(group_public_key: bytes) -> bytes:
-    """The BIP86 (no script tree) taproot output key, computed with libsecp256k1 alone."""
-    x = group_public_key[-32:]  # compressed (33 bytes) or x-only (32 bytes)
-    tag = hashlib.sha256(b"TapTweak").digest()
-    tweak = hashlib.sha256(tag + tag + x).digest()
-    internal = PublicKey(b"\x02" + x)  # the even-y lift, as BIP340 keys are
-    return internal.add(tweak).format(compressed=True)[1:]
-
-
-def expected_public_key(wallet: CreateWalletResult) -> bytes:
-    group = bytes.fromhex(wallet.group_public_key)
-    return bip86_output_key(group) if wallet.scheme == "bip340" else group
-
-
-def verify_signature(wallet: CreateWalletResult, message: bytes, result: SignResult) -> None:
-    """Verification by libraries we did not write: libsecp256k1 and libsodium."""
-    public_key = expected_public_key(wallet)
-    signature = bytes.fromhex(result.signature)
-    if bytes.fromhex(result.message) != message:
-        raise RuntimeError(f"{result.ceremony_id}: the result is for another message")
-    if bytes.fromhex(result.public_key) != public_key:
-        raise RuntimeError(
-            f"{result.ceremony_id}: signed with {result.public_key}, expected {public_key.hex()}"
-        )
-    if wallet.scheme == "bip340":
-        if not PublicKeyXOnly(public_key).verify(signature, message):
-            raise RuntimeError(f"{result.ceremony_id}: libsecp256k1 rejected the signature")
-    else:
-        VerifyKey(public_key).verify(message, signature)  # raises BadSignatureError
-
-
-@dataclass
-class Signed:
-    message: bytes
-    result: SignResult
-    seconds: float
-
-
-class Bench:
-    """Drives ceremonies on a running LocalTopology and keeps every result for verification."""
-
-    def __init__(self, client: Client, run: str) -> None:
-        self.client = client
-        self.run = run
-        self.counter = 0
-        self.verified = 0
-
-    def _key(self, kind: str) -> str:
-        self.counter += 1
-        return f"bench-{self.run}-{kind}-{self.counter}"
-
-    async def noop(self) -> float:
-        workflow_id = self._key("noop")
+async def sequential_noops(live: Running, ids: Ids, runs: int, warmup: int) -> Stats:
+    seconds: list[float] = []
+    for _ in range(warmup + runs):
         start = time.perf_counter()
-        await self.client.execute_workflow(
-            "Noop", NoopInput(), id=workflow_id, task_queue=COORDINATOR_TASK_QUEUE
+        await live.client.execute_workflow(
+            NoopWorkflow.run, NoopInput(), id=ids("noop"), task_queue=COORDINATOR_TASK_QUEUE
         )
-        return time.perf_counter() - start
-
-    async def sign(self, wallet: CreateWalletResult) -> Signed:
-        message = os.urandom(MESSAGE_BYTES[wallet.scheme])
-        request = SignInput(wallet_id=wallet.wallet_id, message=message.hex())
-        key = self._key(f"sign-{wallet.scheme}")
-        start = time.perf_counter()
-        result = await sign(self.client, request, key)
-        return Signed(message, result, time.perf_counter() - start)
-
-    def verify(self, wallet: CreateWalletResult, signed: Sequence[Signed]) -> None:
-        for s in signed:
-            verify_signature(wallet, s.message, s.result)
-        self.verified += len(signed)
-
-
-async def sequential(call: Callable[[], Awaitable[float]], runs: int, warmup: int) -> Stats:
-    for _ in range(warmup):
-        await call()
-    return Stats.from_seconds([await call() for _ in range(runs)])
-
-
-async def sequential_signing(
-    bench: Bench, wallet: CreateWalletResult, runs: int, warmup: int
-) -> Stats:
-    bench.verify(wallet, [await bench.sign(wallet) for _ in range(warmup)])
-    signed = [await bench.sign(wallet) for _ in range(runs)]
-    bench.verify(wallet, signed)
-    return Stats.from_seconds([s.seconds for s in signed])
+        seconds.append(time.perf_counter() - start)
+    return Stats.from_seconds(seconds[warmup:])
 
 
 async def concurrent_signing(
-    bench: Bench, wallet: CreateWalletResult, signings: int, concurrency: int, warmup: int
-) -> LoadResult:
+    live: Running,
+    ids: Ids,
+    wallet: CreateWalletResult,
+    signings: int,
+    concurrency: int,
+    warmup: int,
+) -> tuple[LoadResult, int]:
+    """``signings`` signatures with at most ``concurrency`` in flight; and how many were
+    verified (the warm-ups' included)."""
     gate = asyncio.Semaphore(concurrency)
+    message_bytes = MESSAGE_BYTES[wallet.scheme]
 
     async def one() -> Signed:
         async with gate:  # latency is measured once the request is admitted
-            return await bench.sign(wallet)
+            return await sign_once(live.client, ids(f"sign-{wallet.scheme}"), wallet, message_bytes)
 
     # Warm-up at the same concurrency, so the workers' pools are already at size.
-    bench.verify(wallet, await asyncio.gather(*(one() for _ in range(warmup * 2))))
+    verified = verify_all(wallet, await asyncio.gather(*(one() for _ in range(warmup * 2))))
     start = time.perf_counter()
     signed = await asyncio.gather(*(one() for _ in range(signings)))
     wall = time.perf_counter() - start
-    bench.verify(wallet, signed)
-    return LoadResult(
-        wallet.scheme,
-        signings,
-        concurrency,
-        wall,
-        Stats.from_seconds([s.seconds for s in signed]),
-    )
+    verified += verify_all(wallet, signed)
+    latency = Stats.from_seconds([s.seconds for s in signed])
+    return LoadResult(wallet.scheme, signings, concurrency, wall, latency), verified
 
 
 @dataclass
@@ -258,55 +174,53 @@ class Results:
     verified: int
 
 
-async def measure(settings: Settings, bench_settings: BenchSettings) -> Results:
-    topology = LocalTopology(settings)
-    note("starting the Temporal dev server and one worker process per party + coordinator")
-    started = time.perf_counter()
-    try:
-        await topology.start()
-        startup = time.perf_counter() - started
-        assert topology.client is not None  # noqa: S101 - start() sets it
-        client = topology.client
-        run = uuid.uuid4().hex[:8]
-        bench = Bench(client, run)
-
+async def measure(system: Settings, bench_settings: BenchSettings) -> Results:
+    async with running(system) as live:
+        ids = Ids("bench")
         wallets: dict[Scheme, CreateWalletResult] = {}
         wallet_seconds: dict[Scheme, float] = {}
         for scheme in SCHEMES:
             note(f"creating the {scheme} wallet by DKG")
-            wallet_id = f"bench-{WALLET_NAMES[scheme]}-{run}"
-            start = time.perf_counter()
-            wallets[scheme] = await create_wallet(
-                client,
-                CreateWalletInput(wallet_id=wallet_id, scheme=scheme),
-                idempotency_key=f"{wallet_id}-create",
+            wallet_id = f"bench-{WALLET_NAMES[scheme]}-{ids.run}"
+            wallets[scheme], wallet_seconds[scheme] = await new_wallet(
+                live.client, wallet_id, scheme
             )
-            wallet_seconds[scheme] = time.perf_counter() - start
 
         runs, warmup = bench_settings.runs, bench_settings.warmup
         note(f"Noop workflow x {runs}")
-        noop = await sequential(bench.noop, runs, warmup)
+        noop = await sequential_noops(live, ids, runs, warmup)
         sign_stats: dict[Scheme, Stats] = {}
+        verified = 0
         for scheme in SCHEMES:
             note(f"SignWorkflow {scheme} x {runs}, sequential")
-            sign_stats[scheme] = await sequential_signing(bench, wallets[scheme], runs, warmup)
+            series = await sign_series(
+                live.client,
+                ids,
+                wallets[scheme],
+                runs=runs,
+                warmup=warmup,
+                message_bytes=MESSAGE_BYTES[scheme],
+            )
+            sign_stats[scheme] = series.stats
+            verified += series.verified
         load: dict[Scheme, LoadResult] = {}
         for scheme in bench_settings.load_schemes:
             note(
                 f"SignWorkflow {scheme} x {bench_settings.load_runs}, "
                 f"{bench_settings.concurrency} in flight"
             )
-            load[scheme] = await concurrent_signing(
-                bench,
+            load[scheme], count = await concurrent_signing(
+                live,
+                ids,
                 wallets[scheme],
                 bench_settings.load_runs,
                 bench_settings.concurrency,
                 warmup,
             )
-        return Results(wallet_seconds, wallets, noop, sign_stats, load, startup, bench.verified)
-    finally:
-        note("stopping the topology")
-        topology.stop()
+            verified += count
+        return Results(
+            wallet_seconds, wallets, noop, sign_stats, load, live.startup_seconds, verified
+        )
 
 
 # -- report --------------------------------------------------------------------------------
@@ -317,94 +231,47 @@ def _ms(value: float) -> str:
 
 
 def print_report(results: Results, bench_settings: BenchSettings) -> None:
-    sequential_rows = [
+    noop = results.noop
+    sequential = [("Noop workflow", noop)] + [(f"Sign {s}", results.sign[s]) for s in SCHEMES]
+    print_table(
+        "Sequential (one ceremony at a time), client start -> result",
+        ["workflow", "p50 ms", "p95 ms", "p99 ms", "mean ms", "max ms", "runs", "x noop"],
         [
-            "Noop workflow",
-            _ms(results.noop.p50_ms),
-            _ms(results.noop.p95_ms),
-            _ms(results.noop.p99_ms),
-            _ms(results.noop.mean_ms),
-            _ms(results.noop.max_ms),
-            str(results.noop.runs),
-            "1.0",
-        ]
-    ]
-    for scheme in SCHEMES:
-        s = results.sign[scheme]
-        sequential_rows.append(
+            [
+                label,
+                *(_ms(x) for x in (s.p50_ms, s.p95_ms, s.p99_ms, s.mean_ms, s.max_ms)),
+                str(s.runs),
+                f"{s.p50_ms / noop.p50_ms:.1f}",
+            ]
+            for label, s in sequential
+        ],
+    )
+    print_table(
+        f"Throughput: {bench_settings.concurrency} in flight (asyncio.Semaphore)",
+        ["workflow", "in flight", "signings", "wall s", "sig/s", "p50 ms", "p95 ms", "p99 ms"],
+        [
             [
                 f"Sign {scheme}",
-                _ms(s.p50_ms),
-                _ms(s.p95_ms),
-                _ms(s.p99_ms),
-                _ms(s.mean_ms),
-                _ms(s.max_ms),
-                str(s.runs),
-                f"{s.p50_ms / results.noop.p50_ms:.1f}",
+                str(r.concurrency),
+                str(r.signings),
+                f"{r.wall_seconds:.2f}",
+                f"{r.per_second:.1f}",
+                *(_ms(x) for x in (r.latency.p50_ms, r.latency.p95_ms, r.latency.p99_ms)),
             ]
-        )
-    print("\nSequential (one ceremony at a time), client start -> result")
-    print(
-        table(
-            ["workflow", "p50 ms", "p95 ms", "p99 ms", "mean ms", "max ms", "runs", "x noop"],
-            sequential_rows,
-        )
+            for scheme, r in results.load.items()
+        ],
     )
-
-    load_rows = [
-        [
-            f"Sign {scheme}",
-            str(r.concurrency),
-            str(r.signings),
-            f"{r.wall_seconds:.2f}",
-            f"{r.per_second:.1f}",
-            _ms(r.latency.p50_ms),
-            _ms(r.latency.p95_ms),
-            _ms(r.latency.p99_ms),
-        ]
-        for scheme, r in results.load.items()
+    p95s = [(f"Sign {s}, sequential", results.sign[s].p95_ms) for s in SCHEMES] + [
+        (f"Sign {s}, {r.concurrency} in flight", r.latency.p95_ms) for s, r in results.load.items()
     ]
-    print(f"\nThroughput: {bench_settings.concurrency} in flight (asyncio.Semaphore)")
-    print(
-        table(
-            [
-                "workflow",
-                "in flight",
-                "signings",
-                "wall s",
-                "sig/s",
-                "p50 ms",
-                "p95 ms",
-                "p99 ms",
-            ],
-            load_rows,
-        )
+    print_table(
+        f"Reference: {REFERENCE_TEXT}",
+        ["ours", "p95 ms", "/ GG20 p95 300", "/ target 120"],
+        [
+            [label, _ms(p95), f"{p95 / REFERENCE_GG20_P95_MS:.2f}", f"{p95 / TARGET_FROST_MS:.2f}"]
+            for label, p95 in p95s
+        ],
     )
-
-    ref_rows: list[list[str]] = []
-    for scheme in SCHEMES:
-        p95 = results.sign[scheme].p95_ms
-        ref_rows.append(
-            [
-                f"Sign {scheme}, sequential",
-                _ms(p95),
-                f"{p95 / REFERENCE_GG20_P95_MS:.2f}",
-                f"{p95 / TARGET_FROST_MS:.2f}",
-            ]
-        )
-    for scheme, r in results.load.items():
-        p95 = r.latency.p95_ms
-        ref_rows.append(
-            [
-                f"Sign {scheme}, {r.concurrency} in flight",
-                _ms(p95),
-                f"{p95 / REFERENCE_GG20_P95_MS:.2f}",
-                f"{p95 / TARGET_FROST_MS:.2f}",
-            ]
-        )
-    print(f"\nReference: {REFERENCE_TEXT}")
-    print(table(["ours", "p95 ms", "/ GG20 p95 300", "/ target 120"], ref_rows))
-
     print(
         "\nSetup (not part of the figures): topology start "
         f"{results.startup_seconds:.1f} s; wallet creation by DKG "
@@ -443,7 +310,7 @@ def results_json(
         "noop": results.noop.as_json(),
         "sign": {scheme: s.as_json() for scheme, s in results.sign.items()},
         "sign_over_noop_p50": {
-            scheme: round(s.p50_ms / results.noop.p50_ms, 2) for scheme, s in results.sign.items()
+            scheme: ratio(s.p50_ms, results.noop.p50_ms, 2) for scheme, s in results.sign.items()
         },
         "throughput": {scheme: r.as_json() for scheme, r in results.load.items()},
         "reference": {
@@ -464,40 +331,25 @@ def results_json(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="fewer runs (well under 2 minutes)")
+    parser = arguments("bench.ceremony", __doc__, "fewer runs (well under 2 minutes)")
     parser.add_argument(
-        "--json", action="store_true", help="also print every figure as one JSON object, last"
+        "--runs", type=at_least(1), help="sequential Noop and Sign runs (per scheme)"
     )
-    parser.add_argument("--runs", type=int, help="sequential Noop and Sign runs (per scheme)")
-    parser.add_argument("--load-runs", type=int, help="signings in the throughput test")
+    parser.add_argument("--load-runs", type=at_least(1), help="signings in the throughput test")
     parser.add_argument(
-        "--concurrency", type=int, default=20, help="ceremonies in flight (default 20)"
+        "--concurrency", type=at_least(1), default=20, help="ceremonies in flight (default 20)"
     )
-    parser.add_argument(
-        "--keep-data", action="store_true", help="keep the temporary data directory"
-    )
+    system_arguments(parser)
     args = parser.parse_args(argv)
-    if any(v is not None and v < 1 for v in (args.runs, args.load_runs, args.concurrency)):
-        parser.error("--runs, --load-runs and --concurrency must be at least 1")
     bench_settings = settings_for(args)
     env = environment(temporal_cli=temporal_version())
     wall_start = time.perf_counter()
 
-    data_dir = Path(tempfile.mkdtemp(prefix="quorate-bench-"))
-    temporal_port, ui_port = free_ports(2)
-    settings = Settings(data_dir=data_dir, temporal_port=temporal_port, temporal_ui_port=ui_port)
-    reference = Topology.load(settings.reference_topology)
-
+    system = fresh_system("quorate-bench-")
+    reference = Topology.load(system.reference_topology)
+    print(banner("Ceremony", env, env["temporal_cli"], bench_settings.mode))
     print(
-        f"Ceremony benchmark | {env['python']} | {env['platform']} | {env['cores']} cores "
-        f"({env['usable_cores']} usable) | {env['date']} | {env['temporal_cli']} | "
-        f"{bench_settings.mode} mode"
-    )
-    print(
-        "Real system on one machine over loopback: `temporal server start-dev` (persistence: "
-        "SQLite file in a fresh temporary\ndata directory, ports "
-        f"{temporal_port}/{ui_port}), one OS process per party worker "
+        f"{described(system)},\none OS process per party worker "
         f"({len(reference.parties)}, {reference.threshold} sign) + one coordinator process, "
         "this client in\nanother. Latency = client start -> workflow result, "
         "time.perf_counter; p50 = median, p95/p99 by nearest rank,\nin milliseconds. "
@@ -505,20 +357,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "random 32-byte digests\n(bip340, BIP86 taproot key) / 64-byte messages (ed25519); "
         "every signature is verified with libsecp256k1 / libsodium."
     )
-    sys.stdout.flush()
-
-    results = run_in(data_dir, args.keep_data, measure(settings, bench_settings))
-
-    print_report(results, bench_settings)
-    elapsed = time.perf_counter() - wall_start
-    print(f"\nTotal benchmark time: {elapsed:.1f} s")
-    if args.keep_data:
-        print(f"Data directory kept: {data_dir}")
-    if args.json:
-        print(
-            json.dumps(results_json(results, bench_settings, env, elapsed), separators=(",", ":"))
-        )
-    return 0
+    return run_and_report(
+        system,
+        args,
+        wall_start,
+        measure(system, bench_settings),
+        lambda results: print_report(results, bench_settings),
+        lambda results, elapsed: results_json(results, bench_settings, env, elapsed),
+    )
 
 
 if __name__ == "__main__":

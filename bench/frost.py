@@ -2,9 +2,9 @@
 
 Run from the repository root::
 
-    .venv/bin/python bench/frost.py            # full run (a few minutes at most)
-    .venv/bin/python bench/frost.py --quick    # fewer runs (well under a minute)
-    .venv/bin/python bench/frost.py --json     # the table, then one JSON object as the last line
+    .venv/bin/python -m bench.frost            # full run (a few minutes at most)
+    .venv/bin/python -m bench.frost --quick    # fewer runs (well under a minute)
+    .venv/bin/python -m bench.frost --json     # the table, then one JSON object as the last line
 
 For each ciphersuite and each t-of-n policy the keys come from a real DKG among the n
 parties, and every run is a complete signing session by t signers over a fresh random
@@ -23,25 +23,32 @@ the baseline of its curve.
 from __future__ import annotations
 
 import argparse
-import json
+import dataclasses
 import os
-import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-_ROOT = Path(__file__).resolve().parents[1]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
+from coincurve import PrivateKey
+from nacl import bindings as sodium
 
-from _common import GcPaused, environment, package_version, percentile, table  # noqa: E402
-from coincurve import PrivateKey  # noqa: E402
-from nacl import bindings as sodium  # noqa: E402
-
-from mpc.frost import (  # noqa: E402
+from bench.report import (
+    MEDIAN_P95,
+    GcPaused,
+    Stats,
+    arguments,
+    at_least,
+    banner,
+    comparison,
+    environment,
+    finish,
+    package_version,
+    print_table,
+    time_calls,
+)
+from mpc.frost import (
     FROST_ED25519,
     FROST_SECP256K1,
     FROST_SECP256K1_TR,
@@ -55,7 +62,7 @@ from mpc.frost import (  # noqa: E402
     dkg,
     sign,
 )
-from mpc.frost.taproot import tweak_key_share, tweak_public_key_package  # noqa: E402
+from mpc.frost.taproot import tweak_key_share, tweak_public_key_package
 
 # -- configuration -------------------------------------------------------------------------
 
@@ -105,69 +112,13 @@ def settings_for(args: argparse.Namespace) -> Settings:
     else:
         settings = Settings("full", 2000, 50, 100, 5, 20000, 1000)
     if args.runs is not None:
-        settings = Settings(
-            settings.mode,
-            args.runs,
-            settings.signing_warmup,
-            settings.dkg_runs,
-            settings.dkg_warmup,
-            settings.baseline_runs,
-            settings.baseline_warmup,
-        )
+        settings = dataclasses.replace(settings, signing_runs=args.runs)
     if args.dkg_runs is not None:
-        settings = Settings(
-            settings.mode,
-            settings.signing_runs,
-            settings.signing_warmup,
-            args.dkg_runs,
-            settings.dkg_warmup,
-            settings.baseline_runs,
-            settings.baseline_warmup,
-        )
+        settings = dataclasses.replace(settings, dkg_runs=args.dkg_runs)
     return settings
 
 
-# -- statistics ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Stats:
-    median_ms: float
-    p95_ms: float
-    runs: int
-
-    @classmethod
-    def from_ns(cls, samples: Sequence[int], divisor: int = 1) -> Stats:
-        if not samples:
-            raise ValueError("no samples")
-        ms = sorted(s / divisor / 1e6 for s in samples)
-        return cls(statistics.median(ms), percentile(ms, 95), len(ms))
-
-    def as_json(self, baseline_ms: float | None = None) -> dict[str, float | int]:
-        out: dict[str, float | int] = {
-            "median_ms": round(self.median_ms, 5),
-            "p95_ms": round(self.p95_ms, 5),
-            "runs": self.runs,
-        }
-        if baseline_ms is not None:
-            out["median_x_baseline"] = round(self.median_ms / baseline_ms, 2)
-        return out
-
-
 # -- baseline ------------------------------------------------------------------------------
-
-
-def _time_calls(call: Callable[[int], object], runs: int, warmup: int) -> list[int]:
-    for i in range(warmup):
-        call(i)
-    samples: list[int] = []
-    clock = time.perf_counter_ns
-    with GcPaused():
-        for i in range(runs):
-            start = clock()
-            call(i)
-            samples.append(clock() - start)
-    return samples
 
 
 def measure_baseline(settings: Settings) -> dict[str, Stats]:
@@ -190,8 +141,8 @@ def measure_baseline(settings: Settings) -> dict[str, Stats]:
 
     runs, warmup = settings.baseline_runs, settings.baseline_warmup
     return {
-        "secp256k1": Stats.from_ns(_time_calls(secp_mul, runs, warmup)),
-        "ed25519": Stats.from_ns(_time_calls(ed_mul, runs, warmup)),
+        "secp256k1": Stats.from_ns(time_calls(secp_mul, runs, warmup)),
+        "ed25519": Stats.from_ns(time_calls(ed_mul, runs, warmup)),
     }
 
 
@@ -237,16 +188,16 @@ def check_dkg(outputs: Sequence[tuple[KeyShare, PublicKeyPackage]]) -> PublicKey
 def measure_dkg(suite: Suite, settings: Settings) -> list[int]:
     t, n = DKG_POLICY
     ids = identifiers(suite.ciphersuite, n)
-    samples: list[int] = []
-    clock = time.perf_counter_ns
     for _ in range(settings.dkg_warmup):
         check_dkg(run_dkg(suite.ciphersuite, ids, t))
-    with GcPaused():
-        for _ in range(settings.dkg_runs):
-            start = clock()
-            outputs = run_dkg(suite.ciphersuite, ids, t)
-            samples.append(clock() - start)
-            check_dkg(outputs)
+    outputs: list[list[tuple[KeyShare, PublicKeyPackage]]] = []
+
+    def one(_: int) -> None:
+        outputs.append(run_dkg(suite.ciphersuite, ids, t))
+
+    samples = time_calls(one, settings.dkg_runs, 0)
+    for output in outputs:  # outside the timed region
+        check_dkg(output)
     return samples
 
 
@@ -264,16 +215,25 @@ def signing_keys(suite: Suite, t: int, n: int) -> tuple[list[KeyShare], PublicKe
     return shares, public
 
 
-def measure_signing(suite: Suite, t: int, n: int, settings: Settings) -> dict[str, list[int]]:
-    cs = suite.ciphersuite
-    shares, public = signing_keys(suite, t, n)
-    samples: dict[str, list[int]] = {op: [] for op in OPERATIONS}
+def time_signing(
+    ciphersuite: Ciphersuite,
+    shares: Sequence[KeyShare],
+    public: PublicKeyPackage,
+    *,
+    runs: int,
+    warmup: int,
+    operations: Sequence[str] = OPERATIONS,
+) -> dict[str, list[int]]:
+    """``warmup`` + ``runs`` complete signing sessions by ``shares`` over fresh random
+    messages, nanoseconds per operation of the last ``runs``: ``round1`` (commit) and
+    ``round2`` (sign) of one signer (rotating over the set), the coordinator's
+    ``aggregate`` (which verifies), and ``verify`` if it is in ``operations``."""
+    samples: dict[str, list[int]] = {op: [] for op in operations}
     clock = time.perf_counter_ns
-    total = settings.signing_warmup + settings.signing_runs
     with GcPaused():
-        for run in range(total):
-            measured = run >= settings.signing_warmup
-            timed = run % t  # the signer whose rounds are timed, rotating over the set
+        for run in range(warmup + runs):
+            measured = run >= warmup
+            timed = run % len(shares)  # the signer whose rounds are timed
             message = os.urandom(32)
 
             nonces = []
@@ -287,7 +247,7 @@ def measure_signing(suite: Suite, t: int, n: int, settings: Settings) -> dict[st
                 nonces.append(signer_nonces)
                 commitments.append(signer_commitments)
 
-            package = SigningPackage(cs, commitments, message)
+            package = SigningPackage(ciphersuite, commitments, message)
             signature_shares = []
             for k, share in enumerate(shares):
                 start = clock()
@@ -303,12 +263,24 @@ def measure_signing(suite: Suite, t: int, n: int, settings: Settings) -> dict[st
             if measured:
                 samples["aggregate"].append(elapsed)
 
-            start = clock()
-            cs.verify(message, signature, public.verifying_key)
-            elapsed = clock() - start
-            if measured:
-                samples["verify"].append(elapsed)
+            if "verify" in samples:
+                start = clock()
+                ciphersuite.verify(message, signature, public.verifying_key)
+                elapsed = clock() - start
+                if measured:
+                    samples["verify"].append(elapsed)
     return samples
+
+
+def measure_signing(suite: Suite, t: int, n: int, settings: Settings) -> dict[str, list[int]]:
+    shares, public = signing_keys(suite, t, n)
+    return time_signing(
+        suite.ciphersuite,
+        shares,
+        public,
+        runs=settings.signing_runs,
+        warmup=settings.signing_warmup,
+    )
 
 
 # -- report --------------------------------------------------------------------------------
@@ -322,26 +294,60 @@ def _key(t: int, n: int) -> str:
     return f"{t}_of_{n}"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="fewer runs (under a minute)")
-    parser.add_argument(
-        "--json", action="store_true", help="also print every figure as one JSON object, last"
+def _json(stats: Stats, baseline_ms: float | None = None) -> dict[str, float | int]:
+    return stats.as_json(MEDIAN_P95, 5, baseline_ms)
+
+
+COMPARISONS: tuple[tuple[str, str, str, bool], ...] = (
+    # operation, our policy, the reference's, whether the target applies
+    ("round2", "3_of_5", "2_of_3", True),
+    ("aggregate", "3_of_5", "2_of_3", True),
+    ("round1", "3_of_5", "2_of_3", False),
+    ("round2", "7_of_10", "7_of_10", False),
+    ("aggregate", "7_of_10", "7_of_10", False),
+)
+
+
+def print_references(ours: dict[str, dict[str, Stats]]) -> list[dict[str, Any]]:
+    """Our secp256k1 figures against the reference's; the comparisons, for the JSON."""
+    rows: list[list[str]] = []
+    out: list[dict[str, Any]] = []
+    for op, our_policy, ref_policy, targeted in COMPARISONS:
+        ref = REFERENCE_MS[ref_policy][op]
+        mine = ours[our_policy][op].median_ms
+        within = mine / ref <= REFERENCE_TARGET_RATIO
+        verdict = ("within target" if within else "OVER TARGET") if targeted else "(informational)"
+        labels = {"operation": op, "ours_policy": our_policy, "reference_policy": ref_policy}
+        row = comparison(
+            labels, mine, ref, names=("ours_median_ms", "reference_ms"), digits=5, ratio_digits=2
+        )
+        out.append({**row, "targeted": targeted, "within_target": within if targeted else None})
+        versus = f"ours {our_policy.replace('_', '-')} vs ZF {ref_policy.replace('_', '-')}"
+        rows.append([op, versus, f"{mine:.3f}", f"{ref:.2f}", f"{mine / ref:.1f}x", verdict])
+    print_table(
+        f"Reference: {REFERENCE_SOURCE}, FROST(secp256k1, SHA-256);\n"
+        f"  target: our 3-of-5 within {REFERENCE_TARGET_RATIO:.0f}x of its 2-of-3 "
+        "(different machine and language: compare 'x base' for hardware-independent figures)",
+        ["operation", "comparison", "ours ms", "ZF ms", "ratio", "verdict"],
+        rows,
+        text_columns=2,
     )
-    parser.add_argument("--runs", type=int, help="signing sessions measured per suite and policy")
-    parser.add_argument("--dkg-runs", type=int, help="whole DKGs measured per suite")
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = arguments("bench.frost", __doc__, "fewer runs (under a minute)")
+    parser.add_argument(
+        "--runs", type=at_least(1), help="signing sessions measured per suite and policy"
+    )
+    parser.add_argument("--dkg-runs", type=at_least(1), help="whole DKGs measured per suite")
     args = parser.parse_args(argv)
-    if any(value is not None and value < 1 for value in (args.runs, args.dkg_runs)):
-        parser.error("--runs and --dkg-runs must be at least 1")
     settings = settings_for(args)
     env = environment(coincurve=package_version("coincurve"), pynacl=package_version("PyNaCl"))
     wall_start = time.perf_counter()
 
-    print(
-        f"FROST benchmark | {env['python']} | {env['platform']} | {env['cpu']}, "
-        f"{env['cores']} cores ({env['usable_cores']} usable) | {env['date']} | "
-        f"coincurve {env['coincurve']}, PyNaCl {env['pynacl']} | {settings.mode} mode"
-    )
+    versions = f"coincurve {env['coincurve']}, PyNaCl {env['pynacl']}"
+    print(banner("FROST", env, versions, settings.mode))
     print(
         "Single process, sequential, time.perf_counter_ns per operation, cyclic GC off while "
         "timing; median and p95 (nearest rank)\nin milliseconds. Keys from a real DKG among "
@@ -355,24 +361,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     baseline = measure_baseline(settings)
     base_ms = {curve: stats.median_ms for curve, stats in baseline.items()}
-    print("\nBaseline: one variable-base point multiplication, same process")
-    print(
-        table(
-            ["curve", "operation", "median ms", "p95 ms", "runs"],
-            [
-                [
-                    curve,
-                    BASELINE_LABELS[curve],
-                    f"{stats.median_ms:.4f}",
-                    f"{stats.p95_ms:.4f}",
-                    str(stats.runs),
-                ]
-                for curve, stats in baseline.items()
-            ],
-            text_columns=2,
-        )
+    print_table(
+        "Baseline: one variable-base point multiplication, same process",
+        ["curve", "operation", "median ms", "p95 ms", "runs"],
+        [
+            [curve, BASELINE_LABELS[curve], f"{s.median_ms:.4f}", f"{s.p95_ms:.4f}", str(s.runs)]
+            for curve, s in baseline.items()
+        ],
+        text_columns=2,
     )
-    sys.stdout.flush()
 
     signing: dict[str, dict[str, dict[str, Stats]]] = {}
     rows: list[list[str]] = []
@@ -382,8 +379,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raw = measure_signing(suite, t, n, settings)
             stats = {op: Stats.from_ns(raw[op]) for op in OPERATIONS}
             signing[suite.key][_key(t, n)] = stats
-            for op in OPERATIONS:
-                s = stats[op]
+            for op, s in stats.items():
                 rows.append(
                     [
                         suite.name,
@@ -395,20 +391,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                         f"{s.median_ms / base_ms[suite.curve]:.1f}",
                     ]
                 )
-    print("\nSigning: time per operation")
-    signing_table = table(
+    # A blank line between suite/policy groups keeps the table readable.
+    print_table(
+        "Signing: time per operation",
         ["ciphersuite", "policy", "operation", "median ms", "p95 ms", "runs", "x base"],
         rows,
         text_columns=3,
-    ).split("\n")
-    # A blank line between suite/policy groups keeps the table readable.
-    lines = signing_table[:2]
-    for i, line in enumerate(signing_table[2:]):
-        if i and i % len(OPERATIONS) == 0:
-            lines.append("")
-        lines.append(line)
-    print("\n".join(lines))
-    sys.stdout.flush()
+        group=len(OPERATIONS),
+    )
 
     dkg_stats: dict[str, tuple[Stats, Stats]] = {}
     t, n = DKG_POLICY
@@ -430,85 +420,26 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{per_party.median_ms / base_ms[suite.curve]:.0f}",
             ]
         )
-    print(
-        f"\nDKG {_policy(t, n)}: all {n} parties' part1+part2+part3 in turn; per party = total/{n}"
+    print_table(
+        f"DKG {_policy(t, n)}: all {n} parties' part1+part2+part3 in turn; per party = total/{n}",
+        [
+            "ciphersuite",
+            "policy",
+            "total median ms",
+            "total p95 ms",
+            "party median ms",
+            "party p95 ms",
+            "runs",
+            "party x base",
+        ],
+        dkg_rows,
+        text_columns=2,
     )
-    print(
-        table(
-            [
-                "ciphersuite",
-                "policy",
-                "total median ms",
-                "total p95 ms",
-                "party median ms",
-                "party p95 ms",
-                "runs",
-                "party x base",
-            ],
-            dkg_rows,
-            text_columns=2,
-        )
-    )
+    reference_json = print_references(signing["secp256k1"])
+    curve_of = {suite.key: suite.curve for suite in SUITES}
 
-    ours = signing["secp256k1"]
-    comparisons = [
-        ("round2", "3_of_5", "2_of_3", True),
-        ("aggregate", "3_of_5", "2_of_3", True),
-        ("round1", "3_of_5", "2_of_3", False),
-        ("round2", "7_of_10", "7_of_10", False),
-        ("aggregate", "7_of_10", "7_of_10", False),
-    ]
-    ref_rows: list[list[str]] = []
-    reference_json: list[dict[str, Any]] = []
-    for op, our_policy, ref_policy, targeted in comparisons:
-        ref = REFERENCE_MS[ref_policy][op]
-        mine = ours[our_policy][op].median_ms
-        ratio = mine / ref
-        verdict = (
-            ("within target" if ratio <= REFERENCE_TARGET_RATIO else "OVER TARGET")
-            if targeted
-            else "(informational)"
-        )
-        ref_rows.append(
-            [
-                op,
-                f"ours {our_policy.replace('_', '-')} vs ZF {ref_policy.replace('_', '-')}",
-                f"{mine:.3f}",
-                f"{ref:.2f}",
-                f"{ratio:.1f}x",
-                verdict,
-            ]
-        )
-        reference_json.append(
-            {
-                "operation": op,
-                "ours_policy": our_policy,
-                "reference_policy": ref_policy,
-                "ours_median_ms": round(mine, 5),
-                "reference_ms": ref,
-                "ratio": round(ratio, 2),
-                "targeted": targeted,
-                "within_target": ratio <= REFERENCE_TARGET_RATIO if targeted else None,
-            }
-        )
-    print(
-        f"\nReference: {REFERENCE_SOURCE}, FROST(secp256k1, SHA-256);\n"
-        f"  target: our 3-of-5 within {REFERENCE_TARGET_RATIO:.0f}x of its 2-of-3 "
-        "(different machine and language: compare 'x base' for hardware-independent figures)"
-    )
-    print(
-        table(
-            ["operation", "comparison", "ours ms", "ZF ms", "ratio", "verdict"],
-            ref_rows,
-            text_columns=2,
-        )
-    )
-
-    elapsed = time.perf_counter() - wall_start
-    print(f"\nTotal benchmark time: {elapsed:.1f} s")
-
-    if args.json:
-        result: dict[str, Any] = {
+    def results(elapsed: float) -> dict[str, Any]:
+        return {
             "benchmark": "frost",
             "mode": settings.mode,
             "environment": env,
@@ -522,7 +453,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "p95": "nearest rank",
             },
             "baseline": {
-                curve: {"operation": BASELINE_LABELS[curve], **stats.as_json()}
+                curve: {"operation": BASELINE_LABELS[curve], **_json(stats)}
                 for curve, stats in baseline.items()
             },
             "ciphersuites": {
@@ -535,22 +466,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for suite in SUITES
             },
             "signing": {
-                suite_key: {
-                    policy: {
-                        op: s.as_json(base_ms[_suite_curve(suite_key)]) for op, s in ops.items()
-                    }
+                key: {
+                    policy: {op: _json(s, base_ms[curve_of[key]]) for op, s in ops.items()}
                     for policy, ops in policies.items()
                 }
-                for suite_key, policies in signing.items()
+                for key, policies in signing.items()
             },
             "dkg": {
-                suite_key: {
+                key: {
                     _key(t, n): {
-                        "total": whole.as_json(),
-                        "per_party": per_party.as_json(base_ms[_suite_curve(suite_key)]),
+                        "total": _json(whole),
+                        "per_party": _json(per_party, base_ms[curve_of[key]]),
                     }
                 }
-                for suite_key, (whole, per_party) in dkg_stats.items()
+                for key, (whole, per_party) in dkg_stats.items()
             },
             "reference": {
                 "source": REFERENCE_SOURCE,
@@ -561,12 +490,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             },
             "total_seconds": round(elapsed, 2),
         }
-        print(json.dumps(result, separators=(",", ":")))
-    return 0
 
-
-def _suite_curve(key: str) -> str:
-    return next(suite.curve for suite in SUITES if suite.key == key)
+    return finish(wall_start, args.json, results)
 
 
 if __name__ == "__main__":

@@ -2,19 +2,20 @@
 
 Run from the repository root::
 
-    .venv/bin/python bench/transactions.py                  # full run (30 transfers per chain)
-    .venv/bin/python bench/transactions.py --quick          # 5 transfers per chain
-    .venv/bin/python bench/transactions.py --modulus 3072   # production Paillier moduli
-    .venv/bin/python bench/transactions.py --json           # the tables, then one JSON object
+    .venv/bin/python -m bench.transactions                  # full run (30 transfers per chain)
+    .venv/bin/python -m bench.transactions --quick          # 5 transfers per chain
+    .venv/bin/python -m bench.transactions --modulus 3072   # production Paillier moduli
+    .venv/bin/python -m bench.transactions --json           # the tables, then one JSON object
 
-It starts what bench/ceremony.py starts (the embedded ``temporal server start-dev`` in a
-fresh temporary data directory on free ports, one OS process per party worker plus the
-coordinator, where the embedded chain engines live: py-evm, the libbitcoinkernel-checked
-UTXO ledger, LiteSVM), with the party workers' Paillier modulus size set through
-QUORATE_ECDSA_MODULUS_BITS (2048 bits by default here; bench/ecdsa.py measures 3072). After
-the workers' background safe-prime pools have filled, it runs SetupEcdsa, creates three
-3-of-5 wallets (FROST taproot BIP340, FROST Ed25519, CGGMP21 ECDSA) and fills the ECDSA
-wallet's presignature pool with one presignature per ECDSA signing to come, so that every
+It starts what bench.ceremony starts (:mod:`bench.topology`: the embedded ``temporal
+server start-dev`` in a fresh temporary data directory on free ports, one OS process per
+party worker plus the coordinator, where the embedded chain engines live: py-evm, the
+libbitcoinkernel-checked UTXO ledger, LiteSVM), with the party workers' Paillier modulus
+size set through QUORATE_ECDSA_MODULUS_BITS (2048 bits by default here;
+bench.threshold_ecdsa measures 3072). After the workers' background safe-prime pools have
+filled, it runs SetupEcdsa, creates three 3-of-5 wallets (FROST taproot BIP340, FROST
+Ed25519, CGGMP21 ECDSA) and fills the ECDSA wallet's presignature pool with one
+presignature per ECDSA signing to come, so that every
 timed ECDSA signature takes the pooled path. Then, sequentially, with a fresh idempotency
 key per request and ``time.perf_counter`` from client start to result:
 
@@ -34,62 +35,49 @@ broadcast and confirmation (event timestamps of the dev server).
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
-import os
-import signal
 import statistics
-import sys
-import tempfile
 import time
-import uuid
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-_ROOT = Path(__file__).resolve().parents[1]
-if str(_ROOT) not in sys.path:
-    sys.path.insert(0, str(_ROOT))
+from temporalio.client import Client
 
-from _common import (  # noqa: E402
-    Stats,
-    environment,
-    free_ports,
-    note,
-    run_in,
-    table,
-    temporal_version,
-    wait_until_idle,
-)
-from temporalio.client import Client  # noqa: E402
-
-from activities.models import (  # noqa: E402
-    CreateWalletInput,
+from activities.models import (
     CreateWalletResult,
-    EcdsaSetupInput,
-    PresignInput,
-    Scheme,
-    SignInput,
-    SignResult,
     SignTransactionInput,
     SignTransactionResult,
 )
-from chains.models import TransferIntent  # noqa: E402
-from quorate.client import (  # noqa: E402
-    address_balance,
-    create_wallet,
-    faucet,
-    key_address,
-    presign,
-    setup_ecdsa,
-    sign,
-    sign_transaction,
-    wallet_address,
+from bench.report import (
+    Stats,
+    arguments,
+    at_least,
+    banner,
+    environment,
+    note,
+    print_table,
+    ratio,
+    system_arguments,
+    temporal_version,
 )
-from quorate.demo import TRANSFERS, demo_recipient_key, verify_externally  # noqa: E402
-from runtime.settings import Settings  # noqa: E402
-from workers.runner import LocalTopology  # noqa: E402
+from bench.topology import (
+    MODULUS_BITS_ENV,
+    Ids,
+    described,
+    fill_presignature_pool,
+    fresh_system,
+    new_wallet,
+    run_and_report,
+    running,
+    setup_all_parties,
+    sign_series,
+    watched,
+)
+from chains.models import TransferIntent
+from common.types import Scheme
+from quorate.client import address_balance, faucet, key_address, sign_transaction, wallet_address
+from quorate.demo import TRANSFERS, demo_recipient_key
+from runtime.settings import Settings
 
 # -- configuration -------------------------------------------------------------------------
 
@@ -101,9 +89,7 @@ SCHEME_LABELS: dict[Scheme, str] = {
 }
 THRESHOLD = 3
 POLICY_PARTIES = 5  # the reference topology's primaries (a backup would make 3-of-6)
-MODULUS_BITS_ENV = "QUORATE_ECDSA_MODULUS_BITS"  # what the party workers read
-MAX_PRESIGN_BATCH = 100  # PresignInput.count's bound
-# bench/ecdsa.py --temporal, full run (README "Threshold ECDSA"): Sign with presigning inline.
+# bench.threshold_ecdsa --temporal, full run (README "Threshold ECDSA"): Sign, presigning inline.
 INLINE_PRESIGN_3072_MS = 3682.0
 
 
@@ -176,16 +162,6 @@ class Results:
     signatures_verified: int = 0
 
 
-T = TypeVar("T")
-
-
-async def within(call: Awaitable[T], seconds: float, what: str) -> T:
-    try:
-        return await asyncio.wait_for(call, seconds)
-    except TimeoutError:
-        raise RuntimeError(f"{what}: no result within {seconds:.0f} s") from None
-
-
 def _ms(start_ns: int, end_ns: int) -> float:
     return (end_ns - start_ns) / 1e6
 
@@ -244,39 +220,7 @@ class Bench:
     def __init__(self, client: Client, settings: BenchSettings) -> None:
         self.client = client
         self.settings = settings
-        self.run = uuid.uuid4().hex[:8]
-        self.counter = 0
-
-    def key(self, kind: str) -> str:
-        """A fresh idempotency key (the workflow id) per request."""
-        self.counter += 1
-        return f"bench-tx-{self.run}-{kind}-{self.counter}"
-
-    async def sign_series(self, wallet: CreateWalletResult) -> tuple[Stats, int]:
-        """Warm-ups, then the timed runs; every signature verified after the clock stops."""
-        seconds: list[float] = []
-        signed: list[tuple[bytes, SignResult]] = []
-        for i in range(self.settings.warmup + self.settings.runs):
-            digest = os.urandom(32)
-            request = SignInput(wallet_id=wallet.wallet_id, message=digest.hex())
-            key = self.key(f"sign-{wallet.scheme}")
-            start = time.perf_counter()
-            result = await within(sign(self.client, request, key), self.settings.timeout, key)
-            elapsed = time.perf_counter() - start
-            signed.append((digest, result))
-            if i >= self.settings.warmup:
-                seconds.append(elapsed)
-        for digest, result in signed:
-            if bytes.fromhex(result.message) != digest or result.wallet_id != wallet.wallet_id:
-                raise RuntimeError(f"{result.ceremony_id}: a result for another request")
-            verify_externally(
-                result.scheme,
-                bytes.fromhex(result.public_key),
-                digest,
-                bytes.fromhex(result.signature),
-                result.recovery_id,
-            )
-        return Stats.from_seconds(seconds), len(signed)
+        self.ids = Ids("bench-tx")
 
     async def transfer(
         self, wallet: CreateWalletResult, chain: str, to: str, amount: int
@@ -285,11 +229,10 @@ class Bench:
             wallet_id=wallet.wallet_id,
             intent=TransferIntent(chain=chain, to=to, amount=amount),
         )
-        key = self.key(f"transfer-{chain}")
+        key = self.ids(f"transfer-{chain}")
         start = time.perf_counter()
-        result = await within(
-            sign_transaction(self.client, request, key), self.settings.timeout, key
-        )
+        call = sign_transaction(self.client, request, key)
+        result = await watched(self.client, key, call, self.settings.timeout)
         return key, result, time.perf_counter() - start
 
     async def chain_series(
@@ -328,191 +271,140 @@ class Bench:
 
 
 async def measure(settings: BenchSettings, system: Settings) -> Results:
-    os.environ[MODULUS_BITS_ENV] = str(settings.modulus_bits)  # inherited by the workers
-    topology = LocalTopology(system)
-    note("starting the Temporal dev server and one worker process per party + coordinator")
-    started = time.perf_counter()
-    try:
-        await topology.start()
-        startup = time.perf_counter() - started
-        assert topology.client is not None  # noqa: S101 - start() sets it
-        assert topology.topology is not None  # noqa: S101 - start() sets it
-        client = topology.client
+    async with running(system, settings.modulus_bits) as live:
+        client, timeout = live.client, settings.timeout
         bench = Bench(client, settings)
-        pids = [w.process.pid for w in topology.workers.values() if w.process is not None]
-        idle_waits: list[float] = []
-
-        async def idle(why: str) -> None:
-            note(f"waiting for the workers to go idle ({why})")
-            idle_waits.append(await wait_until_idle(pids, settings.timeout))
-
-        await idle("safe-prime pools filling after start")
+        ids = bench.ids
+        await live.idle("safe-prime pools filling after start", timeout)
         note(f"SetupEcdsa: every party's {settings.modulus_bits}-bit aux info, cross-verified")
-        start = time.perf_counter()
-        key = bench.key("setup")
-        await within(setup_ecdsa(client, EcdsaSetupInput(session=key), key), settings.timeout, key)
-        setup_seconds = time.perf_counter() - start
-        await idle("safe-prime pools refilling after the setup")
+        setup_seconds = await setup_all_parties(client, ids, timeout)
+        await live.idle("safe-prime pools refilling after the setup", timeout)
 
-        primaries = tuple(p.id for p in topology.topology.primaries)[:POLICY_PARTIES]
+        primaries = live.primaries(POLICY_PARTIES)
         wallets: dict[Scheme, CreateWalletResult] = {}
         wallet_seconds: dict[Scheme, float] = {}
         for scheme in SCHEMES:
             note(f"creating the {THRESHOLD}-of-{len(primaries)} {scheme} wallet by DKG")
-            wallet_id = f"bench-tx-{scheme}-{bench.run}"
-            request = CreateWalletInput(
-                wallet_id=wallet_id, scheme=scheme, parties=primaries, threshold=THRESHOLD
+            wallet_id = f"bench-tx-{scheme}-{ids.run}"
+            wallets[scheme], wallet_seconds[scheme] = await new_wallet(
+                client, wallet_id, scheme, primaries, THRESHOLD, timeout
             )
-            start = time.perf_counter()
-            wallets[scheme] = await within(
-                create_wallet(client, request, f"{wallet_id}-create"), settings.timeout, wallet_id
-            )
-            wallet_seconds[scheme] = time.perf_counter() - start
 
         # One pooled presignature per ECDSA signing to come: the Sign baseline and every
         # ECDSA chain's transfers (one payload each: EVM, and P2WPKH spending one UTXO).
         ecdsa = wallets["ecdsa-secp256k1"]
         count = (settings.warmup + settings.runs) * (1 + len(ecdsa_chains()))
         note(f"Presign: filling the ECDSA wallet's pool with {count} presignatures")
-        start = time.perf_counter()
-        for offset in range(0, count, MAX_PRESIGN_BATCH):
-            batch = min(MAX_PRESIGN_BATCH, count - offset)
-            key = bench.key("presign")
-            await within(
-                presign(client, PresignInput(wallet_id=ecdsa.wallet_id, count=batch), key),
-                settings.timeout * batch,
-                key,
-            )
+        presign_seconds = await fill_presignature_pool(client, ids, ecdsa.wallet_id, count, timeout)
         results = Results(
-            startup_seconds=startup,
-            idle_waits=idle_waits,
+            startup_seconds=live.startup_seconds,
+            idle_waits=live.idle_waits,
             setup_seconds=setup_seconds,
             wallet_seconds=wallet_seconds,
             wallets=wallets,
             presign_count=count,
-            presign_seconds=time.perf_counter() - start,
+            presign_seconds=presign_seconds,
         )
 
         for scheme in SCHEMES:
             note(f"Sign {scheme} x {settings.runs}, sequential (baseline)")
-            results.sign[scheme], verified = await bench.sign_series(wallets[scheme])
-            results.signatures_verified += verified
+            series = await sign_series(
+                client,
+                ids,
+                wallets[scheme],
+                runs=settings.runs,
+                warmup=settings.warmup,
+                timeout=timeout,
+            )
+            results.sign[scheme] = series.stats
+            results.signatures_verified += series.verified
         for chain, scheme, funding, amount in TRANSFERS:
             note(f"SignTransaction {chain} x {settings.runs}, sequential")
             results.chains.append(await bench.chain_series(wallets[scheme], chain, funding, amount))
         return results
-    finally:
-        note("stopping the topology")
-        topology.stop()
 
 
 # -- report --------------------------------------------------------------------------------
+
+BREAKDOWN_FIELDS: tuple[str, ...] = (
+    "build_ms",
+    "sign_ms",
+    "broadcast_ms",
+    "confirm_ms",
+    "client_ms",
+    "child_ms",
+    "timer_ms",
+    "polls",
+    "timers",
+    "ceremonies",
+)
+
+
+def medians(breakdowns: Sequence[Breakdown]) -> dict[str, float]:
+    """The median of every field over a chain's timed transfers."""
+    return {
+        name: statistics.median(getattr(b, name) for b in breakdowns) for name in BREAKDOWN_FIELDS
+    }
 
 
 def _f(value: float) -> str:
     return f"{value:,.1f}"
 
 
-def _median(values: Sequence[float]) -> float:
-    return statistics.median(values)
-
-
 def print_report(results: Results, settings: BenchSettings) -> None:
-    sign_rows = [
+    print_table(
+        "Baseline: Sign of a random 32-byte digest, sequential, client start -> result",
+        ["wallet", "runs", "p50 ms", "p95 ms", "p99 ms", "max ms"],
         [
-            SCHEME_LABELS[scheme],
-            str(s.runs),
-            _f(s.p50_ms),
-            _f(s.p95_ms),
-            _f(s.p99_ms),
-            _f(s.max_ms),
-        ]
-        for scheme, s in results.sign.items()
-    ]
-    print("\nBaseline: Sign of a random 32-byte digest, sequential, client start -> result")
-    print(table(["wallet", "runs", "p50 ms", "p95 ms", "p99 ms", "max ms"], sign_rows))
+            [SCHEME_LABELS[scheme], str(s.runs), *map(_f, (s.p50_ms, s.p95_ms, s.p99_ms, s.max_ms))]
+            for scheme, s in results.sign.items()
+        ],
+    )
 
     rows: list[list[str]] = []
     for c in results.chains:
-        base = results.sign[c.scheme]
+        base, s = results.sign[c.scheme], c.stats
         rows.append(
             [
                 c.chain,
                 c.scheme,
-                str(c.stats.runs),
-                _f(c.stats.p50_ms),
-                _f(c.stats.p95_ms),
-                _f(c.stats.p99_ms),
-                _f(c.stats.max_ms),
-                _f(base.p50_ms),
-                f"{c.stats.p50_ms / base.p50_ms:.2f}",
-                f"{c.stats.p95_ms / base.p95_ms:.2f}",
+                str(s.runs),
+                *map(_f, (s.p50_ms, s.p95_ms, s.p99_ms, s.max_ms, base.p50_ms)),
+                f"{s.p50_ms / base.p50_ms:.2f}",
+                f"{s.p95_ms / base.p95_ms:.2f}",
             ]
         )
-    print(
-        "\nSignTransaction per chain, sequential, client start -> confirmed result "
-        "(x Sign: ratio to the same wallet's Sign, this run)"
-    )
-    print(
-        table(
-            [
-                "chain",
-                "scheme",
-                "runs",
-                "p50 ms",
-                "p95 ms",
-                "p99 ms",
-                "max ms",
-                "Sign p50",
-                "x Sign p50",
-                "x Sign p95",
-            ],
-            rows,
-            text_columns=2,
-        )
+    header = ["chain", "scheme", "runs", "p50 ms", "p95 ms", "p99 ms", "max ms", "Sign p50"]
+    print_table(
+        "SignTransaction per chain, sequential, client start -> confirmed result "
+        "(x Sign: ratio to the same wallet's Sign, this run)",
+        [*header, "x Sign p50", "x Sign p95"],
+        rows,
+        text_columns=2,
     )
 
     split_rows: list[list[str]] = []
     for c in results.chains:
-        b = c.breakdowns
+        m = medians(c.breakdowns)
+        times = ("build_ms", "sign_ms", "child_ms", "broadcast_ms", "confirm_ms", "timer_ms")
         split_rows.append(
             [
                 c.chain,
-                _f(_median([x.build_ms for x in b])),
-                _f(_median([x.sign_ms for x in b])),
-                _f(_median([x.child_ms for x in b])),
-                _f(_median([x.broadcast_ms for x in b])),
-                _f(_median([x.confirm_ms for x in b])),
-                _f(_median([x.timer_ms for x in b])),
-                _f(_median([x.client_ms for x in b])),
-                f"{_median([x.polls for x in b]):g} / {_median([x.timers for x in b]):g}",
-                f"{_median([x.ceremonies for x in b]):g}",
+                *(_f(m[name]) for name in (*times, "client_ms")),
+                f"{m['polls']:g} / {m['timers']:g}",
+                f"{m['ceremonies']:g}",
             ]
         )
-    print(
-        "\nWhere a transfer's time goes (medians over the timed runs, from each workflow "
+    header = ["chain", "build ms", "sign ms", "(child run)", "broadcast ms", "confirm ms"]
+    print_table(
+        "Where a transfer's time goes (medians over the timed runs, from each workflow "
         "history's event times):\n  build = start -> chain.build done; sign = -> last child "
         "Sign done (child run: child started -> completed); broadcast = -> chain.broadcast "
         "done;\n  confirm = -> workflow completed (chain.status polls, a durable timer of "
         "poll_interval between them; timers: started -> fired);\n  client = "
-        "client latency - workflow duration (start request, result long-poll)"
-    )
-    print(
-        table(
-            [
-                "chain",
-                "build ms",
-                "sign ms",
-                "(child run)",
-                "broadcast ms",
-                "confirm ms",
-                "(timers)",
-                "client ms",
-                "polls / timers",
-                "ceremonies",
-            ],
-            split_rows,
-        )
+        "client latency - workflow duration (start request, result long-poll)",
+        [*header, "(timers)", "client ms", "polls / timers", "ceremonies"],
+        split_rows,
     )
 
     bits = settings.modulus_bits
@@ -523,7 +415,7 @@ def print_report(results: Results, settings: BenchSettings) -> None:
         f"(Presign workflow, {results.presign_seconds:.1f} s, "
         f"{results.presign_seconds / results.presign_count:.2f} s each, untimed). Presigning "
         f"inline would add about {INLINE_PRESIGN_3072_MS / 1000:.1f} s per signature at 3072 "
-        "bits\n  (bench/ecdsa.py --temporal)."
+        "bits\n  (bench.threshold_ecdsa --temporal)."
     )
     checks = ", ".join(f"{c.chain} +{c.recipient_gain:,}" for c in results.chains)
     print(
@@ -544,23 +436,6 @@ def print_report(results: Results, settings: BenchSettings) -> None:
 def results_json(
     results: Results, settings: BenchSettings, env: dict[str, Any], elapsed: float
 ) -> dict[str, Any]:
-    def split(b: Sequence[Breakdown]) -> dict[str, float]:
-        return {
-            name: round(_median([getattr(x, name) for x in b]), 2)
-            for name in (
-                "build_ms",
-                "sign_ms",
-                "broadcast_ms",
-                "confirm_ms",
-                "client_ms",
-                "child_ms",
-                "timer_ms",
-                "polls",
-                "timers",
-                "ceremonies",
-            )
-        }
-
     return {
         "benchmark": "transactions",
         "mode": settings.mode,
@@ -588,9 +463,11 @@ def results_json(
                 "amount": c.amount,
                 "fee_p50": c.fee_p50,
                 "latency": c.stats.as_json(),
-                "over_sign_p50": round(c.stats.p50_ms / results.sign[c.scheme].p50_ms, 3),
-                "over_sign_p95": round(c.stats.p95_ms / results.sign[c.scheme].p95_ms, 3),
-                "breakdown_median": split(c.breakdowns),
+                "over_sign_p50": ratio(c.stats.p50_ms, results.sign[c.scheme].p50_ms, 3),
+                "over_sign_p95": ratio(c.stats.p95_ms, results.sign[c.scheme].p95_ms, 3),
+                "breakdown_median": {
+                    name: round(value, 2) for name, value in medians(c.breakdowns).items()
+                },
                 "confirmed": c.confirmed,
                 "recipient_gain": c.recipient_gain,
             }
@@ -608,12 +485,10 @@ def results_json(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="5 transfers per chain, not 30")
+    parser = arguments("bench.transactions", __doc__, "5 transfers per chain, not 30")
     parser.add_argument(
-        "--json", action="store_true", help="also print every figure as one JSON object, last"
+        "--runs", type=at_least(1), help="timed transfers per chain and Signs per scheme"
     )
-    parser.add_argument("--runs", type=int, help="timed transfers per chain and Signs per scheme")
     parser.add_argument(
         "--modulus",
         type=int,
@@ -621,58 +496,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=2048,
         help="the party workers' Paillier modulus size in bits (default 2048)",
     )
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        default=900.0,
-        help="seconds before one setup step or request is abandoned (default 900)",
-    )
-    parser.add_argument(
-        "--keep-data", action="store_true", help="keep the temporary data directory"
-    )
+    system_arguments(parser, "--timeout")
     args = parser.parse_args(argv)
-    if args.runs is not None and args.runs < 1:
-        parser.error("--runs must be at least 1")
     settings = settings_for(args)
     env = environment(temporal_cli=temporal_version())
     wall_start = time.perf_counter()
 
-    data_dir = Path(tempfile.mkdtemp(prefix="quorate-bench-tx-"))
-    temporal_port, ui_port = free_ports(2)
-    system = Settings(data_dir=data_dir, temporal_port=temporal_port, temporal_ui_port=ui_port)
-
+    system = fresh_system("quorate-bench-tx-")
+    versions = f"{env['temporal_cli']} | {settings.modulus_bits}-bit Paillier moduli"
+    print(banner("Transfer", env, versions, settings.mode))
     print(
-        f"Transfer benchmark | {env['python']} | {env['platform']} | {env['cpu']}, "
-        f"{env['cores']} cores ({env['usable_cores']} usable), load "
-        f"{'/'.join(str(x) for x in env['load_average'])} | {env['date']} | "
-        f"{env['temporal_cli']} | {settings.modulus_bits}-bit Paillier moduli | "
-        f"{settings.mode} mode"
-    )
-    print(
-        "Real system on one machine over loopback: `temporal server start-dev` (SQLite file "
-        f"in a fresh temporary data directory, ports {temporal_port}/{ui_port}),\none OS "
-        "process per party worker + the coordinator (embedded chain engines: py-evm, the "
-        "libbitcoinkernel-checked UTXO ledger, LiteSVM).\n"
+        f"{described(system)},\none OS process per party worker + the coordinator "
+        "(embedded chain engines: py-evm, the libbitcoinkernel-checked UTXO ledger, LiteSVM).\n"
         f"Wallets {THRESHOLD}-of-{POLICY_PARTIES} by DKG. Sequential, a fresh idempotency key "
         f"per request, {settings.warmup} warm-up(s) before each series of {settings.runs}; "
         "latency = client start -> result\n(time.perf_counter), p50 = median, p95/p99 by "
         "nearest rank, in milliseconds. Confirmations as configured: 2 EVM and bitcoin, "
         "1 solana; poll_interval 0.2 s."
     )
-    sys.stdout.flush()
-
-    # A SIGTERM must still stop the topology's processes (finally blocks run on exit).
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
-    results = run_in(data_dir, args.keep_data, measure(settings, system))
-
-    print_report(results, settings)
-    elapsed = time.perf_counter() - wall_start
-    print(f"\nTotal benchmark time: {elapsed:.1f} s")
-    if args.keep_data:
-        print(f"Data directory kept: {data_dir}")
-    if args.json:
-        print(json.dumps(results_json(results, settings, env, elapsed), separators=(",", ":")))
-    return 0
+    return run_and_report(
+        system,
+        args,
+        wall_start,
+        measure(settings, system),
+        lambda results: print_report(results, settings),
+        lambda results, elapsed: results_json(results, settings, env, elapsed),
+    )
 
 
 if __name__ == "__main__":

@@ -16,8 +16,14 @@ Usage::
 
 Anyone who can reach this server can decrypt Quorate's payloads, so it binds to loopback
 by default and does no authentication of its own: expose it only behind something that
-does. Browsers are held to an origin allow-list; requests carrying any other ``Origin``
-are refused outright rather than merely left without CORS headers, since a browser sends
+does. It cannot be used to forge requests, though: ``/encode`` seals in the codec's
+display-only domain (:meth:`AesGcmPayloadCodec.encode_display_only`), which ``/decode``
+opens and every worker and client refuses, so a start or signal sent from the UI with an
+encoded input fails closed like a plaintext one. ``/decode`` lets payloads that are not
+sealed through unchanged, so the UI can show everything a history holds.
+
+Browsers are held to an origin allow-list; requests carrying any other ``Origin`` are
+refused outright rather than merely left without CORS headers, since a browser sends
 "simple" cross-site requests without a preflight and DNS-rebinding pages appear same-host.
 """
 
@@ -149,7 +155,7 @@ def _payloads_handler(transform: _Transform) -> Handler:
             transformed = await transform(message.payloads)
         except CodecError as exc:
             # CodecError messages are written to be safe to show: no plaintext, no keys.
-            return _error(400, str(exc))
+            return _error(400, exc.message)
         # Built by hand rather than MessageToDict(Payloads): that omits an empty list,
         # and clients expect the "payloads" field to be present.
         return web.json_response(
@@ -171,8 +177,13 @@ def build_app(
         middlewares=[_cors_middleware(_normalize_origins(allowed_origins))],
         client_max_size=MAX_REQUEST_BYTES,
     )
-    # "Only the final part of the URL" decides encode vs decode, per the protocol.
-    for operation, transform in (("encode", codec.encode), ("decode", codec.decode)):
+    # "Only the final part of the URL" decides encode vs decode, per the protocol. /encode
+    # seals for display only: what it returns, workers refuse (see the module docstring).
+    transforms: tuple[tuple[str, _Transform], ...] = (
+        ("encode", codec.encode_display_only),
+        ("decode", codec.decode),
+    )
+    for operation, transform in transforms:
         path = rf"/{{prefix:(?:.*/)?}}{operation}"
         app.router.add_route("POST", path, _payloads_handler(transform))
         app.router.add_route("OPTIONS", path, _preflight)

@@ -4,7 +4,28 @@ Workflow inputs, results, signals and activity arguments are persisted in the Te
 server's history. Quorate's payloads carry key-share metadata, signing requests and
 policy decisions, so nothing may reach the server in the clear: every client and worker
 builds its converter with :func:`data_converter`, which wraps Temporal's pydantic payload
-converter in :class:`AesGcmPayloadCodec`.
+converter in :class:`FailClosedPayloadCodec`.
+
+The codec also authenticates: anyone who can reach the Temporal frontend can start a
+workflow or send a signal (``temporal workflow execute --input '{...}'`` writes a
+``json/plain`` payload), so a worker that accepted unsealed payloads would run requests
+from anyone. :class:`FailClosedPayloadCodec` refuses, on decode, everything Quorate's
+converter did not seal under a key in its table: plaintext, an unknown key id, a failed
+authentication, and payloads the codec server sealed for display (below). Each refusal is
+a :class:`CodecError`, an ``ApplicationError``, non-retryable except for an unknown key id:
+raised while a worker decodes a workflow activation, a non-retryable one makes the SDK fail
+that workflow execution instead of its workflow task, which the server would otherwise
+retry against the same history forever. An unknown key fails the task, on purpose: a
+worker that lags a key rotation must not fail workflows that a restarted one can read
+(:class:`UnknownKeyError`). Nothing is decrypted before the checks pass, and no message
+carries payload data.
+
+Temporal's own payloads never reach the codec in the workers' paths that matter: search
+attributes and headers are not passed through codecs, the SDK's local-activity marker
+bookkeeping is read by the SDK core, and server-made failures (timeouts, termination,
+cancellation) carry plain messages, not payloads. :class:`AesGcmPayloadCodec` (what the
+codec server and tests that read whole histories use) decodes for display: it lets
+unsealed payloads through unchanged.
 
 Keys live in a :class:`CodecKeyTable` (a small JSON file, mode 0600). Rotation adds a key
 and makes it current; older keys stay in the table so that histories written under them
@@ -17,6 +38,13 @@ Wire format of an encrypted payload::
 
 where ``inner`` is the original Payload serialized as protobuf (so its own metadata, e.g.
 ``json/plain``, is encrypted too) and ``aad`` binds the key id to the ciphertext.
+
+The codec server's ``/encode`` (for the UI) seals under the same keys but in another
+domain, marked and bound by the AAD, so that a caller of that unauthenticated endpoint
+cannot turn plaintext into something workers accept::
+
+    metadata = {..., "encryption-purpose": b"display-only"}
+    aad      = b"quorate/codec-server-payload/v1\x00" || key id
 """
 
 from __future__ import annotations
@@ -30,10 +58,11 @@ import secrets
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Final, Self
+from typing import Any, ClassVar, Final, Self
 
 import temporalio.api.common.v1
 import temporalio.converter
+import temporalio.exceptions
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from google.protobuf.message import DecodeError
@@ -41,19 +70,27 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 __all__ = [
+    "DISPLAY_ONLY_PURPOSE",
     "ENCODING",
     "KEY_ID_METADATA_KEY",
+    "PURPOSE_METADATA_KEY",
     "AesGcmPayloadCodec",
     "CodecError",
     "CodecKeyTable",
     "DecryptionError",
+    "DisplayOnlyPayloadError",
+    "FailClosedPayloadCodec",
     "MalformedPayloadError",
     "UnknownKeyError",
+    "UnsealedPayloadError",
     "data_converter",
 ]
 
 ENCODING: Final = b"binary/encrypted"
 KEY_ID_METADATA_KEY: Final = "encryption-key-id"
+# Present only on payloads the codec server's /encode sealed; workers refuse them.
+PURPOSE_METADATA_KEY: Final = "encryption-purpose"
+DISPLAY_ONLY_PURPOSE: Final = b"display-only"
 
 KEY_SIZE: Final = 32  # AES-256
 NONCE_SIZE: Final = 12  # the GCM standard nonce; random nonces are safe far beyond our volume
@@ -69,14 +106,47 @@ _HEX_KEY_RE: Final = re.compile(r"^[0-9a-fA-F]{64}$")
 # Domain separation: a ciphertext from some other system that happens to share a key
 # cannot be replayed into Quorate's histories, and the version lets the format evolve.
 _AAD_PREFIX: Final = b"quorate/temporal-payload/v1\x00"
+# The codec server's /encode domain: a different prefix, so its ciphertexts can never
+# authenticate as worker payloads, even with the marker metadata stripped.
+_DISPLAY_AAD_PREFIX: Final = b"quorate/codec-server-payload/v1\x00"
 
 
-class CodecError(Exception):
-    """A payload could not be decrypted. Messages never contain plaintext or key bytes."""
+class CodecError(temporalio.exceptions.ApplicationError):
+    """A payload was refused or could not be decrypted.
+
+    Messages never contain plaintext or key bytes. An ``ApplicationError`` whose type is
+    the class name and, unless a subclass says otherwise, non-retryable: raised while the
+    SDK decodes a workflow activation, such an error fails the workflow execution rather
+    than its workflow task, which would be retried forever against the same history event.
+    """
+
+    # Whether no later attempt can open the payload: true of plaintext, tampering and
+    # malformed payloads, whoever decodes them.
+    permanent: ClassVar[bool] = True
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, type=type(self).__name__, non_retryable=self.permanent)
+
+
+class UnsealedPayloadError(CodecError):
+    """Workers refuse a payload that Quorate's codec did not seal (e.g. plain JSON)."""
+
+
+class DisplayOnlyPayloadError(CodecError):
+    """Workers refuse a payload sealed by the codec server's /encode, for display only."""
 
 
 class UnknownKeyError(CodecError):
-    """The payload was sealed under a key id that is not in this key table."""
+    """The payload was sealed under a key id that is not in this key table.
+
+    Retryable, unlike the other refusals: after ``quorate rotate-codec-key`` a process
+    restarted with the new table may seal under a key that a worker still running with the
+    old table lacks. Failing the workflow task (not the workflow) lets a worker that holds
+    the key, or this one once restarted, pick the task up; a workflow stuck on a key id
+    that no table will ever hold shows this message on its failed tasks until terminated.
+    """
+
+    permanent: ClassVar[bool] = False
 
 
 class DecryptionError(CodecError):
@@ -96,6 +166,12 @@ def _new_key_id() -> str:
 def _printable_key_id(raw: bytes) -> str:
     # The key id in an error message comes from the (untrusted) payload; bound and escape it.
     return repr(raw[:64].decode("ascii", errors="replace"))
+
+
+def _printable_encoding(payload: temporalio.api.common.v1.Payload) -> str:
+    # Untrusted metadata too: bounded and escaped like a key id; the data is never shown.
+    encoding = payload.metadata.get("encoding")
+    return "no encoding" if encoding is None else f"encoding {_printable_key_id(encoding)}"
 
 
 class CodecKeyTable(BaseModel):
@@ -253,8 +329,18 @@ def _aad(key_id: bytes) -> bytes:
     return _AAD_PREFIX + key_id
 
 
+def _display_aad(key_id: bytes) -> bytes:
+    return _DISPLAY_AAD_PREFIX + key_id
+
+
 class AesGcmPayloadCodec(temporalio.converter.PayloadCodec):
-    """Encrypts each payload under the table's current key; decrypts under any key in it."""
+    """Encrypts each payload under the table's current key; decrypts under any key in it.
+
+    For display and inspection (the codec server, tests that read whole histories): decode
+    lets payloads that are not sealed through unchanged and also opens what
+    :meth:`encode_display_only` sealed. Workers and clients use
+    :class:`FailClosedPayloadCodec` (through :func:`data_converter`), which refuses both.
+    """
 
     def __init__(self, key_table: CodecKeyTable) -> None:
         self._key_table = key_table
@@ -274,36 +360,60 @@ class AesGcmPayloadCodec(temporalio.converter.PayloadCodec):
     async def encode(
         self, payloads: Sequence[temporalio.api.common.v1.Payload]
     ) -> list[temporalio.api.common.v1.Payload]:
-        return [self._encrypt(payload) for payload in payloads]
+        return [self._encrypt(payload, display_only=False) for payload in payloads]
+
+    async def encode_display_only(
+        self, payloads: Sequence[temporalio.api.common.v1.Payload]
+    ) -> list[temporalio.api.common.v1.Payload]:
+        """Seal for the UI (the codec server's /encode): this codec opens them, workers never.
+
+        The codec server answers anyone on the machine; if its /encode produced worker
+        payloads, it would give every local user the key's power to start ceremonies.
+        """
+        return [self._encrypt(payload, display_only=True) for payload in payloads]
 
     async def decode(
         self, payloads: Sequence[temporalio.api.common.v1.Payload]
     ) -> list[temporalio.api.common.v1.Payload]:
-        return [self._decrypt(payload) for payload in payloads]
+        """Open sealed payloads (either domain); pass unsealed ones through, for display."""
+        return [
+            self._decrypt(payload) if payload.metadata.get("encoding") == ENCODING else payload
+            for payload in payloads
+        ]
 
     def _encrypt(
-        self, payload: temporalio.api.common.v1.Payload
+        self, payload: temporalio.api.common.v1.Payload, *, display_only: bool
     ) -> temporalio.api.common.v1.Payload:
         key_id = self._current_key_id
+        metadata = {"encoding": ENCODING, KEY_ID_METADATA_KEY: key_id}
+        if display_only:
+            metadata[PURPOSE_METADATA_KEY] = DISPLAY_ONLY_PURPOSE
+            aad = _display_aad(key_id)
+        else:
+            aad = _aad(key_id)
         # A fresh random nonce per payload: GCM nonce reuse under one key leaks the XOR of
         # the plaintexts and the authentication key.
         nonce = secrets.token_bytes(NONCE_SIZE)
-        sealed = self._ciphers[key_id].encrypt(nonce, payload.SerializeToString(), _aad(key_id))
-        return temporalio.api.common.v1.Payload(
-            metadata={"encoding": ENCODING, KEY_ID_METADATA_KEY: key_id},
-            data=nonce + sealed,
-        )
+        sealed = self._ciphers[key_id].encrypt(nonce, payload.SerializeToString(), aad)
+        return temporalio.api.common.v1.Payload(metadata=metadata, data=nonce + sealed)
 
     def _decrypt(
         self, payload: temporalio.api.common.v1.Payload
     ) -> temporalio.api.common.v1.Payload:
-        if payload.metadata.get("encoding") != ENCODING:
-            # Not ours (e.g. written before encryption was enabled, or by a codec-less
-            # client such as the server itself): leave it for the payload converter.
-            return payload
+        """Open a payload whose encoding is :data:`ENCODING`, in whichever domain it names."""
         key_id = payload.metadata.get(KEY_ID_METADATA_KEY)
         if key_id is None:
             raise MalformedPayloadError(f"encrypted payload has no {KEY_ID_METADATA_KEY!r}")
+        purpose = payload.metadata.get(PURPOSE_METADATA_KEY)
+        if purpose is None:
+            aad = _aad(key_id)
+        elif purpose == DISPLAY_ONLY_PURPOSE:
+            aad = _display_aad(key_id)
+        else:
+            raise MalformedPayloadError(
+                f"encrypted payload names an unknown {PURPOSE_METADATA_KEY!r}: "
+                f"{_printable_key_id(purpose)}"
+            )
         cipher = self._ciphers.get(key_id)
         if cipher is None:
             raise UnknownKeyError(
@@ -314,7 +424,7 @@ class AesGcmPayloadCodec(temporalio.converter.PayloadCodec):
             raise MalformedPayloadError("encrypted payload is too short to hold nonce and tag")
         nonce, sealed = payload.data[:NONCE_SIZE], payload.data[NONCE_SIZE:]
         try:
-            inner = cipher.decrypt(nonce, sealed, _aad(key_id))
+            inner = cipher.decrypt(nonce, sealed, aad)
         except InvalidTag:
             raise DecryptionError(
                 f"payload failed authentication under key id {_printable_key_id(key_id)}: "
@@ -327,14 +437,47 @@ class AesGcmPayloadCodec(temporalio.converter.PayloadCodec):
             raise MalformedPayloadError("decrypted data is not a serialized Payload") from None
 
 
+class FailClosedPayloadCodec(AesGcmPayloadCodec):
+    """The workers' and clients' codec: decode accepts only what Quorate's converter sealed.
+
+    Refused, each with its :class:`CodecError` and before anything is decrypted: payloads
+    that are not sealed (:class:`UnsealedPayloadError`: the ``json/plain`` of
+    ``temporal workflow execute``, the UI or any other codec-less client), sealed for
+    display by the codec server (:class:`DisplayOnlyPayloadError`), under a key id not in
+    the table (:class:`UnknownKeyError`), malformed, or failing authentication.
+    """
+
+    async def decode(
+        self, payloads: Sequence[temporalio.api.common.v1.Payload]
+    ) -> list[temporalio.api.common.v1.Payload]:
+        return [self._open_sealed(payload) for payload in payloads]
+
+    def _open_sealed(
+        self, payload: temporalio.api.common.v1.Payload
+    ) -> temporalio.api.common.v1.Payload:
+        if payload.metadata.get("encoding") != ENCODING:
+            raise UnsealedPayloadError(
+                "refused a payload that Quorate's codec did not seal "
+                f"({_printable_encoding(payload)}): workers and clients accept only "
+                "encrypted payloads"
+            )
+        if PURPOSE_METADATA_KEY in payload.metadata:
+            raise DisplayOnlyPayloadError(
+                "refused a payload sealed by the codec server's /encode: those are for "
+                "display only and never accepted by workers or clients"
+            )
+        return self._decrypt(payload)
+
+
 def data_converter(key_table: CodecKeyTable) -> temporalio.converter.DataConverter:
     """The converter every Quorate client and worker uses: pydantic JSON, then AES-GCM.
 
-    Failure messages and stack traces are moved into an encoded attribute so the codec
-    encrypts them too; otherwise an error's text would sit in the history in the clear.
+    Its codec is :class:`FailClosedPayloadCodec`: whatever Quorate did not seal is refused
+    on decode. Failure messages and stack traces are moved into an encoded attribute so the
+    codec encrypts them too; otherwise an error's text would sit in the history in the clear.
     """
     return dataclasses.replace(
         pydantic_data_converter,
-        payload_codec=AesGcmPayloadCodec(key_table),
+        payload_codec=FailClosedPayloadCodec(key_table),
         failure_converter_class=temporalio.converter.DefaultFailureConverterWithEncodedAttributes,
     )

@@ -3,6 +3,11 @@
 It persists to a SQLite file in the data directory, so workflow histories survive a
 restart, and serves the Temporal UI. Any other Temporal address can be configured
 instead (QUORATE_TEMPORAL_ADDRESS), as production does.
+
+The dev server authenticates nobody (no TLS, no authorization), so it listens on the
+loopback interface only: ``--ip`` and ``--ui-ip`` are 127.0.0.1, and the ports it picks
+itself (HTTP API, metrics) follow ``--ip``. Other OS users of the same machine can still
+reach it; what they send is refused by the workers' codec (:mod:`runtime.codec`).
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ import time
 from pathlib import Path
 
 from runtime.settings import Settings
+
+# The embedded server's frontend and UI bind to this address and nothing else.
+LOOPBACK = "127.0.0.1"
 
 
 class TemporalServerError(RuntimeError):
@@ -35,7 +43,7 @@ def temporal_binary() -> str:
 def _port_open(port: int) -> bool:
     with socket.socket() as probe:
         probe.settimeout(0.2)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
+        return probe.connect_ex((LOOPBACK, port)) == 0
 
 
 class DevServer:
@@ -59,9 +67,12 @@ class DevServer:
             "server",
             "start-dev",
             "--ip",
-            "127.0.0.1",
+            LOOPBACK,
             "--port",
             str(settings.temporal_port),
+            # The UI follows --ip by default; said explicitly so that no default can change it.
+            "--ui-ip",
+            LOOPBACK,
             "--ui-port",
             str(settings.temporal_ui_port),
             "--db-filename",
@@ -86,6 +97,11 @@ class DevServer:
             time.sleep(0.1)
         self.stop()
         raise TemporalServerError("the Temporal dev server did not start in time")
+
+    @property
+    def pid(self) -> int | None:
+        """The server process's id while it runs."""
+        return None if self._process is None else self._process.pid
 
     def stop(self) -> None:
         if self._process is None:

@@ -7,7 +7,18 @@ database from ``QUORATE_PROJECTIONS_URL`` or ``<data dir>/projections.sqlite3``)
 
 Exit status: 0 when all is well; 1 when ``audit verify`` finds tampering (the first bad event
 is named on stdout); 2 when a command cannot run (bad arguments, unreachable database,
-unreadable file), with the reason on stderr.
+unreadable file, a target that is no event store), with the reason on stderr, one line.
+
+The audit commands only read: they open the store read-only (storage.events.port
+``open_event_store_read_only``) and change nothing, whatever they are pointed at. ``audit
+verify`` checks the chain, every signature, the event index and every signed checkpoint;
+checkpoints against ``--checkpoint-key`` (hex, or a file), or, when it verifies the
+deployment's own store (no ``--url``), against ``<data dir>/checkpoint-key.pub`` if
+provisioning wrote one. Without a key it says that checkpoints were not verified.
+
+Everything printed that comes from the command line or from events is made printable
+first (:func:`storage.audit.display.printable`): an ESC or another control character shows
+as ``\x1b``, never reaching the terminal. ``--json`` output escapes them as JSON does.
 
 Instants are ISO-8601 (``2024-05-01T12:00:00Z``, ``2024-05-01T14:00:00+02:00``); one
 without a zone is taken as UTC. Ranges are ``[since, until)``.
@@ -25,8 +36,11 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from runtime.settings import Settings
+from storage.audit.checkpoints import PUBLIC_KEY_FILE, load_public_key
+from storage.audit.display import printable, printable_lines
 from storage.audit.export import export_events
 from storage.audit.manifest import manifest_path_for, read_manifest
 from storage.audit.service import (
@@ -40,13 +54,14 @@ from storage.audit.service import (
 from storage.audit.verify import (
     DEFAULT_BATCH_SIZE,
     AuditError,
+    Checks,
     VerifyMode,
     VerifyReport,
     verify_export,
     verify_url,
 )
 from storage.events.errors import EventStoreError
-from storage.events.port import open_event_store
+from storage.events.port import open_event_store_read_only
 from storage.projections.errors import ProjectionError
 
 audit_app = typer.Typer(
@@ -117,13 +132,20 @@ def _run(make: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
     try:
         return asyncio.run(make())
     except (AuditError, EventStoreError, ProjectionError, OSError, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(EXIT_ERROR) from None
+        raise _error(str(exc)) from None
 
 
 def _error(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
+    # One line, whatever the message holds: a multi-line reason (pydantic's) is joined, and
+    # a path or URL from the command line may carry control characters.
+    one_line = "; ".join(part.strip() for part in message.splitlines() if part.strip())
+    typer.echo(f"error: {printable(one_line)}", err=True)
     return typer.Exit(EXIT_ERROR)
+
+
+def _echo(text: str) -> None:
+    """Print our own multi-line text, every line made printable."""
+    typer.echo(printable_lines(text))
 
 
 def _report_json(report: VerifyReport) -> str:
@@ -147,9 +169,34 @@ def _report_json(report: VerifyReport) -> str:
                 "reason": finding.reason,
             },
             "notes": list(report.notes),
+            "checks": {
+                check.name: {**check.data, "notes": list(check.notes)} for check in report.checks
+            },
         },
         separators=(",", ":"),
     )
+
+
+def _checkpoint_checks(
+    keys: list[str] | None, *, own_store: bool, allow_script_tree_keys: bool
+) -> Checks:
+    """The checkpoint keys to trust: ``--checkpoint-key`` values, else (verifying the
+    deployment's own store) the data directory's published key, if there is one."""
+    if keys:
+        try:
+            loaded = tuple(load_public_key(key) for key in keys)
+        except AuditError as exc:
+            raise _error(str(exc)) from None
+        return Checks(loaded, "--checkpoint-key", allow_script_tree_keys)
+    if own_store:
+        published = Settings.from_env().data_dir / PUBLIC_KEY_FILE
+        if published.is_file():
+            try:
+                key = load_public_key(str(published))
+            except AuditError as exc:
+                raise _error(str(exc)) from None
+            return Checks((key,), str(published), allow_script_tree_keys)
+    return Checks(allow_script_tree_keys=allow_script_tree_keys)
 
 
 @audit_app.command("verify")
@@ -180,18 +227,43 @@ def verify_command(
         typer.Option(help="Export without manifest: log, slice or subset (default: guess)."),
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Events per read.")] = DEFAULT_BATCH_SIZE,
+    checkpoint_key: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--checkpoint-key",
+            help="The checkpoint public key to verify checkpoints with: ed25519:<hex>, hex, "
+            "or a file holding it (repeat for several). Default, for the deployment's own "
+            f"store: <data dir>/{PUBLIC_KEY_FILE} if present.",
+        ),
+    ] = None,
+    allow_script_tree_keys: Annotated[
+        bool,
+        typer.Option(
+            "--allow-script-tree-keys",
+            help="Accept BIP340 signatures under a key other than the wallet's BIP86 output "
+            "key (taproot script trees, whose root the event does not record); they are "
+            "still verified, counted and listed.",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Check the hash chain of the event store or of an export, offline.
+    """Check the event store or an export, offline and read-only: the hash chain, every
+    signature against its wallet's key, the event index, the signed checkpoints.
 
     Exit 0 and a summary when intact; exit 1 naming the first bad event (position, line for
-    exports, and why) on any tampering. A store whose oldest months were archived needs
-    --archives DIR (archived and deleted events look alike to the chain alone).
+    exports, and why) on any tampering; exit 2 if the target is no event store. A store
+    whose oldest months were archived needs --archives DIR (archived and deleted events
+    look alike to the chain alone).
     """
     if url is not None and export is not None:
         raise _error("give --url or --export, not both")
     if export is not None and archives is not None:
         raise _error("--archives goes with a database (--url), not with --export")
+    checks = _checkpoint_checks(
+        checkpoint_key,
+        own_store=url is None and export is None,
+        allow_script_tree_keys=allow_script_tree_keys,
+    )
     if export is not None:
         try:
             report = verify_export(
@@ -200,6 +272,7 @@ def verify_command(
                 use_manifest=not no_manifest,
                 mode=mode,
                 batch_size=batch_size,
+                checks=checks,
             )
         except (AuditError, OSError) as exc:
             raise _error(str(exc)) from None
@@ -211,7 +284,11 @@ def verify_command(
             raise _error(str(exc)) from None
         report = _run(
             lambda: verify_url(
-                target, manifest=checkpoint, archives=archives, batch_size=batch_size
+                target,
+                manifest=checkpoint,
+                archives=archives,
+                batch_size=batch_size,
+                checks=checks,
             )
         )
     typer.echo(_report_json(report) if as_json else report.summary())
@@ -238,7 +315,7 @@ def export_command(
     target = _events_url(url)
 
     async def run() -> str:
-        async with await open_event_store(target) as store:
+        async with await open_event_store_read_only(target) as store:
             written = await export_events(
                 store, out, wallet_id=wallet, since=start, until=end, manifest_path=manifest
             )
@@ -248,7 +325,7 @@ def export_command(
     if as_json:
         typer.echo(json.dumps(written, separators=(",", ":")))
         return
-    typer.echo(
+    _echo(
         f"exported {written['count']} events ({written['scope']}"
         + (
             f", positions {written['first_position']}..{written['last_position']}"
@@ -260,19 +337,29 @@ def export_command(
     )
 
 
+def _text(value: str) -> Text:
+    """A table title or cell: printable, and never read as Rich markup (``[red]...``)."""
+    return Text(printable(value))
+
+
+def _print_table(table: Table) -> None:
+    # markup and emoji off: what the table holds is data, never formatting.
+    Console(width=200, markup=False, emoji=False, highlight=False).print(table)
+
+
 def _print_rows(title: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
-    table = Table(title=title)
+    table = Table(title=_text(title))
     for column in columns:
         table.add_column(column)
     for row in rows:
-        table.add_row(*(_cell(row.get(column)) for column in columns))
-    Console(width=200).print(table)
+        table.add_row(*(_text(_cell(row.get(column))) for column in columns))
+    _print_table(table)
 
 
 def _notes(result: QueryResult) -> None:
     # On stderr, so --json output stays one parsable document.
     for note in result.notes:
-        typer.echo(f"note: {note}", err=True)
+        typer.echo(f"note: {printable(note)}", err=True)
 
 
 def _cell(value: Any) -> str:
@@ -361,12 +448,14 @@ def state_command(
     if as_json:
         typer.echo(json.dumps(row, separators=(",", ":")))
         return
-    table = Table(title=f"wallet {wallet} as of {instant.isoformat()} (from {result.source})")
+    table = Table(
+        title=_text(f"wallet {wallet} as of {instant.isoformat()} (from {result.source})")
+    )
     table.add_column("field")
     table.add_column("value")
     for key, value in row.items():
-        table.add_row(key, _cell(value))
-    Console(width=200).print(table)
+        table.add_row(_text(key), _text(_cell(value)))
+    _print_table(table)
 
 
 @audit_app.command("transactions")
@@ -429,4 +518,4 @@ def rebuild_command(
     names = None if all_ else [name] if name is not None else None
     rebuilt = _run(lambda: rebuild_projections(events_url, view_url, names))
     for rebuilt_name, position in rebuilt.items():
-        typer.echo(f"rebuilt {rebuilt_name} from event zero to position {position}")
+        _echo(f"rebuilt {rebuilt_name} from event zero to position {position}")

@@ -347,7 +347,13 @@ def test_the_audit_cli_shows_no_credential(schemas: tuple[str, str], tmp_path: P
         _json(_run(audit_app, *command, *stores, "--source", "projection", "--json"))
 
     # The event store URL from the settings (QUORATE_EVENT_STORE_URL), not the command line.
-    result = _run(audit_app, "verify", "--json", env={"QUORATE_EVENT_STORE_URL": events})
+    # A data directory of its own: a checkpoint key in ./data (after a demo) must not count.
+    result = _run(
+        audit_app,
+        "verify",
+        "--json",
+        env={"QUORATE_EVENT_STORE_URL": events, "QUORATE_DATA_DIR": str(tmp_path / "data")},
+    )
     assert _json(result) == report
 
 

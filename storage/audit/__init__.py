@@ -1,7 +1,9 @@
 """Audit tooling over the event store: offline verification, auditor exports, temporal queries.
 
-``verify`` re-checks the hash chain of a database or of an export file, streaming, and names
-the first bad event; ``export`` writes JSON-lines exports plus a manifest for auditors;
+``verify`` re-checks a database (opened read-only) or an export file, streaming, and names
+the first bad event: the hash chain, and beside it every signature (``signatures``), the event
+index (``index``) and the signed checkpoints (``checkpoints``); ``export`` writes JSON-lines
+exports plus a manifest for auditors;
 ``queries`` answers "every signature of a wallet between two instants" and "a wallet's state
 as of an instant" (through the projections' audit view when it exists, else by a fold over
 the store). Nothing here writes to the event store.
@@ -16,6 +18,7 @@ from storage.audit.queries import (
     fold_wallet_state_as_of,
 )
 from storage.audit.verify import (
+    Checks,
     Finding,
     Problem,
     VerifyMode,
@@ -26,6 +29,7 @@ from storage.audit.verify import (
 )
 
 __all__ = [
+    "Checks",
     "ExportManifest",
     "Finding",
     "Problem",

@@ -5,7 +5,9 @@ database exists and the ``audit`` projection has caught up with the event store 
 checkpoint is the store's head, same hash), and otherwise by a fold over the store
 (:mod:`storage.audit.queries`). Audit commands only read: they never advance a projection
 themselves (``quorate projections rebuild`` and the runner do), so an auditor with read
-access gets an answer either way, and the result says which source gave it.
+access gets an answer either way, and the result says which source gave it. The event store
+is opened read-only (:func:`~storage.events.port.open_event_store_read_only`): a query never
+creates, migrates or changes it, and a target that is no event store is refused.
 
 Both sources are normalized to the same rows (:class:`~storage.audit.queries.
 SignatureRecord`, :class:`~storage.audit.queries.WalletState`), so the command prints the
@@ -27,7 +29,7 @@ from storage.audit.queries import (
     fold_signatures_between,
     fold_wallet_state_as_of,
 )
-from storage.events.port import EventStore, open_event_store
+from storage.events.port import EventStore, open_event_store_read_only
 from storage.projections import (
     AuditProjection,
     ProjectionDb,
@@ -131,7 +133,7 @@ async def _answer(
 ) -> QueryResult:
     """Answer from ``projection``'s view when it may (see :func:`_ask_view`), else by a fold
     over the event store, with a note if that store's oldest months are archived."""
-    async with await open_event_store(events_url) as store:
+    async with await open_event_store_read_only(events_url) as store:
         db, notes = await _ask_view(store, projections_url, source, projection)
         if db is not None:
             async with db:
@@ -262,7 +264,7 @@ async def rebuild_projections(
         raise AuditError(f"unknown projection(s) {', '.join(unknown)}; known: {', '.join(known)}")
     reached: dict[str, int] = {}
     async with (
-        await open_event_store(events_url) as store,
+        await open_event_store_read_only(events_url) as store,
         await open_projection_db(projections_url) as db,
     ):
         runner = ProjectionRunner(store, db, projections)

@@ -1,12 +1,22 @@
-"""Offline verification of the event store's hash chain (ARCHITECTURE.md invariant 6).
+"""Offline verification of the event store (ARCHITECTURE.md invariant 6): its hash chain,
+its signatures, its index and its signed checkpoints.
 
-Two sources: a database (any event-store URL; read through the port's ``read_all`` in
-batches, so a store of ten million events is never held in memory) and an export file (JSON
-lines, one :class:`~storage.events.port.StoredEvent` per line, read line by line). Every hash
-is recomputed with :func:`storage.events.port.event_hash`, and each batch is first checked
-with the port's own :func:`~storage.events.port.verify_chain`, so this tool and the store
-agree on what "intact" means by construction. When a batch fails, it is walked again event
-by event, with one event of look-ahead, to say *what* is wrong, not only *where*:
+Two sources: a database (any event-store URL, opened read-only by :func:`verify_url`:
+nothing is created, migrated or written, and a target that is no event store is refused;
+read through the port's ``read_all`` in batches, so a store of ten million events is never
+held in memory) and an export file (JSON lines, one :class:`~storage.events.port.
+StoredEvent` per line, read line by line). Every hash is recomputed with
+:func:`storage.events.port.event_hash`, and each batch is first checked with the port's own
+:func:`~storage.events.port.verify_chain`, so this tool and the store agree on what
+"intact" means by construction. When a batch fails, it is walked again event by event, with
+one event of look-ahead, to say *what* is wrong, not only *where*.
+
+Every event the chain accepts then goes, in order, through the checks beside it
+(:class:`~storage.audit.findings.EventCheck`): each ``SignatureProduced`` is re-verified
+against its wallet's key (:mod:`storage.audit.signatures`), each event against its entry in
+the store's event index (:mod:`storage.audit.index`, databases only), each
+``ChainCheckpoint`` against the checkpoint public key and the chain it covers
+(:mod:`storage.audit.checkpoints`). The problems, and what they mean:
 
 ===================  ================================================================
 problem              what it means
@@ -21,13 +31,22 @@ stream-version       a stream's versions skip or repeat
 malformed            a row or line that is not a valid event (bad JSON, bad field)
 truncated            the export ends early (a cut line, or fewer events than its manifest)
 manifest-mismatch    the export differs from its manifest (count, ends, SHA-256)
-checkpoint-mismatch  the store no longer holds an earlier export's last event (rewritten)
+checkpoint-mismatch  the chain no longer hashes to a signed checkpoint's head, or the
+                     store no longer holds an earlier export's last event (rewritten)
+bad-signature        a ``SignatureProduced`` whose signature does not verify (forged)
+key-mismatch         a signature under a key that is not its wallet's, of another scheme,
+                     or of a wallet never created
+index-mismatch       the event index has no entry for an event, or one that differs
+checkpoint-invalid   a checkpoint not signed by a trusted key, or not over a head just
+                     before it
+checkpoint-missing   a trusted checkpoint key, but no checkpoint covers the log
 ===================  ================================================================
 
 Verification stops at the first problem: everything after a break is unanchored, and the
 first bad event is what an investigator needs. Deleting the *last* events of a database
-cannot be seen from the chain alone; verifying against a manifest of an earlier export
-(``manifest=``) catches it, since the store must still hold that export's last event.
+cannot be seen from the chain alone; the event index shows it (it still records them)
+unless it was cut too, and so does verifying against a manifest of an earlier export
+(``manifest=``), since the store must still hold that export's last event.
 
 Retention: once the store has archived its oldest months (storage.events.archive), the live
 log starts after position 1. ``verify_store(..., archives=DIR)`` verifies the archive files
@@ -41,25 +60,33 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 
 from pydantic import ValidationError
 
-# Re-exported: callers (the audit CLI) import it from here too.
+from storage.audit.checkpoints import CheckpointCheck
+from storage.audit.display import printable_lines
+
+# Re-exported: callers (the audit CLI) import them from here too.
 from storage.audit.errors import AuditError as AuditError
+from storage.audit.findings import CheckSummary, EventCheck
+from storage.audit.findings import Finding as Finding
+from storage.audit.findings import Problem as Problem
+from storage.audit.findings import VerifyMode as VerifyMode
+from storage.audit.index import IndexCheck
 from storage.audit.manifest import ExportManifest, manifest_path_for
+from storage.audit.signatures import SignatureCheck
 from storage.events.archive import ARCHIVE_FORMAT, ArchiveManifest
 from storage.events.archive import DATA_SUFFIX as ARCHIVE_DATA_SUFFIX
-from storage.events.errors import ChainBroken, EventStoreError
+from storage.events.errors import ChainBroken, EventStoreError, NotAnEventStore
 from storage.events.port import (
     GENESIS_HASH,
     EventStore,
     StoredEvent,
     event_hash,
-    open_event_store,
+    open_event_store_read_only,
     verify_chain,
 )
 
@@ -67,56 +94,25 @@ DEFAULT_BATCH_SIZE = 2_000
 """Events per read: large enough to amortize round trips, small enough to bound memory."""
 
 
-class Problem(StrEnum):
-    """What is wrong with the first bad event (see the module docstring's table)."""
-
-    HASH_MISMATCH = "hash-mismatch"
-    MISSING = "missing"
-    REORDERED = "reordered"
-    DUPLICATE = "duplicate"
-    BROKEN_LINK = "broken-link"
-    STREAM_VERSION = "stream-version"
-    MALFORMED = "malformed"
-    TRUNCATED = "truncated"
-    MANIFEST_MISMATCH = "manifest-mismatch"
-    CHECKPOINT_MISMATCH = "checkpoint-mismatch"
-
-
-class VerifyMode(StrEnum):
-    """How much of the chain a source is expected to hold."""
-
-    LOG = "log"
-    """The whole log: starts at position 1 on the genesis hash; stream versions from 1."""
-    SLICE = "slice"
-    """A contiguous run of positions starting anywhere (a time-range export); the first
-    event's ``prev_hash`` is taken from the manifest (or trusted), then every link checked."""
-    SUBSET = "subset"
-    """Selected events (one wallet's): not contiguous, so links between them cannot be
-    checked; each event's hash, increasing positions and stream versions are."""
-
-
 @dataclass(frozen=True, slots=True)
-class Finding:
-    """The first bad event: its position (when known), export line (for files) and why."""
+class Checks:
+    """What to check beside the chain (every check needs no more than its arguments).
 
-    problem: Problem
-    reason: str
-    position: int | None = None
-    line: int | None = None
-    file: str | None = None
-    """The file's name, when the event came from an export or a retention archive."""
+    ``checkpoint_keys``: the trusted checkpoint public keys (Ed25519, 32 bytes each); empty
+    means none is configured, and checkpoints are only counted. ``key_source`` says where
+    they came from, for the report. ``allow_script_tree_keys``: see
+    :mod:`storage.audit.signatures`.
+    """
 
-    def describe(self) -> str:
-        """One line for people: where, what, why."""
-        where = []
-        if self.position is not None:
-            where.append(f"position {self.position}")
-        if self.line is not None:
-            where.append(f"line {self.line}" + (f" of {self.file}" if self.file else ""))
-        elif self.file is not None:
-            where.append(self.file)
-        place = ", ".join(where) if where else "unknown position"
-        return f"first bad event at {place}: {self.problem.value}: {self.reason}"
+    checkpoint_keys: tuple[bytes, ...] = ()
+    key_source: str | None = None
+    allow_script_tree_keys: bool = False
+
+    def build(self) -> list[EventCheck]:
+        return [
+            SignatureCheck(allow_script_tree_keys=self.allow_script_tree_keys),
+            CheckpointCheck(trusted=self.checkpoint_keys, key_source=self.key_source),
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,13 +127,19 @@ class VerifyReport:
     last_hash: str | None
     finding: Finding | None = None
     notes: tuple[str, ...] = field(default=())
+    checks: tuple[CheckSummary, ...] = field(default=())
+    """What the checks beside the chain verified (signatures, index, checkpoints)."""
 
     @property
     def ok(self) -> bool:
         return self.finding is None
 
     def summary(self) -> str:
-        """A short human-readable account, first line ``OK`` or ``TAMPERED``."""
+        """A short human-readable account, first line ``OK`` or ``TAMPERED``.
+
+        Every line is made printable (:func:`~storage.audit.display.printable`): parts of
+        it come from the events and from the command line.
+        """
         if self.finding is not None:
             lines = [
                 f"TAMPERED: {self.source}",
@@ -154,8 +156,10 @@ class VerifyReport:
                 f"OK: {self.source}",
                 f"{self.events} events intact ({span}; {self.mode.value} mode)",
             ]
+        lines.extend(check.text for check in self.checks)
         lines.extend(f"note: {note}" for note in self.notes)
-        return "\n".join(lines)
+        lines.extend(f"note: {note}" for check in self.checks for note in check.notes)
+        return "\n".join(printable_lines(line) for line in lines)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,11 +194,13 @@ class _Walker:
         *,
         anchor_prev_hash: str | None = None,
         streams_from_one: bool | None = None,
+        checks: Sequence[EventCheck] = (),
     ) -> None:
         self.mode = mode  # None: decided by the first event (an export without manifest).
         self.previous: StoredEvent | None = None
         self.count = 0
         self.first_position: int | None = None
+        self.checks = list(checks)
         self._anchor = anchor_prev_hash
         self._streams_from_one = streams_from_one
         self._versions: dict[str, int] = {}
@@ -216,6 +222,11 @@ class _Walker:
             return None
         mode = self._resolve_mode(records[0].event)
         if mode is not VerifyMode.SUBSET and self._fast(records):
+            for record in records:
+                finding = self._observe(record)
+                if finding is not None:
+                    return finding
+                self._accept(record.event)
             return None
         for index, record in enumerate(records):
             following = records[index + 1] if index + 1 < len(records) else lookahead
@@ -229,8 +240,30 @@ class _Walker:
 
     # -- the fast path: the port's own verify_chain -------------------------------------
 
+    def _observe(self, record: _Record) -> Finding | None:
+        """The first problem the checks beside the chain find with a sound event."""
+        mode = self.mode or VerifyMode.LOG
+        for check in self.checks:
+            flaw = check.observe(record.event, mode)
+            if flaw is not None:
+                return record.finding(flaw.problem, flaw.reason, position=flaw.position)
+        return None
+
+    def finish_checks(self) -> Finding | None:
+        """What the checks find once the whole source was walked without a finding."""
+        mode = self.mode or VerifyMode.LOG
+        for check in self.checks:
+            flaw = check.finish(mode)
+            if flaw is not None:
+                return Finding(flaw.problem, flaw.reason, position=flaw.position)
+        return None
+
+    def summaries(self) -> tuple[CheckSummary, ...]:
+        return tuple(check.summary() for check in self.checks)
+
     def _fast(self, records: Sequence[_Record]) -> bool:
-        """Accept the whole batch if the port's ``verify_chain`` does; ``False`` to diagnose."""
+        """Whether the port's ``verify_chain`` accepts the whole batch (and stream versions
+        continue across batches); ``False`` to diagnose. Accepts nothing itself."""
         if self.previous is None and self.mode is not VerifyMode.LOG:
             return False  # A slice's first event is its own anchor; the slow path handles it.
         events = [record.event for record in records]
@@ -246,11 +279,6 @@ class _Walker:
             if not self._version_ok(known, event.stream_version):
                 return False
             staged[event.stream_id] = event.stream_version
-        self._versions.update(staged)
-        if self.first_position is None:
-            self.first_position = events[0].position
-        self.previous = events[-1]
-        self.count += len(events)
         return True
 
     # -- the slow path: event by event, naming the problem ------------------------------
@@ -268,8 +296,9 @@ class _Walker:
         self.count += 1
 
     def _accept_if_sound(self, record: _Record) -> Finding | None:
-        """Accept ``record`` if its content checks pass; else the finding."""
-        finding = self._content_finding(record)
+        """Accept ``record`` if its content checks and the checks beside the chain pass;
+        else the finding."""
+        finding = self._content_finding(record) or self._observe(record)
         if finding is None:
             self._accept(record.event)
         return finding
@@ -424,6 +453,7 @@ def _report(
         last_hash=last.hash if last is not None else None,
         finding=finding,
         notes=tuple(notes),
+        checks=walker.summaries() if finding is None else (),
     )
 
 
@@ -524,6 +554,68 @@ class _FileStats:
     sha256: str = ""
 
 
+class _FileReader:
+    """``path`` line by line, as batches of records; a line that is no event ends it.
+
+    :attr:`error` is then the finding for that line (it comes after any problem of the
+    lines before it, which the caller finds by checking the batches it was given first);
+    :attr:`stats` is what the reading saw, with the file's SHA-256 once it was read whole.
+    """
+
+    def __init__(self, path: Path, *, batch_size: int, expected_count: int | None) -> None:
+        self.path = path
+        self.stats = _FileStats()
+        self.error: Finding | None = None
+        self._batch_size = batch_size
+        self._expected_count = expected_count
+
+    def batches(self) -> Iterator[list[_Record]]:
+        stats = self.stats
+        digest = hashlib.sha256()
+        batch: list[_Record] = []
+        name = self.path.name
+        try:
+            handle = self.path.open("rb")
+        except OSError as exc:
+            raise AuditError(f"cannot read {self.path}: {exc}") from exc
+        with handle:
+            for raw in handle:  # Binary iteration: one line at a time, never the whole file.
+                digest.update(raw)
+                stats.lines += 1
+                try:
+                    event = _parse_line(raw)
+                except ValueError as exc:
+                    cut = not raw.endswith(b"\n")
+                    reason = (
+                        f"the last line is incomplete (file truncated): {_short_error(exc)}"
+                        if cut
+                        else f"not a valid event: {_short_error(exc)}"
+                    )
+                    self.error = Finding(
+                        Problem.TRUNCATED if cut else Problem.MALFORMED,
+                        reason,
+                        position=_guess_position(raw),
+                        line=stats.lines,
+                        file=name,
+                    )
+                    if batch:
+                        yield batch
+                    return
+                record = _Record(event, stats.lines, name)
+                stats.events += 1
+                stats.first = stats.first or event
+                stats.last = event
+                if self._expected_count is not None and stats.events == self._expected_count + 1:
+                    stats.extra = record
+                batch.append(record)
+                if len(batch) >= self._batch_size:
+                    yield batch
+                    batch = []
+        stats.sha256 = digest.hexdigest()
+        if batch:
+            yield batch
+
+
 def _feed_file(
     driver: _Driver, path: Path, *, batch_size: int, expected_count: int | None
 ) -> tuple[Finding | None, _FileStats]:
@@ -532,52 +624,31 @@ def _feed_file(
     The driver is finished at the end of the file, so every event of it has been checked
     when this returns without a finding.
     """
-    stats = _FileStats()
-    digest = hashlib.sha256()
-    batch: list[_Record] = []
-    name = path.name
-    try:
-        handle = path.open("rb")
-    except OSError as exc:
-        raise AuditError(f"cannot read {path}: {exc}") from exc
-    with handle:
-        for raw in handle:  # Binary iteration: one line at a time, never the whole file.
-            digest.update(raw)
-            stats.lines += 1
-            try:
-                event = _parse_line(raw)
-            except ValueError as exc:
-                # Chain problems on earlier lines come first; then this line.
-                earlier = driver.push(batch) or driver.finish()
-                if earlier is not None:
-                    return earlier, stats
-                cut = not raw.endswith(b"\n")
-                reason = (
-                    f"the last line is incomplete (file truncated): {_short_error(exc)}"
-                    if cut
-                    else f"not a valid event: {_short_error(exc)}"
-                )
-                return Finding(
-                    Problem.TRUNCATED if cut else Problem.MALFORMED,
-                    reason,
-                    position=_guess_position(raw),
-                    line=stats.lines,
-                    file=name,
-                ), stats
-            record = _Record(event, stats.lines, name)
-            stats.events += 1
-            stats.first = stats.first or event
-            stats.last = event
-            if expected_count is not None and stats.events == expected_count + 1:
-                stats.extra = record
-            batch.append(record)
-            if len(batch) >= batch_size:
-                finding = driver.push(batch)
-                batch = []
-                if finding is not None:
-                    return finding, stats
-    stats.sha256 = digest.hexdigest()
-    return driver.push(batch) or driver.finish(), stats
+    reader = _FileReader(path, batch_size=batch_size, expected_count=expected_count)
+    for batch in reader.batches():
+        finding = driver.push(batch)
+        if finding is not None:
+            return finding, reader.stats
+    return driver.finish() or reader.error, reader.stats
+
+
+async def _feed_file_indexed(
+    driver: _Driver,
+    path: Path,
+    *,
+    batch_size: int,
+    expected_count: int | None,
+    index: IndexCheck | None,
+) -> tuple[Finding | None, _FileStats]:
+    """:func:`_feed_file`, fetching each batch's index entries first (a store's archives)."""
+    reader = _FileReader(path, batch_size=batch_size, expected_count=expected_count)
+    for batch in reader.batches():
+        if index is not None:
+            await index.prefetch([record.event for record in batch])
+        finding = driver.push(batch)
+        if finding is not None:
+            return finding, reader.stats
+    return driver.finish() or reader.error, reader.stats
 
 
 def _check_manifest(expected: _Expected, stats: _FileStats, *, chained: bool) -> Finding | None:
@@ -650,26 +721,30 @@ def verify_export(
     use_manifest: bool = True,
     mode: VerifyMode | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    checks: Checks | None = None,
 ) -> VerifyReport:
     """Verify an export file (or one retention archive) line by line, then its manifest.
 
     The manifest is ``manifest`` or, by default, ``<file>.manifest.json`` beside the file
     if present (``use_manifest=False`` ignores it). It sets the mode (whole log, slice or
     one wallet's subset); without it, ``mode`` or a guess from the first line does.
+    ``checks``: the signature and checkpoint checks' settings (an export has no index).
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     loaded = resolve_manifest(path, manifest, use_manifest=use_manifest)
     notes: list[str] = []
+    beside = (checks or Checks()).build()
     if loaded is not None:
         manifest_mode, from_one = _mode_for(loaded)
         walker = _Walker(
             mode or manifest_mode,
             anchor_prev_hash=loaded.first_prev_hash,
             streams_from_one=from_one,
+            checks=beside,
         )
     else:
-        walker = _Walker(mode)
+        walker = _Walker(mode, checks=beside)
         notes.append("no manifest: a file cut exactly at a line boundary cannot be detected")
     finding, stats = _feed_file(
         _Driver(walker),
@@ -681,6 +756,8 @@ def verify_export(
         finding = _check_manifest(
             _expected(loaded), stats, chained=walker.mode is not VerifyMode.SUBSET
         )
+    if finding is None:
+        finding = walker.finish_checks()
     return _report(str(path), walker, finding, notes)
 
 
@@ -691,8 +768,11 @@ def archive_files(directory: Path) -> list[Path]:
     )
 
 
-def _verify_archives(walker: _Walker, directory: Path, *, batch_size: int) -> Finding | None:
-    """Feed every retention archive in ``directory`` to ``walker``, checking each manifest.
+async def _verify_archives(
+    walker: _Walker, directory: Path, *, batch_size: int, index: IndexCheck | None
+) -> Finding | None:
+    """Feed every retention archive in ``directory`` to ``walker``, checking each manifest
+    (and each event against the store's index, which outlives retention).
 
     A whole missing month shows as missing positions at the start of the next file.
     """
@@ -701,8 +781,12 @@ def _verify_archives(walker: _Walker, directory: Path, *, batch_size: int) -> Fi
         raise AuditError(f"no retention archives (events-YYYY-MM.jsonl) in {directory}")
     for path in files:
         loaded = load_manifest(manifest_path_for(path))
-        finding, stats = _feed_file(
-            _Driver(walker), path, batch_size=batch_size, expected_count=loaded.count
+        finding, stats = await _feed_file_indexed(
+            _Driver(walker),
+            path,
+            batch_size=batch_size,
+            expected_count=loaded.count,
+            index=index,
         )
         if finding is None:
             finding = _check_manifest(_expected(loaded), stats, chained=True)
@@ -748,8 +832,11 @@ async def verify_store(
     manifest: ExportManifest | None = None,
     archives: Path | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    checks: Checks | None = None,
 ) -> VerifyReport:
-    """Verify every event of ``store`` from position 1, ``batch_size`` events at a time.
+    """Verify every event of ``store`` from position 1, ``batch_size`` events at a time:
+    the chain, every signature, the event index, every checkpoint (see the module
+    docstring; ``checks`` holds the checkpoint keys).
 
     ``archives``: the directory of the store's retention archives (months moved out of the
     live store); they are verified first, oldest first, and the live store must continue
@@ -763,16 +850,21 @@ async def verify_store(
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    walker = _Walker(VerifyMode.LOG, streams_from_one=True)
+    index = IndexCheck(store)
+    await index.prefetch_head()
+    walker = _Walker(
+        VerifyMode.LOG, streams_from_one=True, checks=[index, *(checks or Checks()).build()]
+    )
     source = store.url if archives is None else f"{archives} + {store.url}"
     if archives is not None:
-        finding = _verify_archives(walker, archives, batch_size=batch_size)
+        finding = await _verify_archives(walker, archives, batch_size=batch_size, index=index)
         if finding is not None:
             return _report(source, walker, finding)
     driver = _Driver(walker)
     after = 0
     while True:
         events, unreadable = await _read_batch(store, after, batch_size)
+        await index.prefetch(events)
         finding = driver.push([_Record(event) for event in events])
         if finding is not None:
             return _report(source, walker, _hint_archives(finding, archives))
@@ -781,14 +873,15 @@ async def verify_store(
         if len(events) < batch_size:
             break
         after = events[-1].position
-    finding = driver.finish()
+    finding = driver.finish() or walker.finish_checks()
     notes: list[str] = []
     if finding is None and manifest is not None:
         finding = await _check_checkpoint(store, walker, manifest)
     if finding is None and manifest is None:
         notes.append(
-            "events removed from the very end cannot be seen by the chain alone; "
-            "pass the manifest of an earlier export to check the store still holds it"
+            "events removed from the very end of both the events and the event index cannot "
+            "be seen in the store itself; pass the manifest of an earlier export to check "
+            "the store still holds it"
         )
     return _report(source, walker, _hint_archives(finding, archives), notes)
 
@@ -849,19 +942,20 @@ async def verify_url(
     manifest: ExportManifest | None = None,
     archives: Path | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    checks: Checks | None = None,
 ) -> VerifyReport:
-    """Open the event store at ``url`` and :func:`verify_store` it.
+    """Open the event store at ``url`` read-only and :func:`verify_store` it.
 
-    A ``sqlite:///`` URL must name an existing file: opening would otherwise create an
-    empty store, and an empty store would "verify" (a deleted database is not intact).
+    Nothing at ``url`` is created or changed (:func:`~storage.events.port.
+    open_event_store_read_only`); a missing file or one that holds no event store (a share
+    vault, an empty or random file) raises :class:`AuditError`, since opening one as a store
+    would otherwise make it an empty store that "verifies".
     """
-    from storage.events.factory import sqlite_path
-
-    if url.split(":", 1)[0].lower() == "sqlite":
-        path = sqlite_path(url)
-        if path != ":memory:" and not Path(path).is_file():
-            raise AuditError(f"no event store at {path}")
-    async with await open_event_store(url) as store:
+    try:
+        store = await open_event_store_read_only(url)
+    except NotAnEventStore as exc:
+        raise AuditError(str(exc)) from exc
+    async with store:
         return await verify_store(
-            store, manifest=manifest, archives=archives, batch_size=batch_size
+            store, manifest=manifest, archives=archives, batch_size=batch_size, checks=checks
         )

@@ -34,6 +34,7 @@ from storage.events.errors import (
 from storage.events.port import (
     GENESIS_HASH,
     Clock,
+    IndexEntry,
     NewEvent,
     StoredEvent,
     canonical_json,
@@ -55,6 +56,16 @@ COLUMNS = (
     "hash",
 )
 """Column order of the events table in both adapters (inserts and selects)."""
+
+INDEX_COLUMNS = (
+    "position",
+    "stream_id",
+    "stream_version",
+    "idempotency_key",
+    "hash",
+    "recorded_at",
+)
+"""Column order of the event index in both adapters."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +286,29 @@ def decode_event(row: Mapping[str, Any]) -> StoredEvent:
         prev_hash=row["prev_hash"],
         hash=row["hash"],
     )
+
+
+def decode_index_entry(row: Mapping[str, Any]) -> IndexEntry:
+    """An :class:`IndexEntry` from an ``event_index`` row with the :data:`INDEX_COLUMNS` keys."""
+    return IndexEntry(
+        position=row["position"],
+        stream_id=row["stream_id"],
+        stream_version=row["stream_version"],
+        idempotency_key=row["idempotency_key"],
+        hash=row["hash"],
+        recorded_at=_instant(row),
+    )
+
+
+def check_readable_version(current: int, latest: int, where: str) -> None:
+    """A store opened read-only cannot be migrated: it must be at this code's version."""
+    check_not_newer(current, latest)
+    if current < latest:
+        raise EventStoreError(
+            f"event store {where} is at schema version {current}, older than this code's "
+            f"{latest}; a read-only open cannot migrate it (open it once read-write, or "
+            "verify with the Quorate version that wrote it)"
+        )
 
 
 def _instant(row: Mapping[str, Any]) -> Any:

@@ -113,3 +113,16 @@ class RetentionNotPermitted(EventStoreError):
     In production the application role can only read and insert; retention runs as the
     owner, a separate and rarely used credential.
     """
+
+
+class NotAnEventStore(EventStoreError):
+    """A read-only open found no Quorate event store there: a missing, empty or foreign file
+    (a share vault, a random file), or a database schema without the event-store tables.
+
+    Nothing was created or changed to find out.
+    """
+
+
+class EventStoreReadOnly(EventStoreError):
+    """A write (append, retention) on a store opened read-only
+    (:func:`~storage.events.port.open_event_store_read_only`)."""

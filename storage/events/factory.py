@@ -35,3 +35,17 @@ async def open_event_store_from_url(url: str, *, clock: Clock | None = None) -> 
             dsn, schema=DEFAULT_SCHEMA if schema is None else schema, clock=clock
         )
     raise urls.unknown_scheme(url, UnsupportedEventStoreUrl)
+
+
+async def open_event_store_read_only_from_url(url: str) -> EventStore:
+    """Open ``url``'s store for reading only; see
+    :func:`storage.events.port.open_event_store_read_only`."""
+    scheme = urls.url_scheme(url)
+    if scheme in urls.SQLITE_SCHEMES:
+        return await SQLiteEventStore.open_read_only(sqlite_path(url))
+    if scheme in urls.POSTGRES_SCHEMES:
+        dsn, schema = postgres_dsn(url)
+        return await PostgresEventStore.open_read_only(
+            dsn, schema=DEFAULT_SCHEMA if schema is None else schema
+        )
+    raise urls.unknown_scheme(url, UnsupportedEventStoreUrl)

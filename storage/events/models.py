@@ -14,9 +14,10 @@ event's JSON form without it. A new schema version is a new ``Literal`` and an u
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Final, Literal, Self
 
 from pydantic import (
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -28,7 +29,7 @@ from pydantic import (
 from common.types import Hex, HexOrEmpty, PartyId, Scheme
 from storage.events.errors import EventDecodeError, UnknownEventType
 from storage.events.metadata import EventMetadata
-from storage.events.port import NewEvent, StoredEvent
+from storage.events.port import NewEvent, StoredEvent, canonical_json, format_recorded_at
 
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 """A wallet, ceremony or request id."""
@@ -291,6 +292,95 @@ def parse_event(stored: StoredEvent) -> DomainEvent:
         )
     try:
         return cls.model_validate({**stored.payload, "version": stored.schema_version})
+    except ValidationError as exc:
+        raise EventDecodeError(
+            position=stored.position, event_type=stored.event_type, reason=str(exc)
+        ) from exc
+
+
+# -- the chain's signed checkpoints ------------------------------------------------------
+
+CHECKPOINT_STREAM: Final = "checkpoints"
+"""The stream of :class:`ChainCheckpoint` events."""
+CHECKPOINT_SIGNING_LABEL: Final = b"quorate/chain-checkpoint/v1\n"
+"""Domain separation: a checkpoint key's signature can mean nothing else."""
+
+
+class ChainCheckpoint(BaseModel):
+    """The coordinator's signature over the chain's head: "as of ``signed_at``, the event at
+    ``head_position`` has hash ``head_hash``".
+
+    Not a domain event (it is about the log, not about wallets), so it is not in
+    :data:`DomainEvent` or :data:`EVENT_TYPES`, and readers that follow domain events skip it
+    as an unknown type. It is recorded in the :data:`CHECKPOINT_STREAM` by
+    ``workers.checkpoints`` and checked by ``quorate audit verify`` against the checkpoint
+    public key: since ``head_hash`` commits to every event up to ``head_position``, a chain
+    edited and re-hashed below a checkpoint no longer hashes to it, and whoever re-hashed
+    it cannot sign a new one without the key.
+
+    ``signature`` is Ed25519 (RFC 8032) by ``public_key`` over :meth:`signed_message`.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: Literal[1] = 1
+    head_position: int = Field(ge=1)
+    head_hash: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    signed_at: AwareDatetime
+    interval_seconds: float = Field(gt=0, description="How often the writer checkpoints.")
+    public_key: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    signature: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{128}$")]
+
+    def signed_message(self) -> bytes:
+        """The bytes the key signs: :data:`CHECKPOINT_SIGNING_LABEL` then the canonical JSON
+        (``storage.events.port.canonical_json``) of ``head_hash``, ``head_position``,
+        ``interval_seconds`` and ``signed_at`` (as events' ``recorded_at`` is written)."""
+        return checkpoint_signed_message(
+            head_position=self.head_position,
+            head_hash=self.head_hash,
+            signed_at=self.signed_at,
+            interval_seconds=self.interval_seconds,
+        )
+
+
+def checkpoint_signed_message(
+    *, head_position: int, head_hash: str, signed_at: Any, interval_seconds: float
+) -> bytes:
+    """:meth:`ChainCheckpoint.signed_message` before the signature exists (for the signer)."""
+    document = {
+        "head_hash": head_hash,
+        "head_position": head_position,
+        "interval_seconds": interval_seconds,
+        "signed_at": format_recorded_at(signed_at),
+    }
+    return CHECKPOINT_SIGNING_LABEL + canonical_json(document).encode("utf-8")
+
+
+def checkpoint_to_new_event(checkpoint: ChainCheckpoint) -> NewEvent:
+    """``checkpoint`` in the store's envelope; one key per covered head, so a retried write
+    of the same checkpoint is recognized (and another signature of that head refused)."""
+    return NewEvent(
+        stream_id=CHECKPOINT_STREAM,
+        event_type=ChainCheckpoint.__name__,
+        schema_version=checkpoint.version,
+        payload=checkpoint.model_dump(mode="json", exclude={"version"}),
+        idempotency_key=f"checkpoint-{checkpoint.head_position}/{ChainCheckpoint.__name__}",
+    )
+
+
+def parse_checkpoint(stored: StoredEvent) -> ChainCheckpoint:
+    """The checkpoint in ``stored`` (a ``ChainCheckpoint`` event); raises
+    :class:`EventDecodeError` naming its position."""
+    if stored.event_type != ChainCheckpoint.__name__:
+        raise UnknownEventType(stored.event_type, position=stored.position)
+    if "version" in stored.payload:
+        raise EventDecodeError(
+            position=stored.position,
+            event_type=stored.event_type,
+            reason="payload must not carry 'version'; it is the envelope's schema_version",
+        )
+    try:
+        return ChainCheckpoint.model_validate({**stored.payload, "version": stored.schema_version})
     except ValidationError as exc:
         raise EventDecodeError(
             position=stored.position, event_type=stored.event_type, reason=str(exc)

@@ -30,7 +30,15 @@ Beyond the chain, the port promises:
   to JSON-lines files (:mod:`storage.events.archive`) and only then removes them; positions,
   stream versions and idempotency keys of archived events stay reserved forever;
 * :meth:`EventStore.wait_for_events` wakes a follower (the projection runner) when the log
-  grows.
+  grows;
+* the event index: besides the events, every adapter keeps one :class:`IndexEntry` per event
+  ever appended (archived or not), which is what keeps positions, stream versions and keys
+  unique for ever; :meth:`EventStore.read_index` reads it, so an auditor can check that it
+  agrees with the events;
+* read-only opening: :func:`open_event_store_read_only` opens an existing store for reading
+  only (an auditor's copy, a production replica): it never creates, migrates or writes
+  anything, and refuses a target that is not a Quorate event store
+  (:class:`NotAnEventStore`).
 """
 
 from __future__ import annotations
@@ -55,7 +63,9 @@ from pydantic import (
 )
 
 from storage.closing import AsyncClosing
-from storage.events.errors import ChainBroken
+from storage.events.errors import (
+    ChainBroken,
+)
 from storage.events.metadata import (
     EventMetadata,
     MetadataKey,
@@ -167,6 +177,36 @@ class StoredEvent(BaseModel):
     def event_metadata(self) -> EventMetadata:
         """The metadata as :class:`EventMetadata`; raises ``ValidationError`` if unconventional."""
         return EventMetadata.from_dict(self.metadata)
+
+
+class IndexEntry(BaseModel):
+    """One row of the event index: what the store keeps of every event ever appended.
+
+    It outlives retention (archived events keep their entry), so positions, stream
+    versions, idempotency keys and hashes stay unique for ever, and appends read the chain's
+    head and each stream's version from it. Each field must equal the event's own.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    position: int = Field(ge=1)
+    stream_id: str
+    stream_version: int = Field(ge=1)
+    idempotency_key: str
+    hash: HexDigest
+    recorded_at: Annotated[AwareDatetime, AfterValidator(lambda dt: dt.astimezone(UTC))]
+
+    @classmethod
+    def of(cls, event: StoredEvent) -> IndexEntry:
+        """The entry ``event`` should have."""
+        return cls(
+            position=event.position,
+            stream_id=event.stream_id,
+            stream_version=event.stream_version,
+            idempotency_key=event.idempotency_key,
+            hash=event.hash,
+            recorded_at=event.recorded_at,
+        )
 
 
 def compute_event_hash(
@@ -372,6 +412,14 @@ class EventStore(AsyncClosing):
     async def count(self) -> int:
         """The number of stored events (archived events are not counted)."""
 
+    @abstractmethod
+    async def read_index(self, positions: Sequence[int]) -> list[IndexEntry]:
+        """The event index's entries at ``positions`` (those that exist), in position order.
+
+        One query however many positions (a verifier asks for one batch of events' worth);
+        a position without an entry is simply absent from the result.
+        """
+
     async def wait_for_events(self, after_position: int, timeout: float) -> bool:
         """Wait until the log holds an event after ``after_position``, or ``timeout`` seconds.
 
@@ -431,3 +479,20 @@ async def open_event_store(url: str, *, clock: Clock | None = None) -> EventStor
     from storage.events.factory import open_event_store_from_url
 
     return await open_event_store_from_url(url, clock=clock)
+
+
+async def open_event_store_read_only(url: str) -> EventStore:
+    """Open the existing event store at ``url`` for reading only, as an auditor must.
+
+    Nothing is created, migrated or written, whatever the target holds: SQLite is opened
+    through a ``file:...?mode=ro`` URI (never switched to WAL, no schema created) and
+    PostgreSQL in one ``READ ONLY``, ``REPEATABLE READ`` transaction held for the store's
+    life, so every read sees one snapshot (SQLite likewise holds one read transaction):
+    it is for audits, not for following a live log. Appends and retention raise
+    :class:`EventStoreReadOnly`. A target that is not a Quorate event store of this schema
+    version (a missing, empty or foreign file, a schema without the store's tables) raises
+    :class:`NotAnEventStore` before anything is read.
+    """
+    from storage.events.factory import open_event_store_read_only_from_url
+
+    return await open_event_store_read_only_from_url(url)

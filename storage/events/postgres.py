@@ -22,6 +22,14 @@ Notifications: each append issues ``pg_notify('quorate_events_<schema>', <head p
 in its transaction, delivered on commit; :meth:`PostgresEventStore.wait_for_events` listens
 on a dedicated connection, so followers wake within milliseconds without polling.
 
+Read-only opening (:meth:`PostgresEventStore.open_read_only`, for auditors): one connection
+whose session has ``default_transaction_read_only`` on, inside one ``BEGIN ISOLATION LEVEL
+REPEATABLE READ READ ONLY`` transaction held until the store is closed, so the server itself
+refuses any write and every read sees the same snapshot (a verification of a live store is
+not torn by concurrent appends). No migration runs and no partition is created; the schema
+must already hold a store of this code's version, else
+:class:`~storage.events.errors.NotAnEventStore`.
+
 Each store lives in one schema (``event_store`` by default; tests use a fresh one each);
 its SQL is built by :class:`~storage.events.postgres_schema.Sql` from the templates below,
 over the checked and quoted schema name; every value is a parameter.
@@ -43,7 +51,9 @@ from common.urls import redact_url
 from storage.events._core import (
     archive_month,
     archive_values,
+    check_readable_version,
     decode_event,
+    decode_index_entry,
     encode_json,
     plan_append_from_rows,
     prefix_upper_bound,
@@ -54,11 +64,14 @@ from storage.events.errors import (
     AppendOnlyViolation,
     EventStoreClosed,
     EventStoreError,
+    EventStoreReadOnly,
+    NotAnEventStore,
     RetentionNotPermitted,
 )
 from storage.events.port import (
     Clock,
     EventStore,
+    IndexEntry,
     NewEvent,
     StoredEvent,
     check_expected_versions,
@@ -173,6 +186,10 @@ _QUERY_TEMPLATES = {
         "SELECT pg_catalog.pg_has_role(c.relowner, 'USAGE') FROM pg_catalog.pg_class AS c"
         " WHERE c.oid = $1::regclass"
     ),
+    "index_at": (
+        "SELECT position, stream_id, stream_version, idempotency_key, hash, recorded_at"
+        " FROM {schema}.event_index WHERE position = ANY($1::bigint[]) ORDER BY position"
+    ),
     "last_archived": "SELECT coalesce(max(last_position), 0) FROM {schema}.event_archives",
     "indexed_hash": "SELECT hash FROM {schema}.event_index WHERE position = $1",
     "insert_archive": (
@@ -208,8 +225,45 @@ def notify_channel(schema: str) -> str:
     return NOTIFY_PREFIX + hashlib.sha256(schema.encode("utf-8")).hexdigest()[:32]
 
 
+class _Snapshot:
+    """One connection in one read-only transaction, lent out like a pool's connections.
+
+    What a read-only store reads through: every query sees the transaction's snapshot.
+    Queries are serialized (asyncpg runs one at a time per connection anyway).
+    """
+
+    def __init__(self, connection: Any, transaction: Any) -> None:
+        self._connection = connection
+        self._transaction = transaction
+        self._lock = asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def acquire(self) -> Any:
+        async with self._lock:
+            yield self._connection
+
+    async def close(self) -> None:
+        try:
+            with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError):
+                await self._transaction.rollback()
+        finally:
+            await self._connection.close()
+
+
+async def _check_readable(connection: Any, sql: Sql, url: str) -> None:
+    """The schema holds a store of this code's version, or :class:`NotAnEventStore`."""
+    for table in ("event_store_migrations", "events", "event_index"):
+        if await connection.fetchval(sql["regclass"], f"{sql.quoted_schema}.{table}") is None:
+            raise NotAnEventStore(
+                f"no Quorate event store in schema {sql.schema!r} at {url} (no {table} table)"
+            )
+    version = int(await connection.fetchval(sql["migrated_version"]))
+    check_readable_version(version, SCHEMA_VERSION, f"{url} (schema {sql.schema!r})")
+
+
 class PostgresEventStore(EventStore):
-    """The event store in one PostgreSQL schema. Use :meth:`open`."""
+    """The event store in one PostgreSQL schema. Use :meth:`open`, or :meth:`open_read_only`
+    to audit one."""
 
     def __init__(
         self,
@@ -235,6 +289,7 @@ class PostgresEventStore(EventStore):
         self._listener_lock = asyncio.Lock()
         self._notified_position = 0
         self._wakeup = asyncio.Event()
+        self._read_only = isinstance(pool, _Snapshot)
 
     @classmethod
     async def open(
@@ -274,6 +329,43 @@ class PostgresEventStore(EventStore):
             partitions=partitions,
         )
 
+    @classmethod
+    async def open_read_only(cls, dsn: str, *, schema: str = DEFAULT_SCHEMA) -> PostgresEventStore:
+        """Connect to ``dsn`` and read ``schema``'s store in one read-only snapshot.
+
+        Raises :class:`~storage.events.errors.NotAnEventStore` if the schema holds no store;
+        nothing is created (not even the schema) or migrated.
+        """
+        quote_schema(schema)
+        url = redact_url(dsn)
+        if schema != DEFAULT_SCHEMA:
+            url += ("&" if "?" in url else "?") + f"schema={schema}"
+        connection = await asyncpg.connect(
+            dsn,
+            server_settings={
+                "application_name": "quorate-event-store-read-only",
+                "default_transaction_read_only": "on",
+            },
+        )
+        try:
+            transaction = connection.transaction(isolation="repeatable_read", readonly=True)
+            await transaction.start()
+            await _check_readable(connection, Sql(schema), url)
+        except BaseException:
+            await connection.close()
+            raise
+        return cls(
+            _Snapshot(connection, transaction),
+            schema=schema,
+            url=url,
+            clock=utc_now,
+            dsn=dsn,
+        )
+
+    def _writable(self) -> None:
+        if self._read_only:
+            raise EventStoreReadOnly(f"event store {self.url} is opened read-only")
+
     def _acquire(self) -> Any:
         if self._pool is None:
             raise EventStoreClosed(f"event store {self.url} is closed")
@@ -286,6 +378,7 @@ class PostgresEventStore(EventStore):
         events: Sequence[NewEvent],
         expected_versions: Mapping[str, int] | None = None,
     ) -> list[StoredEvent]:
+        self._writable()
         expected = check_expected_versions(expected_versions)
         if not events:
             return []
@@ -372,6 +465,12 @@ class PostgresEventStore(EventStore):
             value = await connection.fetchval(self._sql["count"])
         return int(value)
 
+    async def read_index(self, positions: Sequence[int]) -> list[IndexEntry]:
+        wanted = [int(position) for position in positions]
+        async with self._acquire() as connection:
+            rows = await connection.fetch(self._sql["index_at"], wanted)
+        return [decode_index_entry(dict(row)) for row in rows]
+
     async def _query(self, sql: str, *parameters: Any) -> list[StoredEvent]:
         async with self._acquire() as connection:
             return _decode_all(await connection.fetch(sql, *parameters))
@@ -424,6 +523,7 @@ class PostgresEventStore(EventStore):
     # -- retention --------------------------------------------------------------------------
 
     async def archive_partitions(self, older_than: datetime, export_dir: Path) -> list[Path]:
+        self._writable()
         boundary = archive_boundary(older_than)
         sql = self._sql
         written: list[Path] = []

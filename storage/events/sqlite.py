@@ -29,24 +29,44 @@ the export file is on disk, and can itself never be changed or removed: every de
 the database allows is recorded, with the digest of where the rows went. (Anyone who can
 write the file can drop triggers; SQLite's triggers guard against mistakes and make
 tampering deliberate and detectable by the chain, not impossible.)
+
+Read-only opening (:meth:`SQLiteEventStore.open_read_only`, for auditors) never writes to
+the target, not even SQLite's side files: the file must exist and start with SQLite's
+header; without a ``-wal`` file beside it (a store closed cleanly, or a copy) it is opened
+``file:...?mode=ro&immutable=1``, which reads the main file and creates nothing (a plain
+``mode=ro`` open of a WAL database creates ``-wal`` and ``-shm`` and leaves them behind); with
+``-wal`` and ``-shm`` (a live store, or a writer that crashed) as an ordinary ``mode=ro``
+reader, which reads the log and writes neither the file nor its ``-wal`` (only the shared
+memory index ``-shm`` sees a reader's marks, as for any reader); with a ``-wal`` but no
+``-shm``, the two files are copied to a private temporary directory and the copy is read. The
+journal mode is never touched, no schema is created, the tables and schema version are
+checked before anything else (:class:`~storage.events.errors.NotAnEventStore` otherwise), and
+one read transaction holds one snapshot for every read.
 """
 
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sqlite3
+import tempfile
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import aiosqlite
 
 from storage.events._core import (
+    COLUMNS,
+    INDEX_COLUMNS,
     archive_month,
     archive_values,
     check_not_newer,
+    check_readable_version,
     decode_event,
+    decode_index_entry,
     encode_json,
     plan_append_from_rows,
     prefix_upper_bound,
@@ -58,10 +78,13 @@ from storage.events.errors import (
     ArchiveError,
     EventStoreClosed,
     EventStoreError,
+    EventStoreReadOnly,
+    NotAnEventStore,
 )
 from storage.events.port import (
     Clock,
     EventStore,
+    IndexEntry,
     NewEvent,
     StoredEvent,
     canonical_json,
@@ -141,6 +164,17 @@ _INSERT_ARCHIVE = (
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _DELETE_ARCHIVED = "DELETE FROM events WHERE position BETWEEN ? AND ?"
+_SELECT_INDEX_AT = (
+    "SELECT position, stream_id, stream_version, idempotency_key, hash, recorded_at"
+    " FROM event_index WHERE position IN (SELECT value FROM json_each(?)) ORDER BY position"
+)
+_SELECT_TABLES = "SELECT name FROM sqlite_master WHERE type = 'table'"
+# PRAGMA table_info takes no parameters; these are whole literal statements.
+_TABLE_INFO = {
+    "events": "PRAGMA table_info(events)",
+    "event_index": "PRAGMA table_info(event_index)",
+}
+_SQLITE_HEADER = b"SQLite format 3\x00"
 _RECORD_MIGRATION = (
     "INSERT OR IGNORE INTO event_store_migrations (version, description, applied_at)"
     " VALUES (?, ?, ?)"
@@ -321,14 +355,67 @@ async def migrate(
                 )
 
 
-class SQLiteEventStore(EventStore):
-    """The event store in one SQLite file (or in memory, for tests). Use :meth:`open`."""
+def _check_sqlite_file(path: Path) -> None:
+    """Refuse, before SQLite sees it, what cannot be an event store: nothing is created."""
+    if not path.exists():
+        raise NotAnEventStore(f"no event store at {path} (no such file)")
+    if not path.is_file():
+        raise NotAnEventStore(f"no event store at {path} (not a regular file)")
+    with path.open("rb") as file:
+        header = file.read(len(_SQLITE_HEADER))
+    if not header:
+        raise NotAnEventStore(f"{path} is not a Quorate event store (an empty file)")
+    if header != _SQLITE_HEADER:
+        raise NotAnEventStore(f"{path} is not a Quorate event store (not a SQLite database)")
 
-    def __init__(self, connection: aiosqlite.Connection, *, url: str, clock: Clock) -> None:
+
+async def _check_event_store(connection: aiosqlite.Connection, where: str) -> None:
+    """The tables and schema version of a Quorate event store, or :class:`NotAnEventStore`."""
+    cursor = await connection.execute(_SELECT_TABLES)
+    tables = {str(row[0]) for row in await cursor.fetchall()}
+    expected = {"events": set(COLUMNS), "event_index": set(INDEX_COLUMNS)}
+    for table, columns in expected.items():
+        if table not in tables:
+            raise NotAnEventStore(
+                f"{where} is not a Quorate event store (a SQLite database without its "
+                f"{table} table)"
+            )
+        cursor = await connection.execute(_TABLE_INFO[table])
+        found = {str(row[1]) for row in await cursor.fetchall()}
+        if found != columns:
+            raise NotAnEventStore(
+                f"{where} is not a Quorate event store (its {table} table has other columns)"
+            )
+    cursor = await connection.execute("PRAGMA user_version")
+    row = await cursor.fetchone()
+    check_readable_version(int(row[0]) if row is not None else 0, SCHEMA_VERSION, where)
+
+
+def _read_only_uri(path: Path, *, immutable: bool) -> str:
+    """A ``file:`` URI that SQLite opens read-only (``immutable``: no locks, no side files)."""
+    uri = "file:" + quote(str(path.resolve()), safe="/") + "?mode=ro"
+    return uri + "&immutable=1" if immutable else uri
+
+
+class SQLiteEventStore(EventStore):
+    """The event store in one SQLite file (or in memory, for tests). Use :meth:`open`, or
+    :meth:`open_read_only` to audit one."""
+
+    def __init__(
+        self,
+        connection: aiosqlite.Connection,
+        *,
+        url: str,
+        clock: Clock,
+        read_only: bool = False,
+        private_copy: Path | None = None,
+    ) -> None:
         self.url = url
         self._connection: aiosqlite.Connection | None = connection
         self._clock = clock
         self._lock = asyncio.Lock()
+        self._read_only = read_only
+        self._private_copy = private_copy
 
     @classmethod
     async def open(
@@ -353,16 +440,80 @@ class SQLiteEventStore(EventStore):
             raise
         return cls(connection, url=url, clock=clock or utc_now)
 
+    @classmethod
+    async def open_read_only(
+        cls, path: str | Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT_SECONDS
+    ) -> SQLiteEventStore:
+        """Open the existing store at ``path`` for reading only (see the module docstring).
+
+        Raises :class:`~storage.events.errors.NotAnEventStore` for a missing, empty or foreign
+        file, having created and changed nothing.
+        """
+        database = str(path)
+        if database == MEMORY:
+            raise NotAnEventStore("an in-memory database holds no event store to open read-only")
+        file = Path(database)
+        _check_sqlite_file(file)
+        wal, shm = Path(database + "-wal"), Path(database + "-shm")
+        private: Path | None = None
+        if not wal.exists() and not Path(database + "-journal").exists():
+            target = _read_only_uri(file, immutable=True)
+        elif shm.exists() or not wal.exists():
+            target = _read_only_uri(file, immutable=False)
+        else:
+            # A reader would have to create -shm beside the file: read a private copy.
+            private = Path(tempfile.mkdtemp(prefix="quorate-read-only-"))
+            copy = private / file.name
+            shutil.copyfile(file, copy)
+            shutil.copyfile(wal, private / wal.name)
+            target = _read_only_uri(copy, immutable=False)
+        try:
+            connection = await aiosqlite.connect(
+                target, uri=True, timeout=busy_timeout, isolation_level=None
+            )
+        except sqlite3.Error as exc:
+            if private is not None:
+                shutil.rmtree(private, ignore_errors=True)
+            raise NotAnEventStore(f"cannot open {database} read-only: {exc}") from exc
+        try:
+            connection.row_factory = sqlite3.Row
+            await connection.execute("PRAGMA query_only = ON")
+            # One read transaction for the store's life: every read sees one snapshot.
+            await connection.execute("BEGIN")
+            await _check_event_store(connection, database)
+        except BaseException as exc:
+            await connection.close()
+            if private is not None:
+                shutil.rmtree(private, ignore_errors=True)
+            if isinstance(exc, sqlite3.OperationalError):
+                # Locked, busy, I/O: a store that could not be read now, not a foreign file.
+                raise EventStoreError(f"cannot read event store {database}: {exc}") from exc
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise NotAnEventStore(f"{database} is not a Quorate event store ({exc})") from exc
+            raise
+        return cls(
+            connection,
+            url="sqlite:///" + database,
+            clock=utc_now,
+            read_only=True,
+            private_copy=private,
+        )
+
     def _conn(self) -> aiosqlite.Connection:
         if self._connection is None:
             raise EventStoreClosed(f"event store {self.url} is closed")
         return self._connection
+
+    def _writable(self) -> None:
+        if self._read_only:
+            raise EventStoreReadOnly(f"event store {self.url} is opened read-only")
 
     async def append_many(
         self,
         events: Sequence[NewEvent],
         expected_versions: Mapping[str, int] | None = None,
     ) -> list[StoredEvent]:
+        self._writable()
         expected = check_expected_versions(expected_versions)
         if not events:
             return []
@@ -435,7 +586,14 @@ class SQLiteEventStore(EventStore):
     async def count(self) -> int:
         return await self._scalar("SELECT count(*) FROM events")
 
+    async def read_index(self, positions: Sequence[int]) -> list[IndexEntry]:
+        wanted = canonical_json([int(position) for position in positions])
+        async with self._lock:
+            rows = await self._conn().execute_fetchall(_SELECT_INDEX_AT, (wanted,))
+        return [decode_index_entry(row_mapping(row)) for row in rows]
+
     async def archive_partitions(self, older_than: datetime, export_dir: Path) -> list[Path]:
+        self._writable()
         boundary = format_recorded_at(archive_boundary(older_than))
         written: list[Path] = []
         # One transaction per month: each month is exported and removed, or left whole.
@@ -511,6 +669,9 @@ class SQLiteEventStore(EventStore):
             connection, self._connection = self._connection, None
             if connection is not None:
                 await connection.close()
+            private, self._private_copy = self._private_copy, None
+            if private is not None:
+                shutil.rmtree(private, ignore_errors=True)
 
     async def _query(self, sql: str, parameters: tuple[Any, ...]) -> list[StoredEvent]:
         # Reads take the lock too: on a shared connection a read issued while another task's

@@ -21,6 +21,7 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 
+from common.types import Scheme
 from storage.events.models import (
     CeremonyFailed,
     CeremonyStarted,
@@ -32,7 +33,15 @@ from storage.events.models import (
     to_new_event,
     wallet_stream,
 )
-from storage.events.port import EventStore, StoredEvent, canonical_json, open_event_store
+from storage.events.port import (
+    GENESIS_HASH,
+    EventStore,
+    StoredEvent,
+    canonical_json,
+    event_hash,
+    open_event_store,
+)
+from tests.storage.audit.keys import WALLETS, WalletKeys
 
 POSTGRES_URL = os.environ.get(
     "QUORATE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -66,16 +75,47 @@ def _hex(byte: int, size: int = 32) -> str:
     return bytes([byte]).hex() * size
 
 
-def _wallet(wallet_id: str) -> WalletCreated:
+SCHEMES: dict[str, Scheme] = {"w1": "bip340", "w2": "ed25519"}
+"""The fixture's wallets: w1 a FROST taproot wallet, w2 a FROST Ed25519 one."""
+
+
+def wallet_keys(wallet_id: str) -> WalletKeys:
+    """The keys of a fixture wallet (``w1``, ``w2``, or a renamed copy of one)."""
+    base = wallet_id.split("-r", 1)[0]
+    return WALLETS[SCHEMES.get(base, "bip340")](wallet_id)
+
+
+def wallet_created(wallet_id: str, keys: WalletKeys | None = None) -> WalletCreated:
+    keys = keys or wallet_keys(wallet_id)
     return WalletCreated(
         wallet_id=wallet_id,
-        scheme="bip340",
-        ciphersuite="FROST-secp256k1-SHA256-TR-v1",
-        group_public_key="02" + _hex(0x11),
+        scheme=keys.scheme,
+        ciphersuite=keys.ciphersuite,
+        group_public_key=keys.group_key.hex(),
         threshold=3,
         parties=PARTIES,
         public_key_package=_hex(0x22, 40),
         ceremony_id=f"dkg-{wallet_id}",
+    )
+
+
+def signature_produced(
+    ceremony_id: str,
+    wallet_id: str,
+    message: bytes,
+    signers: list[str],
+    keys: WalletKeys | None = None,
+) -> SignatureProduced:
+    """A real signature of ``message`` by the wallet's key, as a ceremony records it."""
+    keys = keys or wallet_keys(wallet_id)
+    return SignatureProduced(
+        ceremony_id=ceremony_id,
+        wallet_id=wallet_id,
+        scheme=keys.scheme,
+        public_key=keys.public_key.hex(),
+        message=message.hex(),
+        signature=keys.sign(message).hex(),
+        signers=signers,
     )
 
 
@@ -89,15 +129,7 @@ def _signing(ceremony_id: str, wallet_id: str, index: int) -> list[DomainEvent]:
             protocol="frost",
             parties=signers,
         ),
-        SignatureProduced(
-            ceremony_id=ceremony_id,
-            wallet_id=wallet_id,
-            scheme="bip340",
-            public_key=_hex(0x11),
-            message=_hex(index),
-            signature=_hex(0x40 + index, 64),
-            signers=signers,
-        ),
+        signature_produced(ceremony_id, wallet_id, bytes([index]) * 32, signers),
     ]
 
 
@@ -118,8 +150,8 @@ def domain_events() -> list[tuple[str, DomainEvent]]:
     ====  ======================================
     """
     log: list[tuple[str, DomainEvent]] = [
-        (wallet_stream("w1"), _wallet("w1")),
-        (wallet_stream("w2"), _wallet("w2")),
+        (wallet_stream("w1"), wallet_created("w1")),
+        (wallet_stream("w2"), wallet_created("w2")),
     ]
     for index, (ceremony, wallet) in enumerate(
         [("c1", "w1"), ("c2", "w2"), ("c3", "w1"), ("c4", "w1"), ("c5", "w1"), ("c6", "w2")],
@@ -163,10 +195,18 @@ async def populate(store: EventStore, *, repeat: int = 1) -> list[StoredEvent]:
 
 
 def _renamed(event: DomainEvent, suffix: str) -> DomainEvent:
-    """``event`` moved to other wallet and ceremony ids, for bigger logs."""
-    update: dict[str, Any] = {"wallet_id": event.wallet_id + suffix}
+    """``event`` moved to other wallet and ceremony ids, for bigger logs (a renamed wallet
+    has keys of its own, so its events are made again, signatures included)."""
+    wallet_id = event.wallet_id + suffix
+    if isinstance(event, WalletCreated):
+        return wallet_created(wallet_id)
+    update: dict[str, Any] = {"wallet_id": wallet_id}
     if hasattr(event, "ceremony_id"):
         update["ceremony_id"] = event.ceremony_id + suffix
+    if isinstance(event, SignatureProduced):
+        return signature_produced(
+            update["ceremony_id"], wallet_id, bytes.fromhex(event.message), event.signers
+        )
     return event.model_copy(update=update)
 
 
@@ -211,6 +251,41 @@ class Backend(ABC):
         counts = await self.tamper([("DELETE FROM events WHERE position = $1", (position,))])
         assert counts == [1], "the DELETE was not applied: is the bypass still right?"
 
+    async def delete_with_index(self, position: int) -> None:
+        """Delete the event and its index entry: an intruder who knows about the index."""
+        counts = await self.tamper(
+            [
+                ("DELETE FROM events WHERE position = $1", (position,)),
+                ("DELETE FROM event_index WHERE position = $1", (position,)),
+            ]
+        )
+        assert counts == [1, 1], "the DELETE was not applied: is the bypass still right?"
+
+    async def rehash(self, position: int, **changes: Any) -> None:
+        """Edit ``position``'s payload, then re-hash every event from there to the head and
+        rewrite the index to match: a tampering the chain and the index both pass."""
+        async with await open_event_store(self.url) as store:
+            events = await store.read_all()
+        prev_hash = events[position - 2].hash if position > 1 else GENESIS_HASH
+        statements: list[tuple[str, tuple[Any, ...]]] = []
+        for event in events[position - 1 :]:
+            payload = {**event.payload, **(changes if event.position == position else {})}
+            relinked = event.model_copy(update={"payload": payload, "prev_hash": prev_hash})
+            new_hash = event_hash(relinked)
+            statements += [
+                (
+                    "UPDATE events SET payload = $1, prev_hash = $2, hash = $3 WHERE position = $4",
+                    (canonical_json(payload), prev_hash, new_hash, event.position),
+                ),
+                (
+                    "UPDATE event_index SET hash = $1 WHERE position = $2",
+                    (new_hash, event.position),
+                ),
+            ]
+            prev_hash = new_hash
+        counts = await self.tamper(statements)
+        assert counts == [1] * len(statements), "the re-hash was not applied"
+
     async def swap(self, first: int, second: int) -> None:
         """Exchange two rows' positions (their contents trade places in position order).
 
@@ -249,7 +324,8 @@ class SQLiteBackend(Backend):
         connection = sqlite3.connect(self.path)
         try:
             triggers = connection.execute(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'events'"
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+                " AND tbl_name IN ('events', 'event_index')"
             ).fetchall()
             assert triggers, "expected append-only triggers on the events table"
             counts = []
@@ -315,7 +391,8 @@ class PostgresBackend(Backend):
             self.schema,
         )
         assert rows, f"no events table in schema {self.schema}"
-        return [f"{_quote(row['schema'])}.{_quote(row['name'])}" for row in rows]
+        tables = [f"{_quote(row['schema'])}.{_quote(row['name'])}" for row in rows]
+        return [*tables, f"{_quote(self.schema)}.event_index"]
 
     async def tamper(self, statements: list[tuple[str, tuple[Any, ...]]]) -> list[int]:
         connection = await self._connect()

@@ -65,7 +65,12 @@ def test_verify_names_deleted_and_reordered_rows(backend: Backend, tamper: str) 
 
 def test_url_defaults_from_settings(sqlite_backend: SQLiteBackend) -> None:
     asyncio.run(sqlite_backend.build())
-    result = _audit("verify", env={"QUORATE_EVENT_STORE_URL": sqlite_backend.url})
+    # A data directory of its own: its checkpoint key (none here) is the one trusted.
+    env = {
+        "QUORATE_EVENT_STORE_URL": sqlite_backend.url,
+        "QUORATE_DATA_DIR": str(sqlite_backend.path.parent),
+    }
+    result = _audit("verify", env=env)
     assert result.exit_code == 0, result.output
     assert sqlite_backend.url in result.stdout
 
@@ -376,13 +381,14 @@ def test_commands_under_a_parent_app(sqlite_backend: SQLiteBackend, tmp_path: Pa
 def test_verify_store_against_an_earlier_export(
     sqlite_backend: SQLiteBackend, tmp_path: Path
 ) -> None:
-    """Deleting the newest rows leaves a valid chain; the last export's manifest catches it."""
+    """Deleting the newest rows (and their index entries) leaves a valid chain and index;
+    the last export's manifest catches it."""
     asyncio.run(sqlite_backend.build())
     out = tmp_path / "monthly.jsonl"
     assert _audit("export", "--url", sqlite_backend.url, "--out", str(out)).exit_code == 0
     manifest = f"{out}.manifest.json"
     assert _audit("verify", "--url", sqlite_backend.url, "--manifest", manifest).exit_code == 0
-    asyncio.run(sqlite_backend.delete(EVENT_COUNT))
+    asyncio.run(sqlite_backend.delete_with_index(EVENT_COUNT))
     assert _audit("verify", "--url", sqlite_backend.url).exit_code == 0
     result = _audit("verify", "--url", sqlite_backend.url, "--manifest", manifest)
     assert result.exit_code == EXIT_TAMPERED

@@ -111,8 +111,19 @@ async def test_agrees_with_the_ports_verify_chain(backend: Backend) -> None:
     assert report.finding.position == broken.value.position == 11
 
 
+async def test_the_index_catches_a_deleted_tail(backend: Backend) -> None:
+    """Removing the newest events leaves a valid chain, but the index still records them."""
+    await backend.build()
+    await backend.delete(EVENT_COUNT)
+    report = await verify_url(backend.url)
+    assert report.finding is not None
+    assert (report.finding.problem, report.finding.position) == (Problem.MISSING, EVENT_COUNT)
+    assert f"records events up to position {EVENT_COUNT}" in report.finding.reason
+
+
 async def test_checkpoint_catches_a_deleted_tail(sqlite_backend: SQLiteBackend) -> None:
-    """Removing the newest events leaves a valid chain; an earlier export's manifest shows it."""
+    """Removing the newest events and their index entries leaves a valid chain and index;
+    an earlier export's manifest shows it."""
     stored = await sqlite_backend.build()
     manifest = ExportManifest(
         file="earlier.jsonl",
@@ -127,9 +138,9 @@ async def test_checkpoint_catches_a_deleted_tail(sqlite_backend: SQLiteBackend) 
         sha256="00" * 32,
     )
     assert (await verify_url(sqlite_backend.url, manifest=manifest)).ok
-    await sqlite_backend.delete(EVENT_COUNT)
+    await sqlite_backend.delete_with_index(EVENT_COUNT)
     alone = await verify_url(sqlite_backend.url)
-    assert alone.ok  # The chain alone cannot see it; the report says so.
+    assert alone.ok  # The store alone cannot show it; the report says so.
     assert any("very end" in note for note in alone.notes)
     report = await verify_url(sqlite_backend.url, manifest=manifest)
     assert report.finding is not None

@@ -27,6 +27,7 @@ from storage.events.errors import (
     ArchiveError,
     ChainBroken,
     EventStoreClosed,
+    EventStoreReadOnly,
     IdempotencyConflict,
     StreamVersionConflict,
 )
@@ -52,9 +53,11 @@ from storage.events.port import (
     RETENTION,
     Clock,
     EventStore,
+    IndexEntry,
     NewEvent,
     StoredEvent,
     open_event_store,
+    open_event_store_read_only,
     verify_chain,
 )
 
@@ -851,6 +854,45 @@ class EventStoreContract(ABC):
                 await store.archive_partitions(NOW, tmp_path)
             assert await store.count() == 1
         assert (tmp_path / "events-2016-06.jsonl").read_text() == "someone else's archive\n"
+
+    # -- the event index and read-only opening ---------------------------------------------
+
+    async def test_every_event_has_its_index_entry(self, tmp_path: Path) -> None:
+        clock = ManualClock(years_ago(9))
+        async with await self.open_store(clock) as store:
+            old = await store.append_many([event("a"), event("b", stream="wallet-b")])
+            clock.now = NOW
+            await store.archive_partitions(NOW, tmp_path)
+            new = await store.append(event("c"))
+            entries = await store.read_index([3, 1, 2, 99])
+        # Archived events keep their entries: the index is never archived.
+        assert entries == [IndexEntry.of(e) for e in (*old, new)]
+
+    async def test_read_only_opening_reads_and_refuses_writes(self) -> None:
+        store, stored = await self.filled_store(5)
+        await store.close()
+        async with await open_event_store_read_only(self.store_url) as reader:
+            assert await reader.read_all() == stored
+            assert await reader.read_stream("wallet-w0") == stored[0::2]
+            assert await reader.head() == stored[-1]
+            assert await reader.head_position() == 5
+            assert await reader.read_index([1, 5]) == [
+                IndexEntry.of(stored[0]),
+                IndexEntry.of(stored[4]),
+            ]
+            assert "password" not in reader.url
+            with pytest.raises(EventStoreReadOnly):
+                await reader.append(event("k9"))
+        async with await self.open_store() as store:
+            assert await store.count() == 5
+
+    async def test_read_only_opening_sees_one_snapshot(self) -> None:
+        store, stored = await self.filled_store(3)
+        async with store, await open_event_store_read_only(self.store_url) as reader:
+            assert await reader.count() == 3
+            await store.append(event("later"))
+            assert await reader.count() == 3
+            assert await reader.read_all() == stored
 
 
 def domain_event_examples() -> list[Any]:

@@ -10,11 +10,15 @@ from pydantic import ValidationError
 
 from storage.events.errors import EventDecodeError, UnknownEventType
 from storage.events.models import (
+    CHECKPOINT_STREAM,
     EVENT_TYPES,
     CeremonyFailed,
+    ChainCheckpoint,
     SignatureProduced,
     WalletCreated,
     ceremony_stream,
+    checkpoint_to_new_event,
+    parse_checkpoint,
     parse_event,
     to_new_event,
     wallet_stream,
@@ -162,3 +166,64 @@ def test_payload_must_not_carry_its_own_version() -> None:
     new = to_new_event(wallet_created(), stream_id="wallet-w1", idempotency_key="k")
     with pytest.raises(EventDecodeError, match="version"):
         parse_event(stored_from(new, payload={**new.canonical_payload(), "version": 1}))
+
+
+# -- the chain's checkpoints ---------------------------------------------------------------
+
+
+def _checkpoint(**changes: Any) -> ChainCheckpoint:
+    fields: dict[str, Any] = {
+        "head_position": 41,
+        "head_hash": "cd" * 32,
+        "signed_at": datetime(2025, 1, 1, 12, 0, tzinfo=UTC),
+        "interval_seconds": 60.0,
+        "public_key": "ef" * 32,
+        "signature": "01" * 64,
+    } | changes
+    return ChainCheckpoint(**fields)
+
+
+def test_a_checkpoint_round_trips_and_is_no_domain_event() -> None:
+    checkpoint = _checkpoint()
+    new = checkpoint_to_new_event(checkpoint)
+    assert (new.stream_id, new.event_type) == (CHECKPOINT_STREAM, "ChainCheckpoint")
+    assert new.idempotency_key == "checkpoint-41/ChainCheckpoint"
+    assert "version" not in new.payload
+    assert parse_checkpoint(stored_from(new)) == checkpoint
+    # Readers of domain events skip it as an unknown type.
+    assert "ChainCheckpoint" not in EVENT_TYPES
+    with pytest.raises(UnknownEventType):
+        parse_event(stored_from(new))
+
+
+def test_the_signed_message_is_pinned() -> None:
+    """The bytes a checkpoint key signs (an independent verifier rebuilds them from this)."""
+    assert _checkpoint().signed_message() == (
+        b"quorate/chain-checkpoint/v1\n"
+        b'{"head_hash":"' + b"cd" * 32 + b'","head_position":41,"interval_seconds":60.0,'
+        b'"signed_at":"2025-01-01T12:00:00.000000+00:00"}'
+    )
+    # Read back from the store, the same bytes.
+    stored = stored_from(checkpoint_to_new_event(_checkpoint()))
+    assert parse_checkpoint(stored).signed_message() == _checkpoint().signed_message()
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"head_position": 0},
+        {"head_hash": "CD" * 32},
+        {"public_key": "ef" * 31},
+        {"signature": "01" * 63},
+        {"interval_seconds": 0},
+        {"signed_at": datetime(2025, 1, 1)},  # naive
+    ],
+)
+def test_a_malformed_checkpoint_is_refused(bad: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        _checkpoint(**bad)
+    good = checkpoint_to_new_event(_checkpoint())
+    spoiled = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in bad.items()}
+    stored = stored_from(good, payload={**good.canonical_payload(), **spoiled})
+    with pytest.raises(EventDecodeError):
+        parse_checkpoint(stored)

@@ -1,8 +1,15 @@
-"""Local provisioning: each party's KEK, vault and sealing key, and the codec keys.
+"""Local provisioning: each party's KEK, vault and sealing key, the request-signing key
+and the codec keys.
 
 In production each party provisions itself on its own host and publishes only its
 sealing public key; for development and the demo, one command prepares every party's
 directory under the data directory (``parties/<id>/kek.key`` and ``vault.sqlite3``).
+
+The request-signing key (runtime.authorization) authorizes every signing request. Unless
+the reference topology names one (``request_signing_public_key``: the API holds its
+private half), provisioning makes one in the data directory (``request-signing.key``,
+mode 0600), for the embedded deployment's client, and publishes its public half in the
+provisioned topology, which every party reads.
 """
 
 from __future__ import annotations
@@ -10,6 +17,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from mpc.sealing import SealingKeyPair
+from runtime.authorization import REQUEST_SIGNING_KEY_FILE, RequestAuthorizer
+from runtime.checkpoint_key import ensure_checkpoint_key
 from runtime.codec import CodecKeyTable
 from runtime.settings import Settings
 from runtime.topology import Topology
@@ -55,10 +64,33 @@ def provision_local(settings: Settings) -> Topology:
         finally:
             vault.close()
         parties.append(party.model_copy(update={"sealing_public_key": public}))
-    topology = Topology(threshold=reference.threshold, parties=tuple(parties))
+    signing_key = reference.request_signing_public_key
+    if signing_key is None:
+        RequestAuthorizer.create_file(request_signing_key_path(settings))
+        signing_key = load_request_authorizer(settings).public_key.hex()
+    topology = Topology(
+        threshold=reference.threshold,
+        parties=tuple(parties),
+        request_signing_public_key=signing_key,
+    )
     _write_atomically(settings.topology_path, topology.to_toml())
     CodecKeyTable.load_or_create(settings.codec_keys_path)
+    # The key the coordinator signs chain-head checkpoints with (audit verify checks them).
+    ensure_checkpoint_key(settings.data_dir)
     return topology
+
+
+def request_signing_key_path(settings: Settings) -> Path:
+    """The embedded deployment's request-signing private key (made by provisioning)."""
+    return settings.data_dir / REQUEST_SIGNING_KEY_FILE
+
+
+def load_request_authorizer(settings: Settings) -> RequestAuthorizer:
+    """What the client signs its requests' authorizations with; provision first."""
+    path = request_signing_key_path(settings)
+    if not path.exists():
+        raise FileNotFoundError(f"no request-signing key at {path}: provision the deployment")
+    return RequestAuthorizer.load(path)
 
 
 def load_topology(settings: Settings) -> Topology:

@@ -5,30 +5,42 @@ step stores what it produced before replying, so a retried activity returns the 
 messages and never draws new randomness for a round it already answered. A presignature
 is kept in the vault's single-use store: the share it signs is recorded there, in the
 same transaction that consumes it, before it leaves the activity.
+
+Only the online round (``ecdsa_sign``) releases anything that signs a message, so it is
+the one that checks the request's authorization (runtime.authorization), before the
+presignature is touched. Presigning is message-independent: a presignature alone signs
+nothing, and each is consumed by at most one authorized signing, so the offline phase
+(``Presign``, and the inline presigning of a Sign) and the ECDSA setup are not gated; an
+unauthorized caller can at most spend the parties' time and presignatures (DoS), never
+obtain a share of a signature.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from collections.abc import Mapping
 
 from temporalio import activity
 
-from activities.errors import business_error
+from activities.errors import CeremonyDiscarded, business_error
 from activities.models import (
     AuxGenerateInput,
     AuxGenerateResult,
     AuxVerifyFacInput,
     AuxVerifyPeerInput,
     AuxVerifyPeerResult,
+    DiscardNoncesResult,
+    DiscardPresignatureInput,
     EcdsaSignInput,
     EcdsaSignResult,
     PresignFinishResult,
     PresignRoundInput,
     PresignRoundResult,
 )
+from activities.party import DISCARDED, authorize_request, discard_nonce_record
 from activities.prime_pool import SafePrimePool
 from activities.protocol import KEY_SHARE, PUBLIC_KEY_PACKAGE, identifier, session_id
 from mpc.ecdsa import codec, presign
@@ -52,8 +64,16 @@ from mpc.ecdsa.sign import sign_share
 from mpc.frost import FROST_SECP256K1, KeyShare, PublicKeyPackage
 from mpc.frost.serialization import decode
 from mpc.group import Secp256k1Element
-from storage.vault.errors import NonceAlreadyConsumed, NoncesNotFound, SecretNotFound
+from runtime.authorization import RequestVerifier, Unauthorized
+from storage.vault.errors import (
+    NonceAlreadyConsumed,
+    NoncesNotFound,
+    SecretAlreadyStored,
+    SecretNotFound,
+)
 from storage.vault.port import ShareVault
+
+log = logging.getLogger(__name__)
 
 PARTY = "_party"
 AUX_SECRET = "ecdsa/aux-secret"  # noqa: S105 - a vault record name, not a secret
@@ -79,13 +99,19 @@ class EcdsaPartyActivities:
     """One party's ECDSA steps, bound to its own vault."""
 
     def __init__(
-        self, party_id: str, vault: ShareVault, primes: SafePrimePool | None = None
+        self,
+        party_id: str,
+        vault: ShareVault,
+        primes: SafePrimePool | None = None,
+        *,
+        requests: RequestVerifier,
     ) -> None:
         if vault.party_id != party_id:
             raise ValueError("a party's activities must use that party's own vault")
         self.party_id = party_id
         self._vault = vault
         self._primes = primes
+        self._requests = requests
 
     # -- auxiliary information (CGGMP21 Fig. 6) --------------------------------------
 
@@ -195,6 +221,7 @@ class EcdsaPartyActivities:
         stored = self._stored_round(request, 1)
         if stored is not None:
             return stored
+        self._refuse_if_discarded(request)
         context, share, paillier = self._context(request)
         try:
             state, broadcast, direct = presign.round1(context, self.party_id, share, paillier)
@@ -207,6 +234,7 @@ class EcdsaPartyActivities:
         stored = self._stored_round(request, 2)
         if stored is not None:
             return stored
+        self._refuse_if_discarded(request)
         context, _, _ = self._context(request)
         state = codec.decode(self._state(request, 1), presign.Round1State)
         try:
@@ -228,6 +256,7 @@ class EcdsaPartyActivities:
         stored = self._stored_round(request, 3)
         if stored is not None:
             return stored
+        self._refuse_if_discarded(request)
         context, _, _ = self._context(request)
         state = codec.decode(self._state(request, 2), presign.Round2State)
         try:
@@ -257,12 +286,16 @@ class EcdsaPartyActivities:
             presignature = presign.finish(context, state, broadcasts, direct)
         except EcdsaError as error:
             raise business_error(error, culprits=error.culprits) from None
-        self._vault.store_nonces(
+        stored = self._vault.store_nonces(
             request.wallet_id,
             f"presign/{request.presign_id}",
             codec.encode(presignature),
             presignature.R.compressed(),
         )
+        if stored == DISCARDED:
+            raise business_error(
+                CeremonyDiscarded(f"presignature {request.presign_id} was discarded")
+            )
         for round_number in (1, 2, 3):
             self._vault.delete_secret(request.wallet_id, self._state_name(request, round_number))
         return PresignFinishResult(
@@ -275,11 +308,40 @@ class EcdsaPartyActivities:
 
     @activity.defn(name="party.ecdsa_sign")
     def sign(self, request: EcdsaSignInput) -> EcdsaSignResult:
-        """σ_i for one digest; the presignature is consumed before the share leaves."""
+        """σ_i for one digest; the presignature is consumed before the share leaves.
+
+        Only for an authorized request: the digest, wallet and request (and, for a
+        transfer, the transaction) are checked first, and one request signs with one
+        presignature (a second one for the same request is refused)."""
         digest = bytes.fromhex(request.digest)
+        ceremony_id = request.ceremony_id or ""
+        claims = authorize_request(
+            self._requests,
+            self._vault,
+            self.party_id,
+            request.authorization,
+            wallet_id=request.wallet_id,
+            ceremony_id=ceremony_id,
+            message=digest,
+            taproot_merkle_root=None,
+            transfer=request.transfer,
+        )
+        try:
+            self._vault.put_secret(
+                request.wallet_id, f"ecdsa/sign/{ceremony_id}", request.presign_id.encode()
+            )
+        except SecretAlreadyStored:
+            raise business_error(
+                Unauthorized(
+                    "wrong-request", f"request {ceremony_id} already used another presignature"
+                )
+            ) from None
 
         def compute(exported: bytes) -> bytes:
-            return codec.encode(sign_share(codec.decode(exported, presign.Presignature), digest))
+            presignature = codec.decode(exported, presign.Presignature)
+            # Raising here leaves the presignature unused (the vault changes nothing).
+            RequestVerifier.check_signers(claims, presignature.signers)
+            return codec.encode(sign_share(presignature, digest))
 
         try:
             share = self._vault.consume_nonces(
@@ -288,11 +350,29 @@ class EcdsaPartyActivities:
                 hashlib.sha256(request.model_dump_json().encode()).digest(),
                 compute,
             )
-        except (NonceAlreadyConsumed, NoncesNotFound) as error:
+        except (NonceAlreadyConsumed, NoncesNotFound, Unauthorized) as error:
             raise business_error(error) from None
         except EcdsaError as error:
             raise business_error(error) from None
         return EcdsaSignResult(party=self.party_id, share=share.decode())
+
+    @activity.defn(name="party.ecdsa_discard_presignature")
+    def discard_presignature(self, request: DiscardPresignatureInput) -> DiscardNoncesResult:
+        """Destroys a presignature of a failed ceremony and any presigning round state
+        (k_i, γ_i and the rest): idempotent; says what it found."""
+        outcome = discard_nonce_record(
+            self._vault, request.wallet_id, f"presign/{request.presign_id}"
+        )
+        for round_number in (1, 2, 3):
+            name = f"ecdsa/presign/{request.presign_id}/state{round_number}"
+            if self._vault.has_secret(request.wallet_id, name):
+                self._vault.delete_secret(request.wallet_id, name)
+                if outcome == "none":
+                    outcome = "destroyed"
+        log.info(
+            "party %s discarded presignature %s: %s", self.party_id, request.presign_id, outcome
+        )
+        return DiscardNoncesResult(party=self.party_id, outcome=outcome)
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -355,6 +435,13 @@ class EcdsaPartyActivities:
             raise business_error(
                 ValueError("this party has no ECDSA auxiliary information: run the setup")
             ) from None
+
+    def _refuse_if_discarded(self, request: PresignRoundInput) -> None:
+        """A presignature's record exists once it is finished or discarded: no new round."""
+        if self._vault.nonce_state(request.wallet_id, f"presign/{request.presign_id}"):
+            raise business_error(
+                CeremonyDiscarded(f"presignature {request.presign_id} is finished or discarded")
+            )
 
     @staticmethod
     def _state_name(request: PresignRoundInput, round_number: int) -> str:

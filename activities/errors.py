@@ -17,6 +17,27 @@ from temporalio.exceptions import ApplicationError
 
 from mpc.frost.errors import FrostError
 from mpc.frost.identifier import Identifier
+from runtime.authorization import Unauthorized
+
+__all__ = [
+    "CeremonyAbort",
+    "CeremonyDiscarded",
+    "DkgDisagreement",
+    "DuplicateParty",
+    "InvalidKey",
+    "InvalidMessage",
+    "InvalidRequest",
+    "InvalidSigners",
+    "InvalidThreshold",
+    "RequestConflict",
+    "Unauthorized",
+    "UnknownParty",
+    "UnknownWallet",
+    "WalletExists",
+    "WrongScheme",
+    "business_error",
+    "protocol_error",
+]
 
 
 class InvalidRequest(ValueError):
@@ -61,6 +82,15 @@ class InvalidKey(InvalidRequest):
 
 class RequestConflict(InvalidRequest):
     """The request id was already used for a different request."""
+
+
+# Unauthorized (runtime.authorization, where parties check authorizations): a request
+# whose authorization is missing, forged, expired, or for another wallet, message or
+# request; its message starts with the reason (``expired: ...``).
+
+
+class CeremonyDiscarded(InvalidRequest):
+    """The ceremony failed and its nonces were destroyed: it cannot be resumed."""
 
 
 class DkgDisagreement(RuntimeError):

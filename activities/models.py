@@ -5,8 +5,12 @@ public protocol outputs and sealed envelopes, never a share or a nonce in the cl
 Byte strings travel as lowercase hex (``common.types``): a workflow input takes
 ``HexOrEmpty`` where the request's own checks refuse what cannot be signed with a typed
 error; everything a party or the coordinator produces is non-empty ``Hex``. The workflow
-sandbox imports this module, so it depends on pydantic alone (as do chains.models and
-common.types).
+sandbox imports this module, so it depends on pydantic models alone (chains.models,
+common.types, and the authorization format of runtime.authorization).
+
+A signing request carries its ``authorization`` (runtime.authorization) from the client to
+every party round, where the party checks it; it is public (claims and an Ed25519
+signature), like everything else here.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from chains.models import (
     UnsignedTransaction,
 )
 from common.types import Hex, HexOrEmpty, PartyId, Scheme, WalletId
+from runtime.authorization import RequestAuthorization, TransferPayload
 
 
 class Model(BaseModel):
@@ -62,6 +67,12 @@ class SignInput(Model):
     signers: tuple[PartyId, ...] = ()
     # BIP341 script-tree merkle root; none for a key-path-only (BIP86) output.
     taproot_merkle_root: HexOrEmpty | None = None
+    # Signed by the request-signing key for this request id (the workflow id); every
+    # party refuses a request without a valid one (Unauthorized).
+    authorization: RequestAuthorization | None = None
+    # A transfer's ceremony (SignTransaction's child): the unsigned transaction the
+    # message is a payload of, which each party checks against the authorized intent.
+    transfer: TransferPayload | None = None
 
 
 class SignResult(Model):
@@ -211,6 +222,12 @@ class SignRound1Input(Model):
     wallet_id: WalletId
     ceremony_id: str
     ciphersuite: str
+    # What the ceremony will sign: round 1 makes no use of it, but the party commits to
+    # nonces only for a request whose authorization covers it.
+    message: HexOrEmpty | None = None
+    taproot_merkle_root: Hex | None = None
+    authorization: RequestAuthorization | None = None
+    transfer: TransferPayload | None = None
 
 
 class SignRound1Result(Model):
@@ -225,11 +242,38 @@ class SignRound2Input(Model):
     message: HexOrEmpty
     commitments: dict[PartyId, Hex]
     taproot_merkle_root: Hex | None = None
+    authorization: RequestAuthorization | None = None
+    transfer: TransferPayload | None = None
 
 
 class SignRound2Result(Model):
     party: PartyId
     signature_share: Hex
+
+
+class DiscardNoncesInput(Model):
+    """Destroy a failed or abandoned ceremony's nonces (FROST) at one party."""
+
+    wallet_id: WalletId
+    ceremony_id: str
+
+
+class DiscardPresignatureInput(Model):
+    """Destroy a presignature (and any presigning round state) at one party."""
+
+    wallet_id: WalletId
+    presign_id: str
+
+
+# What a party found when told to destroy nonces: fresh ones it destroyed, none ever made
+# (it leaves a tombstone, so a late round cannot make them), already destroyed, or used by
+# a signature share that already left the party (nothing secret is left).
+DiscardOutcome = Literal["destroyed", "none", "already-discarded", "used"]
+
+
+class DiscardNoncesResult(Model):
+    party: PartyId
+    outcome: DiscardOutcome
 
 
 # -- threshold ECDSA (CGGMP21) -----------------------------------------------------------
@@ -313,6 +357,10 @@ class EcdsaSignInput(Model):
     wallet_id: WalletId
     presign_id: str
     digest: Hex
+    # The signing ceremony (the Sign workflow's id), which the authorization names.
+    ceremony_id: str | None = None
+    authorization: RequestAuthorization | None = None
+    transfer: TransferPayload | None = None
 
 
 class EcdsaSignResult(Model):
@@ -368,6 +416,9 @@ class SignTransactionInput(Model):
     intent: TransferIntent
     # Empty means the coordinator picks the signer set.
     signers: tuple[PartyId, ...] = ()
+    # The transfer intent signed by the request-signing key for this request id; each
+    # child ceremony carries it to the parties.
+    authorization: RequestAuthorization | None = None
 
 
 class SignTransactionResult(Model):
@@ -398,6 +449,9 @@ class BuildTransactionInput(Model):
     request_id: str
     wallet_id: WalletId
     intent: TransferIntent
+    # The request's authorization, for a coordinator-side check before anything is built
+    # (the parties check it in any case, before they sign).
+    authorization: RequestAuthorization | None = None
 
 
 class BuiltTransaction(Model):

@@ -5,6 +5,13 @@ An instance serves exactly one party and is registered on that party's task queu
 round is idempotent: a retried activity returns what the first attempt stored, so a
 crash between storing and replying never makes a party contribute twice (a second
 polynomial in a DKG, a second nonce in a signing).
+
+A party signs only what was authorized: both signing rounds check the request's
+authorization (runtime.authorization: the request-signing key's signature, expiry by the
+party's own clock, the wallet, the request id, the message, and for a transfer the
+transaction against the authorized intent) before a nonce is made or used, and refuse
+with ``Unauthorized`` otherwise. A failed ceremony's nonces are destroyed on request
+(``discard_nonces``), leaving a tombstone so no late round can make them again.
 """
 
 from __future__ import annotations
@@ -17,8 +24,11 @@ import time
 
 from temporalio import activity
 
-from activities.errors import business_error, protocol_error
+from activities.errors import CeremonyDiscarded, business_error, protocol_error
 from activities.models import (
+    DiscardNoncesInput,
+    DiscardNoncesResult,
+    DiscardOutcome,
     DkgRound1Input,
     DkgRound1Result,
     DkgRound2Input,
@@ -41,7 +51,15 @@ from activities.protocol import (
     session_id,
 )
 from mpc.errors import MpcError
-from mpc.frost import FROST_SECP256K1_TR, KeyShare, SigningCommitments, SigningPackage, dkg, sign
+from mpc.frost import (
+    FROST_SECP256K1_TR,
+    KeyShare,
+    PublicKeyPackage,
+    SigningCommitments,
+    SigningPackage,
+    dkg,
+    sign,
+)
 from mpc.frost.errors import FrostError
 from mpc.frost.round1 import commit, unsafe_import_signing_nonces
 from mpc.frost.serialization import decode, encode
@@ -54,7 +72,19 @@ from mpc.sealing import (
     open_sealed,
     seal,
 )
-from storage.vault.errors import NonceAlreadyConsumed, NoncesNotFound, SecretNotFound
+from runtime.authorization import (
+    AuthorizationClaims,
+    RequestAuthorization,
+    RequestVerifier,
+    TransferPayload,
+    Unauthorized,
+)
+from storage.vault.errors import (
+    NonceAlreadyConsumed,
+    NoncesNotFound,
+    SecretAlreadyStored,
+    SecretNotFound,
+)
 from storage.vault.port import ShareVault
 
 log = logging.getLogger(__name__)
@@ -63,16 +93,112 @@ log = logging.getLogger(__name__)
 # before the share is returned, so a test can SIGKILL the worker at exactly that point.
 FAULT_STALL_AFTER_CONSUME = "QUORATE_TEST_STALL_AFTER_CONSUME_S"
 
+# A destroyed nonce record: consumed under DISCARD_DIGEST, with DISCARDED as its stored
+# output (and, for a tombstone made where no nonces existed, as its commitments). No
+# round's request digest is this one (theirs hash a whole request), so a round that comes
+# after the discard is refused (NonceAlreadyConsumed), never given this output.
+DISCARD_DIGEST = hashlib.sha256(b"quorate/discarded-nonces/v1").digest()
+DISCARDED = b"quorate/discarded"
+
+
+def discard_nonce_record(vault: ShareVault, wallet_id: str, key: str) -> DiscardOutcome:
+    """Destroys the single-use record ``key`` (a ceremony's nonces, a presignature), once.
+
+    The vault's own single-use operation does it: a tombstone is stored first if nothing
+    is (so a round still in flight finds the ceremony used up and cannot make nonces),
+    then the record is consumed, which erases its secret durably (the SQLite vault
+    overwrites freed pages). Idempotent: a repeat finds it already discarded.
+    """
+    existing = vault.store_nonces(wallet_id, key, DISCARDED, DISCARDED)
+    destroyed = False
+
+    def destroy(_secret: bytes) -> bytes:
+        nonlocal destroyed
+        destroyed = True
+        return DISCARDED
+
+    try:
+        vault.consume_nonces(wallet_id, key, DISCARD_DIGEST, destroy)
+    except NonceAlreadyConsumed:
+        return "used"
+    if not destroyed:
+        return "already-discarded"
+    return "none" if existing == DISCARDED else "destroyed"
+
+
+def authorize_request(
+    requests: RequestVerifier,
+    vault: ShareVault,
+    party_id: str,
+    authorization: RequestAuthorization | None,
+    *,
+    wallet_id: str,
+    ceremony_id: str,
+    message: bytes | None,
+    taproot_merkle_root: str | None,
+    transfer: TransferPayload | None,
+) -> AuthorizationClaims:
+    """The request's claims, or a non-retryable ``Unauthorized`` failure.
+
+    For a transfer, the transaction is also pinned to the request in this party's vault
+    (write-once): every payload of one request must come from one transaction, so two
+    different transactions cannot each get one input signed.
+    """
+
+    def wallet_public_key() -> bytes:
+        try:
+            package = decode(vault.get_secret(wallet_id, PUBLIC_KEY_PACKAGE), PublicKeyPackage)
+        except SecretNotFound as error:
+            raise business_error(error, message="this party holds no share of the wallet") from None
+        return package.verifying_key.to_bytes()
+
+    try:
+        claims = requests.authorize(
+            authorization,
+            wallet_id=wallet_id,
+            ceremony_id=ceremony_id,
+            message=message,
+            taproot_merkle_root=taproot_merkle_root,
+            transfer=transfer,
+            wallet_public_key=wallet_public_key,
+        )
+        if claims.signers and party_id not in claims.signers:
+            raise Unauthorized(
+                "wrong-signers", f"the request named {', '.join(claims.signers)}, not {party_id}"
+            )
+        if transfer is not None:
+            pinned = hashlib.sha256(transfer.transaction.model_dump_json().encode()).digest()
+            try:
+                vault.put_secret(wallet_id, f"transfer/{claims.request_id}/transaction", pinned)
+            except SecretAlreadyStored:
+                raise Unauthorized(
+                    "wrong-transaction",
+                    f"request {claims.request_id} already signed another transaction",
+                ) from None
+    except Unauthorized as error:
+        log.warning("party %s refused ceremony %s: %s", party_id, ceremony_id, error)
+        raise business_error(error) from None
+    return claims
+
 
 class PartyActivities:
-    """The activities of one party, bound to its vault and its sealing key."""
+    """The activities of one party, bound to its vault, its sealing key and its check of
+    requests (the request-signing key from its topology)."""
 
-    def __init__(self, party_id: str, vault: ShareVault, sealing_key: SealingKeyPair) -> None:
+    def __init__(
+        self,
+        party_id: str,
+        vault: ShareVault,
+        sealing_key: SealingKeyPair,
+        *,
+        requests: RequestVerifier,
+    ) -> None:
         if vault.party_id != party_id:
             raise ValueError("a party's activities must use that party's own vault")
         self.party_id = party_id
         self._vault = vault
         self._sealing_key = sealing_key
+        self._requests = requests
 
     # -- DKG ---------------------------------------------------------------------------
 
@@ -213,7 +339,17 @@ class PartyActivities:
 
     @activity.defn(name="party.sign_round1")
     def sign_round1(self, request: SignRound1Input) -> SignRound1Result:
-        """FROST round 1 (RFC 9591 §5.1): fresh nonces, kept in the vault; commitments out."""
+        """FROST round 1 (RFC 9591 §5.1): fresh nonces, kept in the vault; commitments out.
+
+        Only for an authorized request: the check comes before any nonce exists."""
+        self._authorize(
+            request.authorization,
+            request.wallet_id,
+            request.ceremony_id,
+            None if request.message is None else bytes.fromhex(request.message),
+            request.taproot_merkle_root,
+            request.transfer,
+        )
         key_share = self._key_share(request.wallet_id, request.ciphersuite)
         nonces, commitments = commit(key_share)
         # A retried round 1 gets the commitments stored by the first attempt, so the
@@ -221,15 +357,34 @@ class PartyActivities:
         stored = self._vault.store_nonces(
             request.wallet_id, request.ceremony_id, nonces.unsafe_export(), encode(commitments)
         )
+        if stored == DISCARDED:
+            raise business_error(
+                CeremonyDiscarded(f"ceremony {request.ceremony_id} failed; its nonces are gone")
+            )
         return SignRound1Result(party=self.party_id, commitments=stored.hex())
 
     @activity.defn(name="party.sign_round2")
     def sign_round2(self, request: SignRound2Input) -> SignRound2Result:
-        """FROST round 2 (RFC 9591 §5.2), consuming the ceremony's nonces exactly once."""
+        """FROST round 2 (RFC 9591 §5.2), consuming the ceremony's nonces exactly once.
+
+        Only for the message (and signer set) the request authorized: checked before the
+        nonces are touched."""
+        message = bytes.fromhex(request.message)
+        claims = self._authorize(
+            request.authorization,
+            request.wallet_id,
+            request.ceremony_id,
+            message,
+            request.taproot_merkle_root,
+            request.transfer,
+        )
+        try:
+            RequestVerifier.check_signers(claims, request.commitments)
+        except Unauthorized as error:
+            raise business_error(error) from None
         key_share = self._key_share(request.wallet_id, request.ciphersuite)
         cs = key_share.ciphersuite
         names = names_by_identifier(cs, request.commitments)
-        message = bytes.fromhex(request.message)
         try:
             commitments = [
                 decode(bytes.fromhex(c), SigningCommitments)
@@ -266,7 +421,40 @@ class PartyActivities:
             time.sleep(stall)
         return SignRound2Result(party=self.party_id, signature_share=share.hex())
 
+    @activity.defn(name="party.discard_nonces")
+    def discard_nonces(self, request: DiscardNoncesInput) -> DiscardNoncesResult:
+        """Destroys a failed ceremony's nonces (idempotent); says what it found."""
+        outcome = discard_nonce_record(self._vault, request.wallet_id, request.ceremony_id)
+        log.info(
+            "party %s discarded the nonces of ceremony %s: %s",
+            self.party_id,
+            request.ceremony_id,
+            outcome,
+        )
+        return DiscardNoncesResult(party=self.party_id, outcome=outcome)
+
     # -- helpers -----------------------------------------------------------------------
+
+    def _authorize(
+        self,
+        authorization: RequestAuthorization | None,
+        wallet_id: str,
+        ceremony_id: str,
+        message: bytes | None,
+        taproot_merkle_root: str | None,
+        transfer: TransferPayload | None,
+    ) -> AuthorizationClaims:
+        return authorize_request(
+            self._requests,
+            self._vault,
+            self.party_id,
+            authorization,
+            wallet_id=wallet_id,
+            ceremony_id=ceremony_id,
+            message=message,
+            taproot_merkle_root=taproot_merkle_root,
+            transfer=transfer,
+        )
 
     def _key_share(self, wallet_id: str, ciphersuite_id: str) -> KeyShare:
         try:

@@ -151,7 +151,13 @@ async def concurrent_signing(
 
     async def one() -> Signed:
         async with gate:  # latency is measured once the request is admitted
-            return await sign_once(live.client, ids(f"sign-{wallet.scheme}"), wallet, message_bytes)
+            return await sign_once(
+                live.client,
+                ids(f"sign-{wallet.scheme}"),
+                wallet,
+                message_bytes,
+                authorizer=live.authorizer,
+            )
 
     # Warm-up at the same concurrency, so the workers' pools are already at size.
     verified = verify_all(wallet, await asyncio.gather(*(one() for _ in range(warmup * 2))))
@@ -200,6 +206,7 @@ async def measure(system: Settings, bench_settings: BenchSettings) -> Results:
                 runs=runs,
                 warmup=warmup,
                 message_bytes=MESSAGE_BYTES[scheme],
+                authorizer=live.authorizer,
             )
             sign_stats[scheme] = series.stats
             verified += series.verified

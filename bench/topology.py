@@ -43,6 +43,8 @@ from bench.report import Stats, finish, note
 from bench.signatures import verify_sign_result
 from common.types import Scheme
 from quorate.client import create_wallet, presign, setup_ecdsa, sign
+from runtime.authorization import RequestAuthorizer
+from runtime.provision import load_request_authorizer
 from runtime.settings import Settings
 from workers.runner import LocalTopology
 
@@ -155,6 +157,11 @@ class Running:
     client: Client
     startup_seconds: float
     idle_waits: list[float] = field(default_factory=list)  # seconds, per wait for idle
+
+    @property
+    def authorizer(self) -> RequestAuthorizer:
+        """The key this deployment's client signs its requests' authorizations with."""
+        return load_request_authorizer(self.topology.settings)
 
     def primaries(self, count: int) -> tuple[str, ...]:
         """The first ``count`` primary parties (the reference topology has five, and a
@@ -315,12 +322,16 @@ async def sign_once(
     wallet: CreateWalletResult,
     message_bytes: int = 32,
     timeout: float | None = None,
+    *,
+    authorizer: RequestAuthorizer,
 ) -> Signed:
-    """``Sign`` of a fresh random message, timed from client start to result."""
+    """``Sign`` of a fresh random message, timed from client start to result (the
+    authorization is signed inside the timed region, as every client does)."""
     message = os.urandom(message_bytes)
     request = SignInput(wallet_id=wallet.wallet_id, message=message.hex())
     start = time.perf_counter()
-    result = await watched(client, key, sign(client, request, key), timeout)
+    call = sign(client, request, key, authorizer=authorizer)
+    result = await watched(client, key, call, timeout)
     return Signed(message, result, time.perf_counter() - start)
 
 
@@ -347,11 +358,19 @@ async def sign_series(
     warmup: int,
     message_bytes: int = 32,
     timeout: float | None = None,
+    authorizer: RequestAuthorizer,
 ) -> Series:
     """``warmup`` + ``runs`` sequential ``Sign`` requests, the last ``runs`` timed; every
     signature verified after the clock stopped."""
     signed = [
-        await sign_once(client, ids(f"sign-{wallet.scheme}"), wallet, message_bytes, timeout)
+        await sign_once(
+            client,
+            ids(f"sign-{wallet.scheme}"),
+            wallet,
+            message_bytes,
+            timeout,
+            authorizer=authorizer,
+        )
         for _ in range(warmup + runs)
     ]
     seconds = [s.seconds for s in signed[warmup:]]

@@ -77,6 +77,7 @@ from chains.models import TransferIntent
 from common.types import Scheme
 from quorate.client import address_balance, faucet, key_address, sign_transaction, wallet_address
 from quorate.demo import TRANSFERS, demo_recipient_key
+from runtime.authorization import RequestAuthorizer
 from runtime.settings import Settings
 
 # -- configuration -------------------------------------------------------------------------
@@ -217,8 +218,11 @@ async def breakdown(client: Client, workflow_id: str, latency: float) -> Breakdo
 
 
 class Bench:
-    def __init__(self, client: Client, settings: BenchSettings) -> None:
+    def __init__(
+        self, client: Client, settings: BenchSettings, authorizer: RequestAuthorizer
+    ) -> None:
         self.client = client
+        self.authorizer = authorizer
         self.settings = settings
         self.ids = Ids("bench-tx")
 
@@ -231,7 +235,7 @@ class Bench:
         )
         key = self.ids(f"transfer-{chain}")
         start = time.perf_counter()
-        call = sign_transaction(self.client, request, key)
+        call = sign_transaction(self.client, request, key, authorizer=self.authorizer)
         result = await watched(self.client, key, call, self.settings.timeout)
         return key, result, time.perf_counter() - start
 
@@ -273,7 +277,7 @@ class Bench:
 async def measure(settings: BenchSettings, system: Settings) -> Results:
     async with running(system, settings.modulus_bits) as live:
         client, timeout = live.client, settings.timeout
-        bench = Bench(client, settings)
+        bench = Bench(client, settings, live.authorizer)
         ids = bench.ids
         await live.idle("safe-prime pools filling after start", timeout)
         note(f"SetupEcdsa: every party's {settings.modulus_bits}-bit aux info, cross-verified")
@@ -315,6 +319,7 @@ async def measure(settings: BenchSettings, system: Settings) -> Results:
                 runs=settings.runs,
                 warmup=settings.warmup,
                 timeout=timeout,
+                authorizer=live.authorizer,
             )
             results.sign[scheme] = series.stats
             results.signatures_verified += series.verified

@@ -1,4 +1,13 @@
-"""How services talk to Quorate: the Temporal client with Quorate's encrypted converter."""
+"""How services talk to Quorate: the Temporal client with Quorate's encrypted converter.
+
+Every signing request (``sign``, ``sign_transaction``) carries an authorization signed
+with the request-signing key (``RequestAuthorizer``, passed explicitly; in the embedded
+deployment ``runtime.provision.load_request_authorizer(settings)``): the parties sign
+nothing else. An idempotency key is the workflow id: the same key with the same request
+returns the first outcome, and the same key with any other request (another wallet,
+message, signer set, merkle root, scheme, threshold, session, count, transfer...) is
+refused with ``RequestConflict``, also while the first is still running.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +15,8 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from temporalio.client import Client, WorkflowFailureError
+from pydantic import BaseModel, ValidationError
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
@@ -27,6 +37,7 @@ from activities.models import (
     SignTransactionResult,
     WalletAddressInput,
 )
+from runtime.authorization import RequestAuthorizer
 from runtime.names import COORDINATOR_TASK_QUEUE, RESERVED_ID_PREFIX
 from workflows.create_wallet import CreateWalletWorkflow
 from workflows.ecdsa_presign import PresignWorkflow
@@ -40,7 +51,7 @@ from workflows.sign_transaction import (
     WalletAddressWorkflow,
 )
 
-ParamT = TypeVar("ParamT")
+ParamT = TypeVar("ParamT", bound=BaseModel)
 ResultT = TypeVar("ResultT")
 
 
@@ -70,10 +81,25 @@ async def create_wallet(
 
 
 async def sign(
-    client: Client, request: SignInput, idempotency_key: str | None = None
+    client: Client,
+    request: SignInput,
+    idempotency_key: str | None = None,
+    *,
+    authorizer: RequestAuthorizer,
 ) -> SignResult:
-    """Signs; the idempotency key is the workflow id, so a retried request never signs twice."""
-    return await _run(client, SignWorkflow.run, request, idempotency_key)
+    """Signs; the idempotency key is the workflow id, so a retried request never signs twice.
+
+    The request is authorized for that id, its wallet, message, merkle root and signers."""
+    request_id = _request_id(SignWorkflow.run, idempotency_key)
+    authorization = authorizer.authorize_sign(
+        request_id,
+        request.wallet_id,
+        bytes.fromhex(request.message),
+        taproot_merkle_root=request.taproot_merkle_root,
+        signers=request.signers,
+    )
+    authorized = request.model_copy(update={"authorization": authorization})
+    return await _run(client, SignWorkflow.run, authorized, idempotency_key, request_id=request_id)
 
 
 async def setup_ecdsa(
@@ -96,21 +122,26 @@ async def presign(
 
 
 async def sign_transaction(
-    client: Client, request: SignTransactionInput, idempotency_key: str | None = None
+    client: Client,
+    request: SignTransactionInput,
+    idempotency_key: str | None = None,
+    *,
+    authorizer: RequestAuthorizer,
 ) -> SignTransactionResult:
     """Builds, signs, broadcasts and confirms one transfer. The idempotency key is the
     workflow id: the same key returns the first request's transaction, and a key already
-    used for a different transfer is refused (RequestConflict), never signed again."""
-    result = await _run(client, SignTransactionWorkflow.run, request, idempotency_key)
-    # The whole request, recipient and fee policy included: a key reused for another
-    # transfer must not get the first transfer back as if it were its own.
-    if result.wallet_id != request.wallet_id or result.intent != request.intent:
-        raise CeremonyFailed(
-            "RequestConflict",
-            f"request {result.request_id} was already used for another transfer",
-            (),
-        )
-    return result
+    used for a different transfer is refused (RequestConflict), never signed again.
+
+    The transfer intent (chain, recipient, amount, fee policy) is authorized for the
+    request id; each party checks the transaction it signs against it."""
+    request_id = _request_id(SignTransactionWorkflow.run, idempotency_key)
+    authorization = authorizer.authorize_transfer(
+        request_id, request.wallet_id, request.intent, signers=request.signers
+    )
+    authorized = request.model_copy(update={"authorization": authorization})
+    return await _run(
+        client, SignTransactionWorkflow.run, authorized, idempotency_key, request_id=request_id
+    )
 
 
 async def wallet_address(client: Client, wallet_id: str, chain: str) -> AddressBalance:
@@ -153,15 +184,26 @@ def _check_key(key: str) -> None:
         )
 
 
+def _request_id(run: Callable[..., object], key: str | None) -> str:
+    """The workflow id: the idempotency key (checked), or a fresh id for a request that
+    came without one."""
+    if key is not None:
+        _check_key(key)
+        return key
+    return f"{_id_prefix(run)}-{uuid.uuid4()}"
+
+
 async def _run(
     client: Client,
     run: Callable[[Any, ParamT], Awaitable[ResultT]],
     request: ParamT,
     key: str | None,
+    *,
+    request_id: str | None = None,
 ) -> ResultT:
-    if key is not None:
-        _check_key(key)
-    workflow_id = key or f"{_id_prefix(run)}-{uuid.uuid4()}"
+    """Starts (or joins) the run under the key; ``request_id``: the id already made for a
+    request that had to be authorized for it."""
+    workflow_id = request_id or _request_id(run, key)
     try:
         handle = await client.start_workflow(
             run,
@@ -175,10 +217,44 @@ async def _run(
         )
     except WorkflowAlreadyStartedError:
         handle = client.get_workflow_handle_for(run, workflow_id)
+    if key is not None:
+        # A made-up id is new; a caller's key may have been used before.
+        await _refuse_other_request(client, handle, request)
     try:
         return await handle.result()
     except WorkflowFailureError as error:
         raise _failure(error) from None
+
+
+# Not part of what a request asks: each call authorizes anew (another expiry, signature).
+NOT_COMPARED = {"authorization"}
+
+
+async def _refuse_other_request(
+    client: Client, handle: WorkflowHandle[Any, Any], request: BaseModel
+) -> None:
+    """RequestConflict unless the run under this id (just started, still running, or
+    closed) was started with this very request: its input is read from the history's
+    first event, so two callers racing with one key and different requests cannot both
+    be answered with one outcome."""
+    async for event in handle.fetch_history_events(page_size=1):
+        payloads = event.workflow_execution_started_event_attributes.input.payloads
+        break
+    else:  # pragma: no cover - a started workflow's history has its first event
+        raise CeremonyFailed("RequestConflict", f"no history for {handle.id}", ())
+    (raw,) = await client.data_converter.decode(payloads) if payloads else ({},)
+    try:
+        existing = type(request).model_validate(raw)
+    except ValidationError:
+        existing = None
+    if existing is None or existing.model_dump(exclude=NOT_COMPARED) != request.model_dump(
+        exclude=NOT_COMPARED
+    ):
+        raise CeremonyFailed(
+            "RequestConflict",
+            f"idempotency key {handle.id!r} was already used for another request",
+            (),
+        )
 
 
 def _id_prefix(run: Callable[..., object]) -> str:

@@ -44,6 +44,7 @@ from quorate.client import (
     sign_transaction,
     wallet_address,
 )
+from runtime.provision import load_request_authorizer
 from runtime.settings import Settings
 from storage.events.port import open_event_store
 from workers.runner import LocalTopology
@@ -151,6 +152,8 @@ async def _signed(topology: LocalTopology, wallet: CreateWalletResult, n: int) -
         topology.client,
         SignInput(wallet_id=wallet.wallet_id, message=message.hex()),
         idempotency_key=f"{wallet.wallet_id}-sign-{n}",
+        # The embedded deployment's request-signing key, made when it was provisioned.
+        authorizer=load_request_authorizer(topology.settings),
     )
     latency = (time.perf_counter() - started) * 1000
     verify_externally(
@@ -205,6 +208,7 @@ async def _transfer(
             intent=TransferIntent(chain=chain, to=recipient.address, amount=amount),
         ),
         idempotency_key=f"demo-{chain}-{run}-transfer",
+        authorizer=load_request_authorizer(topology.settings),
     )
     latency = (time.perf_counter() - started) * 1000
     after_source = await address_balance(client, chain, source.address)

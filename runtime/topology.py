@@ -41,6 +41,10 @@ class Topology(BaseModel):
 
     threshold: int = Field(ge=2)
     parties: tuple[Party, ...]
+    # The Ed25519 key that signs request authorizations (hex; runtime.authorization):
+    # every party refuses to sign a request it did not authorize. The private half is
+    # with whoever accepts requests (the client's data directory here, the API later).
+    request_signing_public_key: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -72,6 +76,8 @@ class Topology(BaseModel):
     def to_toml(self) -> str:
         """TOML for this topology (tomllib reads it back to an equal Topology)."""
         lines = [f"threshold = {self.threshold}"]
+        if self.request_signing_public_key:
+            lines.append(f'request_signing_public_key = "{self.request_signing_public_key}"')
         for party in self.parties:
             lines += ["", "[[parties]]", f'id = "{party.id}"', f'region = "{party.region}"']
             lines.append(f'role = "{party.role.value}"')

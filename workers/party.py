@@ -1,7 +1,9 @@
 """One party's worker: its own process, its own task queue, its own vault.
 
 ``python -m workers.party --party us-1`` opens only ``parties/us-1`` (its KEK and vault)
-and polls ``party.us-1``; no other process can decrypt that party's shares.
+and polls ``party.us-1``; no other process can decrypt that party's shares. It signs only
+requests authorized by the request-signing key of its topology, and checks a transfer's
+transaction with the chains configuration (runtime.authorization).
 """
 
 from __future__ import annotations
@@ -18,11 +20,22 @@ from temporalio.worker import Worker
 from activities.ecdsa_party import EcdsaPartyActivities, ecdsa_parameters
 from activities.party import PartyActivities
 from activities.prime_pool import SafePrimePool
+from chains.config import ChainsConfig
+from runtime.authorization import RequestVerifier
 from runtime.connection import connect
 from runtime.names import party_task_queue
-from runtime.provision import load_sealing_key, open_party_vault
+from runtime.provision import load_sealing_key, load_topology, open_party_vault
 from runtime.settings import Settings
+from runtime.topology import Topology
 from storage.vault.port import ShareVault
+
+
+def request_verifier(topology: Topology, chains: ChainsConfig) -> RequestVerifier:
+    """The party's check of requests: the topology's request-signing key, the chains it
+    can decode transactions of, and the party's own clock."""
+    if topology.request_signing_public_key is None:
+        raise ValueError("the topology has no request_signing_public_key: provision it")
+    return RequestVerifier(bytes.fromhex(topology.request_signing_public_key), chains)
 
 
 def build_party_worker(
@@ -31,9 +44,11 @@ def build_party_worker(
     vault: ShareVault,
     executor: ThreadPoolExecutor,
     primes: SafePrimePool | None = None,
+    *,
+    requests: RequestVerifier,
 ) -> Worker:
-    activities = PartyActivities(party, vault, load_sealing_key(vault))
-    ecdsa = EcdsaPartyActivities(party, vault, primes)
+    activities = PartyActivities(party, vault, load_sealing_key(vault), requests=requests)
+    ecdsa = EcdsaPartyActivities(party, vault, primes, requests=requests)
     return Worker(
         client,
         task_queue=party_task_queue(party),
@@ -43,6 +58,7 @@ def build_party_worker(
             activities.dkg_round3,
             activities.sign_round1,
             activities.sign_round2,
+            activities.discard_nonces,
             ecdsa.aux_generate,
             ecdsa.aux_verify_peer,
             ecdsa.aux_verify_fac,
@@ -52,6 +68,7 @@ def build_party_worker(
             ecdsa.presign_round3,
             ecdsa.presign_finish,
             ecdsa.sign,
+            ecdsa.discard_presignature,
         ],
         activity_executor=executor,
         max_concurrent_activities=8,
@@ -59,6 +76,7 @@ def build_party_worker(
 
 
 async def run_party(settings: Settings, party: str) -> None:
+    requests = request_verifier(load_topology(settings), ChainsConfig.load(settings.chains))
     vault = open_party_vault(settings, party)
     client = await connect(settings)
     primes = SafePrimePool(vault, ecdsa_parameters().prime_bits)
@@ -66,7 +84,7 @@ async def run_party(settings: Settings, party: str) -> None:
     # Safe primes for the next auxiliary information, found while the party is idle.
     primes.run_filler(stop)
     with ThreadPoolExecutor(max_workers=8, thread_name_prefix=f"party-{party}") as executor:
-        worker = build_party_worker(client, party, vault, executor, primes)
+        worker = build_party_worker(client, party, vault, executor, primes, requests=requests)
         logging.getLogger(__name__).info("party %s polling %s", party, party_task_queue(party))
         try:
             await worker.run()

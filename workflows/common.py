@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, NoReturn, TypeVar
 
@@ -13,7 +13,15 @@ from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.coordinator import CoordinatorActivities
-    from activities.models import CeremonyFailedInput, Model
+    from activities.ecdsa_party import EcdsaPartyActivities
+    from activities.models import (
+        CeremonyFailedInput,
+        DiscardNoncesInput,
+        DiscardNoncesResult,
+        DiscardPresignatureInput,
+        Model,
+    )
+    from activities.party import PartyActivities
     from runtime.names import party_task_queue
 
 ParamT = TypeVar("ParamT", bound=Model)
@@ -32,7 +40,16 @@ PARTY_RETRY = RetryPolicy(
 # and generating auxiliary information includes finding safe primes.
 PARTY_SLOW_TIMEOUT = timedelta(minutes=3)
 PARTY_SLOW_DEADLINE = timedelta(minutes=15)
+# Destroying a failed ceremony's nonces: best effort for a minute per party (a party that
+# is down is named as unreachable in the record).
+DISCARD_DEADLINE = timedelta(minutes=1)
 COORDINATOR_TIMEOUT = timedelta(seconds=30)
+
+# Patches (workflow.patched) of the ceremonies' commands; histories recorded before them
+# replay on the old path.
+# A failed signing waits for every party's round to finish, then destroys the nonces
+# (FROST) or presignature (ECDSA) the ceremony left, and says so in CeremonyFailed.
+NONCE_CLEANUP_PATCH = "discard-nonces-of-failed-ceremonies"
 COORDINATOR_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=100),
     maximum_interval=timedelta(seconds=2),
@@ -45,8 +62,71 @@ async def fan_out(
     inputs: Mapping[str, ParamT],
     *,
     slow: bool = False,
+    settle: bool = False,
 ) -> dict[str, ResultT]:
-    """One activity per party, each on that party's own task queue, run concurrently."""
+    """One activity per party, each on that party's own task queue, run concurrently.
+
+    ``settle``: on a failure, wait until every party's activity has ended before raising
+    the first failure (in party order), so that nothing is still running at a party when
+    the caller cleans up, and every party's answer is in the history.
+    """
+    parties = sorted(inputs)
+    calls = (
+        workflow.execute_activity_method(
+            activity,
+            inputs[party],
+            task_queue=party_task_queue(party),
+            start_to_close_timeout=PARTY_SLOW_TIMEOUT if slow else PARTY_ROUND_TIMEOUT,
+            schedule_to_close_timeout=PARTY_SLOW_DEADLINE if slow else PARTY_ROUND_DEADLINE,
+            retry_policy=PARTY_RETRY,
+            summary=f"{activity.__name__} @ {party}",
+        )
+        for party in parties
+    )
+    if not settle:
+        results = await asyncio.gather(*calls)
+        return dict(zip(parties, results, strict=True))
+    settled = await asyncio.gather(*calls, return_exceptions=True)
+    by_party: dict[str, ResultT] = {}
+    for party, outcome in zip(parties, settled, strict=True):
+        if isinstance(outcome, BaseException):
+            raise outcome
+        by_party[party] = outcome
+    return by_party
+
+
+async def discard_nonces(wallet_id: str, ceremony_id: str, signers: Sequence[str]) -> str:
+    """Destroys a failed FROST ceremony's nonces at every signer; what the record says."""
+    return await _discard(
+        "nonces",
+        PartyActivities.discard_nonces,
+        {p: DiscardNoncesInput(wallet_id=wallet_id, ceremony_id=ceremony_id) for p in signers},
+    )
+
+
+async def discard_presignature(wallet_id: str, presign_id: str, signers: Sequence[str]) -> str:
+    """Destroys a presignature (or its presigning state) at every signer; the record."""
+    return await _discard(
+        f"presignature {presign_id}",
+        EcdsaPartyActivities.discard_presignature,
+        {p: DiscardPresignatureInput(wallet_id=wallet_id, presign_id=presign_id) for p in signers},
+    )
+
+
+DISCARD_LABELS = {
+    "destroyed": "destroyed",
+    "none": "none stored",
+    "already-discarded": "already destroyed",
+    "used": "already used",
+    "unreachable": "unreachable",
+}
+
+
+async def _discard(
+    what: str,
+    activity: Callable[[Any, ParamT], DiscardNoncesResult],
+    inputs: Mapping[str, ParamT],
+) -> str:
     parties = sorted(inputs)
     results = await asyncio.gather(
         *(
@@ -54,15 +134,32 @@ async def fan_out(
                 activity,
                 inputs[party],
                 task_queue=party_task_queue(party),
-                start_to_close_timeout=PARTY_SLOW_TIMEOUT if slow else PARTY_ROUND_TIMEOUT,
-                schedule_to_close_timeout=PARTY_SLOW_DEADLINE if slow else PARTY_ROUND_DEADLINE,
+                start_to_close_timeout=PARTY_ROUND_TIMEOUT,
+                schedule_to_close_timeout=DISCARD_DEADLINE,
                 retry_policy=PARTY_RETRY,
                 summary=f"{activity.__name__} @ {party}",
             )
             for party in parties
-        )
+        ),
+        return_exceptions=True,
     )
-    return dict(zip(parties, results, strict=True))
+    outcomes = {
+        party: result.outcome if isinstance(result, DiscardNoncesResult) else "unreachable"
+        for party, result in zip(parties, results, strict=True)
+    }
+    return describe_discard(what, outcomes)
+
+
+def describe_discard(what: str, outcomes: Mapping[str, str]) -> str:
+    """``nonces: destroyed 2 (eu-1, us-1), none stored 1 (us-2)``: counts and party ids."""
+    groups: dict[str, list[str]] = {}
+    for party, outcome in sorted(outcomes.items()):
+        groups.setdefault(outcome, []).append(party)
+    parts = [
+        f"{DISCARD_LABELS.get(outcome, outcome)} {len(named)} ({', '.join(named)})"
+        for outcome, named in sorted(groups.items())
+    ]
+    return f"{what}: {', '.join(parts)}"
 
 
 async def coordinator(
@@ -83,16 +180,20 @@ async def coordinator(
         raise_typed(error)
 
 
-async def fail_ceremony(error: BaseException, ceremony_id: str, wallet_id: str) -> NoReturn:
-    """Records ``CeremonyFailed`` (naming any culprits), then fails the workflow with a
-    typed, non-retryable error of the same type as the activity's."""
+async def fail_ceremony(
+    error: BaseException, ceremony_id: str, wallet_id: str, *, cleanup: str | None = None
+) -> NoReturn:
+    """Records ``CeremonyFailed`` (naming any culprits, and what was destroyed of the
+    ceremony's nonces: ``cleanup``), then fails the workflow with a typed, non-retryable
+    error of the same type as the activity's."""
     kind, message, culprits = failure_of(error)
+    reason = f"{kind}: {message}" + (f" [cleanup: {cleanup}]" if cleanup else "")
     await coordinator(
         CoordinatorActivities.record_failed,
         CeremonyFailedInput(
             ceremony_id=ceremony_id,
             wallet_id=wallet_id,
-            reason=f"{kind}: {message}",
+            reason=reason,
             culprits=culprits,
         ),
     )

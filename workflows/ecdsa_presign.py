@@ -22,13 +22,22 @@ with workflow.unsafe.imports_passed_through():
         PresignRoundInput,
         RecordPresignatureInput,
     )
-    from workflows.common import coordinator, fail_ceremony, fan_out
+    from workflows.common import (
+        NONCE_CLEANUP_PATCH,
+        coordinator,
+        discard_presignature,
+        fail_ceremony,
+        fan_out,
+    )
 
 
 async def run_presign(
-    wallet_id: str, presign_id: str, signers: tuple[str, ...]
+    wallet_id: str, presign_id: str, signers: tuple[str, ...], *, settle: bool = False
 ) -> PresignFinishResult:
-    """The three rounds and the output step; every signer must end with the same R."""
+    """The three rounds and the output step; every signer must end with the same R.
+
+    ``settle``: a failed round waits for every signer's activity to end (fan_out), so a
+    cleanup afterwards finds no round still running."""
 
     def request(**fields: dict[str, str]) -> PresignRoundInput:
         return PresignRoundInput(
@@ -39,7 +48,10 @@ async def run_presign(
         return [j for j in signers if j != party]
 
     r1 = await fan_out(
-        EcdsaPartyActivities.presign_round1, {p: request() for p in signers}, slow=True
+        EcdsaPartyActivities.presign_round1,
+        {p: request() for p in signers},
+        slow=True,
+        settle=settle,
     )
     r2 = await fan_out(
         EcdsaPartyActivities.presign_round2,
@@ -51,11 +63,13 @@ async def run_presign(
             for p in signers
         },
         slow=True,
+        settle=settle,
     )
     r3 = await fan_out(
         EcdsaPartyActivities.presign_round3,
         {p: request(direct={j: r2[j].direct[p] for j in others(p)}) for p in signers},
         slow=True,
+        settle=settle,
     )
     finished = await fan_out(
         EcdsaPartyActivities.presign_finish,
@@ -67,6 +81,7 @@ async def run_presign(
             for p in signers
         },
         slow=True,
+        settle=settle,
     )
     first = finished[signers[0]]
     if any((f.R, f.R_shares) != (first.R, first.R_shares) for f in finished.values()):
@@ -86,12 +101,22 @@ class PresignWorkflow:
             PresignPlanInput(request=request, ceremony_id=ceremony_id),
         )
         presign_ids = []
+        cleanup = workflow.patched(NONCE_CLEANUP_PATCH)
         for n in range(request.count):
             presign_id = f"{ceremony_id}/{n}"
             try:
-                result = await run_presign(request.wallet_id, presign_id, plan.signers)
-            except ActivityError as error:
-                await fail_ceremony(error, ceremony_id, request.wallet_id)
+                result = await run_presign(
+                    request.wallet_id, presign_id, plan.signers, settle=cleanup
+                )
+            except (ActivityError, ApplicationError) as error:
+                if not cleanup:
+                    if isinstance(error, ApplicationError):
+                        raise
+                    await fail_ceremony(error, ceremony_id, request.wallet_id)
+                # The failed presignature (or its round state: k_i, γ_i...) goes at every
+                # signer; the ones already recorded stay in the pool.
+                destroyed = await discard_presignature(request.wallet_id, presign_id, plan.signers)
+                await fail_ceremony(error, ceremony_id, request.wallet_id, cleanup=destroyed)
             await coordinator(
                 CoordinatorActivities.record_presignature,
                 RecordPresignatureInput(

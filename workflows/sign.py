@@ -3,6 +3,11 @@
 Round 1 and round 2 run on each signer's queue; the coordinator aggregates, verifies
 every share (naming cheaters) and records the signature. The workflow id is the
 request's idempotency key, so the same request never signs twice.
+
+The request's authorization travels to every party round unchanged: each party checks
+it (runtime.authorization) and refuses (Unauthorized) what it does not cover. A ceremony
+that fails once nonces may exist has them destroyed at every signer (``discard_nonces``,
+or the presignature for ECDSA), and its CeremonyFailed says what was destroyed where.
 """
 
 from __future__ import annotations
@@ -25,7 +30,14 @@ with workflow.unsafe.imports_passed_through():
         SignRound2Input,
     )
     from activities.party import PartyActivities
-    from workflows.common import coordinator, fail_ceremony, fan_out
+    from workflows.common import (
+        NONCE_CLEANUP_PATCH,
+        coordinator,
+        discard_nonces,
+        discard_presignature,
+        fail_ceremony,
+        fan_out,
+    )
     from workflows.ecdsa_presign import run_presign
 
 
@@ -40,7 +52,10 @@ class SignWorkflow:
         )
         wallet = plan.wallet
         if wallet.scheme == "ecdsa-secp256k1":
-            return await self._ecdsa(plan, ceremony_id)
+            return await self._ecdsa(request, plan, ceremony_id)
+        # New executions wait for every party's round before failing, and destroy the
+        # nonces the ceremony left; recorded histories replay the old way.
+        cleanup = workflow.patched(NONCE_CLEANUP_PATCH)
         try:
             round1 = await fan_out(
                 PartyActivities.sign_round1,
@@ -49,9 +64,14 @@ class SignWorkflow:
                         wallet_id=wallet.wallet_id,
                         ceremony_id=ceremony_id,
                         ciphersuite=wallet.ciphersuite,
+                        message=plan.message,
+                        taproot_merkle_root=plan.taproot_merkle_root,
+                        authorization=request.authorization,
+                        transfer=request.transfer,
                     )
                     for p in plan.signers
                 },
+                settle=cleanup,
             )
             commitments = {p: r.commitments for p, r in round1.items()}
             round2 = await fan_out(
@@ -64,12 +84,18 @@ class SignWorkflow:
                         message=plan.message,
                         commitments=commitments,
                         taproot_merkle_root=plan.taproot_merkle_root,
+                        authorization=request.authorization,
+                        transfer=request.transfer,
                     )
                     for p in plan.signers
                 },
+                settle=cleanup,
             )
         except ActivityError as error:
-            await fail_ceremony(error, ceremony_id, wallet.wallet_id)
+            destroyed = None
+            if cleanup:
+                destroyed = await discard_nonces(wallet.wallet_id, ceremony_id, plan.signers)
+            await fail_ceremony(error, ceremony_id, wallet.wallet_id, cleanup=destroyed)
         return await coordinator(
             CoordinatorActivities.aggregate,
             AggregateInput(
@@ -80,30 +106,41 @@ class SignWorkflow:
             ),
         )
 
-    async def _ecdsa(self, plan: SignPlan, ceremony_id: str) -> SignResult:
+    async def _ecdsa(self, request: SignInput, plan: SignPlan, ceremony_id: str) -> SignResult:
         """CGGMP21: a pooled presignature if one was reserved, else presigning inline
         (Fig. 7); then the one signing round (Fig. 8) and the coordinator's combination."""
         wallet = plan.wallet
         signers = plan.signers
+        cleanup = workflow.patched(NONCE_CLEANUP_PATCH)
+        presign_id = plan.presignature.presign_id if plan.presignature is not None else ceremony_id
         try:
             if plan.presignature is not None:
-                presign_id = plan.presignature.presign_id
                 R, R_shares = plan.presignature.R, plan.presignature.R_shares
             else:
-                presign_id = ceremony_id
-                finished = await run_presign(wallet.wallet_id, presign_id, signers)
+                finished = await run_presign(wallet.wallet_id, presign_id, signers, settle=cleanup)
                 R, R_shares = finished.R, finished.R_shares
             shares = await fan_out(
                 EcdsaPartyActivities.sign,
                 {
                     p: EcdsaSignInput(
-                        wallet_id=wallet.wallet_id, presign_id=presign_id, digest=plan.message
+                        wallet_id=wallet.wallet_id,
+                        presign_id=presign_id,
+                        digest=plan.message,
+                        ceremony_id=ceremony_id,
+                        authorization=request.authorization,
+                        transfer=request.transfer,
                     )
                     for p in signers
                 },
+                settle=cleanup,
             )
         except (ActivityError, ApplicationError) as error:
-            await fail_ceremony(error, ceremony_id, wallet.wallet_id)
+            destroyed = None
+            if cleanup:
+                # The presignature was reserved for this ceremony (PresignatureUsed) or made
+                # for it: no other ceremony may use it, so it goes, at every signer.
+                destroyed = await discard_presignature(wallet.wallet_id, presign_id, signers)
+            await fail_ceremony(error, ceremony_id, wallet.wallet_id, cleanup=destroyed)
         return await coordinator(
             EcdsaCoordinatorActivities.combine,
             EcdsaCombineInput(

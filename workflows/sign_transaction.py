@@ -7,7 +7,11 @@ release the lock → poll confirmations with durable timers.
 
 The workflow id is the request's idempotency key. The unsigned transaction is recorded
 before anything is signed, and the signing ceremonies' ids derive from the request id,
-so a retried request signs the recorded transaction or nothing at all.
+so a retried request signs the recorded transaction or nothing at all. Those ids live
+under the reserved prefix (runtime.authorization.transfer_ceremony_id), which no
+idempotency key may take, so no request can occupy a transfer's ceremony first. Each
+child carries the transfer's authorization and the unsigned transaction: every party
+recomputes its payload from the transaction and checks it against the authorized intent.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         WalletAddressInput,
     )
     from chains.models import ChainSignature, SignedTransaction, TxStatus
+    from runtime.authorization import TransferPayload, transfer_ceremony_id
     from runtime.names import COORDINATOR_TASK_QUEUE
     from workflows.common import failure_of, raise_typed
     from workflows.sign import SignWorkflow
@@ -68,6 +73,9 @@ STATUS_RETRY = RetryPolicy(
 SIGNING_TIMEOUT = timedelta(minutes=20)
 # How long a transfer waits for its turn on a wallet before failing with WalletBusy.
 LOCK_WAIT = timedelta(minutes=45)
+# Child ceremony ids under the reserved prefix (executions recorded before it keep
+# ``{request_id}.sign-{index}``, which a request's own key could occupy).
+RESERVED_CHILD_IDS_PATCH = "reserved-transfer-ceremony-ids"
 
 
 ParamT = TypeVar("ParamT", bound=BaseModel)
@@ -151,13 +159,16 @@ class SignTransactionWorkflow:
         built = await chain_step(
             ChainActivities.build,
             BuildTransactionInput(
-                request_id=request_id, wallet_id=request.wallet_id, intent=request.intent
+                request_id=request_id,
+                wallet_id=request.wallet_id,
+                intent=request.intent,
+                authorization=request.authorization,
             ),
         )
         if built.broadcast is not None:
             # An earlier run of this request already sent its transaction.
             return built, built.broadcast, ()
-        signatures = await self._sign(request, request_id, built)
+        signatures, ceremonies = await self._sign(request, request_id, built)
         signed = await chain_step(
             ChainActivities.broadcast,
             BroadcastInput(
@@ -167,7 +178,6 @@ class SignTransactionWorkflow:
                 signatures=signatures,
             ),
         )
-        ceremonies = tuple(f"{request_id}.sign-{i}" for i in range(len(signatures)))
         return built, signed, ceremonies
 
     async def _release(self, lock: str, requester: str) -> None:
@@ -179,10 +189,14 @@ class SignTransactionWorkflow:
 
     async def _sign(
         self, request: SignTransactionInput, request_id: str, built: BuiltTransaction
-    ) -> tuple[ChainSignature, ...]:
+    ) -> tuple[tuple[ChainSignature, ...], tuple[str, ...]]:
         """One ceremony per payload, concurrently. Each child's id derives from the request
         and is never reused, so a payload is signed at most once per request."""
         payloads = built.transaction.signing_payloads
+        if workflow.patched(RESERVED_CHILD_IDS_PATCH):
+            ids = tuple(transfer_ceremony_id(request_id, i) for i in range(len(payloads)))
+        else:
+            ids = tuple(f"{request_id}.sign-{i}" for i in range(len(payloads)))
         try:
             results = await asyncio.gather(
                 *(
@@ -193,8 +207,10 @@ class SignTransactionWorkflow:
                             message=payload.message,
                             signers=request.signers,
                             taproot_merkle_root=payload.taproot_merkle_root,
+                            authorization=request.authorization,
+                            transfer=TransferPayload(transaction=built.transaction, index=index),
                         ),
-                        id=f"{request_id}.sign-{index}",
+                        id=ids[index],
                         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                         # Well inside the lock's lease, so a lease never ends mid-signing.
                         execution_timeout=SIGNING_TIMEOUT,
@@ -211,9 +227,10 @@ class SignTransactionWorkflow:
                     type="WrongScheme",
                     non_retryable=True,
                 )
-        return tuple(
+        signatures = tuple(
             ChainSignature(signature=r.signature, recovery_id=r.recovery_id) for r in results
         )
+        return signatures, ids
 
     async def _wait(
         self,

@@ -102,6 +102,7 @@ async def measure_temporal(
                 runs=settings.temporal_runs,
                 warmup=settings.temporal_warmup,
                 timeout=timeout,
+                authorizer=live.authorizer,
             )
             results.samples[label] = series.seconds
             results.verified += series.verified

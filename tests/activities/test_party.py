@@ -22,16 +22,25 @@ from activities.models import (
 from activities.party import PartyActivities
 from mpc.frost import FROST_ED25519, FROST_SECP256K1_TR
 from mpc.sealing import SealedPayload, SealingKeyPair
+from runtime.authorization import RequestAuthorization, RequestAuthorizer, RequestVerifier
 from storage.vault.memory import InMemoryShareVault
 
 PARTIES = ("us-1", "us-2", "eu-1", "eu-2")
 WALLET = "wallet-1"
 DKG = "dkg-ceremony"
+AUTHORIZER = RequestAuthorizer.generate()
+REQUESTS = RequestVerifier(AUTHORIZER.public_key)
+
+
+def _authorized(ceremony_id: str, message: str, wallet_id: str = WALLET) -> RequestAuthorization:
+    return AUTHORIZER.authorize_sign(ceremony_id, wallet_id, bytes.fromhex(message))
 
 
 def _parties() -> tuple[dict[str, PartyActivities], tuple[PartyRef, ...]]:
     keys = {p: SealingKeyPair.generate() for p in PARTIES}
-    activities = {p: PartyActivities(p, InMemoryShareVault(p), keys[p]) for p in PARTIES}
+    activities = {
+        p: PartyActivities(p, InMemoryShareVault(p), keys[p], requests=REQUESTS) for p in PARTIES
+    }
     refs = tuple(PartyRef(id=p, sealing_public_key=keys[p].public_key.raw.hex()) for p in PARTIES)
     return activities, refs
 
@@ -181,27 +190,34 @@ def test_nonce_is_used_once_and_retries_get_the_stored_share() -> None:
     parties, _, _, _ = _dkg(FROST_SECP256K1_TR.id)
     signers = ("us-1", "eu-1", "eu-2")
     cs_id = FROST_SECP256K1_TR.id
-    commitments = {
-        p: parties[p]
-        .sign_round1(SignRound1Input(wallet_id=WALLET, ceremony_id="sig-1", ciphersuite=cs_id))
-        .commitments
-        for p in signers
-    }
-    # A retried round 1 gets the same commitments: the nonces never change in a ceremony.
-    retry = parties["us-1"].sign_round1(
-        SignRound1Input(wallet_id=WALLET, ceremony_id="sig-1", ciphersuite=cs_id)
+    message = hashlib.sha256(b"m").hexdigest()
+    authorization = _authorized("sig-1", message)
+    round1 = SignRound1Input(
+        wallet_id=WALLET,
+        ceremony_id="sig-1",
+        ciphersuite=cs_id,
+        message=message,
+        authorization=authorization,
     )
+    commitments = {p: parties[p].sign_round1(round1).commitments for p in signers}
+    # A retried round 1 gets the same commitments: the nonces never change in a ceremony.
+    retry = parties["us-1"].sign_round1(round1)
     assert retry.commitments == commitments["us-1"]
     request = SignRound2Input(
         wallet_id=WALLET,
         ceremony_id="sig-1",
         ciphersuite=cs_id,
-        message=hashlib.sha256(b"m").hexdigest(),
+        message=message,
         commitments=commitments,
+        authorization=authorization,
     )
     first = parties["us-1"].sign_round2(request)
     assert parties["us-1"].sign_round2(request) == first
-    other = request.model_copy(update={"message": hashlib.sha256(b"other").hexdigest()})
+    # Another message, even authorized for this ceremony, finds the nonce consumed.
+    other_message = hashlib.sha256(b"other").hexdigest()
+    other = request.model_copy(
+        update={"message": other_message, "authorization": _authorized("sig-1", other_message)}
+    )
     with pytest.raises(ApplicationError) as caught:
         parties["us-1"].sign_round2(other)
     assert caught.value.type == "NonceAlreadyConsumed"
@@ -213,7 +229,13 @@ def test_round2_without_round1_and_unknown_wallets_are_refused() -> None:
     commitments = {
         p: parties[p]
         .sign_round1(
-            SignRound1Input(wallet_id=WALLET, ceremony_id="c1", ciphersuite=FROST_ED25519.id)
+            SignRound1Input(
+                wallet_id=WALLET,
+                ceremony_id="c1",
+                ciphersuite=FROST_ED25519.id,
+                message="00",
+                authorization=_authorized("c1", "00"),
+            )
         )
         .commitments
         for p in ("us-1", "us-2", "eu-1")
@@ -226,6 +248,7 @@ def test_round2_without_round1_and_unknown_wallets_are_refused() -> None:
                 ciphersuite=FROST_ED25519.id,
                 message="00",
                 commitments=commitments,
+                authorization=_authorized("never-committed", "00"),
             )
         )
     assert caught.value.type == "NoncesNotFound"
@@ -237,19 +260,34 @@ def test_round2_without_round1_and_unknown_wallets_are_refused() -> None:
                 ciphersuite=FROST_ED25519.id,
                 message="00",
                 commitments={},
+                authorization=_authorized("c1", "00"),
             )
         )
     assert empty.value.type == "InvalidParameters"
     with pytest.raises(ApplicationError):
         parties["us-1"].sign_round1(
-            SignRound1Input(wallet_id="nope", ceremony_id="c", ciphersuite=FROST_ED25519.id)
+            SignRound1Input(
+                wallet_id="nope",
+                ceremony_id="c",
+                ciphersuite=FROST_ED25519.id,
+                message="00",
+                authorization=_authorized("c", "00", "nope"),
+            )
         )
     with pytest.raises(ApplicationError):
         parties["us-1"].sign_round1(
-            SignRound1Input(wallet_id=WALLET, ceremony_id="c", ciphersuite=FROST_SECP256K1_TR.id)
+            SignRound1Input(
+                wallet_id=WALLET,
+                ceremony_id="c",
+                ciphersuite=FROST_SECP256K1_TR.id,
+                message="00",
+                authorization=_authorized("c", "00"),
+            )
         )
 
 
 def test_a_party_uses_only_its_own_vault() -> None:
     with pytest.raises(ValueError, match="own vault"):
-        PartyActivities("us-1", InMemoryShareVault("us-2"), SealingKeyPair.generate())
+        PartyActivities(
+            "us-1", InMemoryShareVault("us-2"), SealingKeyPair.generate(), requests=REQUESTS
+        )

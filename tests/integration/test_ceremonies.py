@@ -31,7 +31,9 @@ async def test_create_wallets_and_sign_with_both_schemes(system: System) -> None
     for n in range(3):
         digest = hashlib.sha256(f"tx {n}".encode()).digest()
         result = await sign(
-            system.client, SignInput(wallet_id=taproot.wallet_id, message=digest.hex())
+            system.client,
+            SignInput(wallet_id=taproot.wallet_id, message=digest.hex()),
+            authorizer=system.authorizer,
         )
         assert len(result.signers) == 3
         assert "apac-2" not in result.signers  # the backup is not asked while primaries are up
@@ -46,6 +48,7 @@ async def test_create_wallets_and_sign_with_both_schemes(system: System) -> None
                 message=message.hex(),
                 signers=("us-2", "eu-2", "apac-2"),
             ),
+            authorizer=system.authorizer,
         )
         assert result.signers == ("us-2", "eu-2", "apac-2")
         VerifyKey(bytes.fromhex(result.public_key)).verify(message, bytes.fromhex(result.signature))
@@ -64,10 +67,15 @@ async def test_taproot_signing_with_a_script_tree_commits_to_it(system: System) 
     )
     digest = hashlib.sha256(b"script tree").digest()
     root = hashlib.sha256(b"a tapscript merkle root").hexdigest()
-    plain = await sign(system.client, SignInput(wallet_id=wallet.wallet_id, message=digest.hex()))
+    plain = await sign(
+        system.client,
+        SignInput(wallet_id=wallet.wallet_id, message=digest.hex()),
+        authorizer=system.authorizer,
+    )
     tweaked = await sign(
         system.client,
         SignInput(wallet_id=wallet.wallet_id, message=digest.hex(), taproot_merkle_root=root),
+        authorizer=system.authorizer,
     )
     assert plain.public_key != tweaked.public_key  # a different output key
     assert PublicKeyXOnly(bytes.fromhex(tweaked.public_key)).verify(
@@ -81,8 +89,8 @@ async def test_same_idempotency_key_never_signs_twice(system: System) -> None:
     )
     request = SignInput(wallet_id=wallet.wallet_id, message=b"once".hex())
     key = _id("request")
-    first = await sign(system.client, request, idempotency_key=key)
-    again = await sign(system.client, request, idempotency_key=key)
+    first = await sign(system.client, request, idempotency_key=key, authorizer=system.authorizer)
+    again = await sign(system.client, request, idempotency_key=key, authorizer=system.authorizer)
     assert again == first
     produced = [e for e in await system.events.read_all() if e.event_type == "SignatureProduced"]
     assert len(produced) == 1
@@ -124,7 +132,7 @@ async def test_bad_sign_requests_get_typed_errors_and_append_nothing(
     )
     before = await system.events.count()
     with pytest.raises(CeremonyFailed) as caught:
-        await sign(system.client, request_factory(wallet.wallet_id))
+        await sign(system.client, request_factory(wallet.wallet_id), authorizer=system.authorizer)
     assert caught.value.kind == kind
     assert await system.events.count() == before
 

@@ -24,7 +24,7 @@ from activities.party import FAULT_STALL_AFTER_CONSUME
 from quorate.client import create_wallet
 from runtime.connection import connect
 from runtime.names import COORDINATOR_TASK_QUEUE
-from runtime.provision import open_party_vault
+from runtime.provision import load_request_authorizer, open_party_vault
 from runtime.settings import Settings
 from storage.events.port import open_event_store
 from workers.runner import LocalTopology
@@ -77,12 +77,17 @@ async def test_sigkill_during_round2_then_restart(settings: Settings) -> None:
         await topology.restart_worker(VICTIM, {FAULT_STALL_AFTER_CONSUME: "30"})
         ceremony_id = f"crash-sign-{uuid.uuid4().hex[:8]}"
         message = b"sign through a crash"
+        signers = ("us-1", VICTIM, "apac-1")
+        authorization = load_request_authorizer(settings).authorize_sign(
+            ceremony_id, wallet.wallet_id, message, signers=signers
+        )
         handle = await client.start_workflow(
             SignWorkflow.run,
             SignInput(
                 wallet_id=wallet.wallet_id,
                 message=message.hex(),
-                signers=("us-1", VICTIM, "apac-1"),
+                signers=signers,
+                authorization=authorization,
             ),
             id=ceremony_id,
             task_queue=COORDINATOR_TASK_QUEUE,

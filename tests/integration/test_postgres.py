@@ -26,11 +26,13 @@ async def test_ceremonies_record_to_postgres(postgres_system: System) -> None:
         system.client,
         SignInput(wallet_id=wallet.wallet_id, message=digest.hex()),
         idempotency_key=key,
+        authorizer=system.authorizer,
     )
     again = await sign(
         system.client,
         SignInput(wallet_id=wallet.wallet_id, message=digest.hex()),
         idempotency_key=key,
+        authorizer=system.authorizer,
     )
     assert again == result
     assert PublicKeyXOnly(bytes.fromhex(result.public_key)).verify(
@@ -38,7 +40,11 @@ async def test_ceremonies_record_to_postgres(postgres_system: System) -> None:
     )
     before = await system.events.count()
     with pytest.raises(CeremonyFailed) as caught:
-        await sign(system.client, SignInput(wallet_id="missing", message=digest.hex()))
+        await sign(
+            system.client,
+            SignInput(wallet_id="missing", message=digest.hex()),
+            authorizer=system.authorizer,
+        )
     assert caught.value.kind == "UnknownWallet"
     events = await system.events.read_all()
     assert len(events) == before

@@ -4,7 +4,8 @@ After real ceremonies (two DKGs and several signings on the dev server), every w
 history is fetched and every payload in it decoded through the codec; together with the
 raw (encrypted) histories, the whole event store and every log line, none of it may
 contain the bytes (raw, hex or base64) of any party's polynomial, dealt shares, signing
-shares, sealing keys or signing nonces.
+shares, sealing keys or signing nonces, nor of the client's request-signing key (only
+the authorizations it signs travel).
 """
 
 from __future__ import annotations
@@ -27,9 +28,17 @@ from mpc.frost import FROST_SECP256K1_TR, KeyShare
 from mpc.frost import dkg as frost_dkg
 from mpc.frost.serialization import decode
 from mpc.frost.taproot import tweak_key_share
-from quorate.client import create_wallet, faucet, sign, sign_transaction, wallet_address
+from quorate.client import (
+    create_wallet,
+    faucet,
+    key_address,
+    sign,
+    sign_transaction,
+    wallet_address,
+)
+from quorate.demo import demo_recipient_key
 from runtime.codec import AesGcmPayloadCodec, CodecKeyTable
-from runtime.provision import PARTY_RECORDS, SEALING_KEY
+from runtime.provision import PARTY_RECORDS, SEALING_KEY, request_signing_key_path
 from tests.integration.conftest import System
 
 
@@ -118,7 +127,11 @@ async def test_no_secret_in_histories_events_or_logs(
     for wallet in wallets:
         for n in range(3):
             message = hashlib.sha256(f"{wallet.wallet_id}/{n}".encode()).digest()
-            await sign(system.client, SignInput(wallet_id=wallet.wallet_id, message=message.hex()))
+            await sign(
+                system.client,
+                SignInput(wallet_id=wallet.wallet_id, message=message.hex()),
+                authorizer=system.authorizer,
+            )
     # A transfer per wallet too: SignTransaction's build, child ceremony and broadcast
     # histories, and the Transaction* events, are scanned like the rest.
     for wallet, chain, amount in (
@@ -127,15 +140,23 @@ async def test_no_secret_in_histories_events_or_logs(
     ):
         source = await wallet_address(system.client, wallet.wallet_id, chain)
         await faucet(system.client, chain, source.address, 100 * amount)
+        # Another address than the wallet's own (a transfer to itself is refused).
+        recipient = await key_address(system.client, chain, demo_recipient_key(wallet.scheme))
         result = await sign_transaction(
             system.client,
             SignTransactionInput(
                 wallet_id=wallet.wallet_id,
-                intent=TransferIntent(chain=chain, to=source.address, amount=amount),
+                intent=TransferIntent(chain=chain, to=recipient.address, amount=amount),
             ),
+            authorizer=system.authorizer,
         )
         assert result.status == "confirmed"
 
+    # The request-signing private key (the client's), in every form libsodium holds it:
+    # the seed and SHA-512(seed), whose halves are the clamped scalar and the nonce prefix.
+    seed = bytes.fromhex(request_signing_key_path(system.settings).read_text().strip())
+    expanded = hashlib.sha512(seed).digest()
+    secrets.extend([seed, expanded[:32], expanded[32:]])
     for vault in system.vaults.values():
         secrets.append(vault.get_secret(PARTY_RECORDS, SEALING_KEY))
         for wallet in wallets:

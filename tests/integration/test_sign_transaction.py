@@ -93,6 +93,7 @@ async def test_a_transfer_on_every_chain(chain_system: System) -> None:
                 wallet_id=wallet.wallet_id,
                 intent=TransferIntent(chain=chain, to=recipient.address, amount=amount),
             ),
+            authorizer=chain_system.authorizer,
         )
         assert result.status == "confirmed", chain
         assert result.confirmations >= 2 or chain == "solana"
@@ -171,6 +172,7 @@ async def test_bad_input_is_refused_before_any_ceremony(chain_system: System) ->
                     wallet_id=ecdsa.wallet_id,
                     intent=TransferIntent(chain=chain, to=to, amount=amount),
                 ),
+                authorizer=chain_system.authorizer,
             )
         assert caught.value.kind == kind, (chain, to, caught.value)
     events = await chain_system.events.read_all()

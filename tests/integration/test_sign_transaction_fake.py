@@ -32,9 +32,11 @@ from quorate.client import (
     sign_transaction,
     wallet_address,
 )
+from runtime.authorization import transfer_ceremony_id
 from runtime.names import COORDINATOR_TASK_QUEUE
 from runtime.settings import Settings
 from storage.events.port import verify_chain
+from tests.helpers.fake_cosigner import fake_transfer_payloads
 from tests.integration.conftest import System, start_system
 from workflows.sign_transaction import SignTransactionWorkflow
 
@@ -54,7 +56,11 @@ async def fake_system(settings: Settings, temporal: WorkflowEnvironment) -> Asyn
     registry = ChainRegistry(
         ChainsConfig(chains={c.name: c for c in configs}), [FakeChain(c) for c in configs]
     )
-    async for running in start_system(settings, temporal.client, chains=registry):
+    # The parties check the fake chain's transactions with the fake's own decoding.
+    decoders = {name: fake_transfer_payloads for name in FAKE_CHAINS}
+    async for running in start_system(
+        settings, temporal.client, chains=registry, decoders=decoders
+    ):
         yield running
 
 
@@ -80,17 +86,22 @@ async def test_transfer_is_signed_broadcast_and_confirmed(
         wallet_id=wallet_id, intent=TransferIntent(chain=chain, to=RECIPIENT, amount=5_000)
     )
     key = f"tx-{uuid.uuid4().hex[:8]}"
-    result = await sign_transaction(fake_system.client, request, key)
+    result = await sign_transaction(
+        fake_system.client, request, key, authorizer=fake_system.authorizer
+    )
     assert result.status == "confirmed"
     assert result.confirmations >= 3
     assert result.from_address == source
-    assert result.ceremonies == (f"{key}.sign-0",)
+    # The ceremony's id is under the reserved prefix, which no idempotency key can take.
+    assert result.ceremonies == (transfer_ceremony_id(key, 0),)
     assert (await address_balance(fake_system.client, chain, RECIPIENT)).balance == 5_000
     sender = (await address_balance(fake_system.client, chain, source)).balance
     assert sender == 100_000 - 5_000 - result.fee
 
     # The same request again: the first outcome, nothing signed or sent twice.
-    again = await sign_transaction(fake_system.client, request, key)
+    again = await sign_transaction(
+        fake_system.client, request, key, authorizer=fake_system.authorizer
+    )
     assert again.tx_hash == result.tx_hash
     assert (await address_balance(fake_system.client, chain, RECIPIENT)).balance == 5_000
 
@@ -109,7 +120,7 @@ async def test_transfer_is_signed_broadcast_and_confirmed(
         wallet_id=wallet_id, intent=TransferIntent(chain=chain, to=RECIPIENT, amount=6_000)
     )
     with pytest.raises(CeremonyFailed) as caught:
-        await sign_transaction(fake_system.client, other, key)
+        await sign_transaction(fake_system.client, other, key, authorizer=fake_system.authorizer)
     assert caught.value.kind == "RequestConflict"
     assert [e.event_type for e in await fake_system.events.read_all()] == kinds
 
@@ -128,7 +139,9 @@ async def test_bad_input_is_refused_before_any_ceremony(fake_system: System) -> 
     for intent, kind in cases:
         with pytest.raises(CeremonyFailed) as caught:
             await sign_transaction(
-                fake_system.client, SignTransactionInput(wallet_id=wallet_id, intent=intent)
+                fake_system.client,
+                SignTransactionInput(wallet_id=wallet_id, intent=intent),
+                authorizer=fake_system.authorizer,
             )
         assert caught.value.kind == kind, (intent, caught.value)
     with pytest.raises(CeremonyFailed) as unknown:
@@ -138,6 +151,7 @@ async def test_bad_input_is_refused_before_any_ceremony(fake_system: System) -> 
                 wallet_id="no-such-wallet",
                 intent=TransferIntent(chain="fake-taproot", to=RECIPIENT, amount=5_000),
             ),
+            authorizer=fake_system.authorizer,
         )
     assert unknown.value.kind == "UnknownWallet"
     # Nothing was recorded: no transaction built, no ceremony started.
@@ -156,6 +170,7 @@ async def test_concurrent_transfers_from_one_wallet_take_turns(fake_system: Syst
                     wallet_id=wallet_id,
                     intent=TransferIntent(chain="fake-solana", to=RECIPIENT, amount=1_000 + n),
                 ),
+                authorizer=fake_system.authorizer,
             )
             for n in range(3)
         )
@@ -178,13 +193,14 @@ async def test_a_key_reused_for_another_recipient_is_refused(fake_system: System
     first = SignTransactionInput(
         wallet_id=wallet_id, intent=TransferIntent(chain="fake-solana", to=RECIPIENT, amount=5_000)
     )
-    await sign_transaction(fake_system.client, first, key)
+    await sign_transaction(fake_system.client, first, key, authorizer=fake_system.authorizer)
     other = "fake:" + "ef" * 20
     with pytest.raises(CeremonyFailed) as caught:
         await sign_transaction(
             fake_system.client,
             first.model_copy(update={"intent": first.intent.model_copy(update={"to": other})}),
             key,
+            authorizer=fake_system.authorizer,
         )
     assert caught.value.kind == "RequestConflict"
     assert (await address_balance(fake_system.client, "fake-solana", other)).balance == 0
@@ -198,7 +214,9 @@ async def test_reserved_and_oversized_keys_are_refused(fake_system: System) -> N
     # A lock's workflow id: a request under it would block the wallet's transfers.
     for key in (f"quorate:lock:fake-solana:{wallet_id}", "k" * 121):
         with pytest.raises(CeremonyFailed) as caught:
-            await sign_transaction(fake_system.client, request, key)
+            await sign_transaction(
+                fake_system.client, request, key, authorizer=fake_system.authorizer
+            )
         assert caught.value.kind == "InvalidIdempotencyKey"
     assert (await address_balance(fake_system.client, "fake-solana", RECIPIENT)).balance == 0
 
@@ -213,7 +231,9 @@ async def test_a_second_run_of_a_request_gets_the_lock_and_signs_nothing(
     request = SignTransactionInput(
         wallet_id=wallet_id, intent=TransferIntent(chain="fake-solana", to=RECIPIENT, amount=5_000)
     )
-    first = await sign_transaction(fake_system.client, request, key)
+    first = await sign_transaction(
+        fake_system.client, request, key, authorizer=fake_system.authorizer
+    )
     rerun = await fake_system.client.execute_workflow(
         SignTransactionWorkflow.run,
         request,

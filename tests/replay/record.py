@@ -42,6 +42,7 @@ from quorate.client import (
     sign_transaction,
     wallet_address,
 )
+from runtime.authorization import RequestAuthorizer
 from runtime.codec import data_converter
 from runtime.names import COORDINATOR_TASK_QUEUE
 from runtime.settings import Settings
@@ -120,9 +121,10 @@ class Recorder:
         await self._history(kind, workflow_type, workflow_id, expected)
 
 
-async def record_all(client: Client) -> list[RecordedHistory]:
+async def record_all(client: Client, authorizer: RequestAuthorizer) -> list[RecordedHistory]:
     recorder = Recorder(client)
     c = client
+    a = authorizer
 
     await recorder.completed(
         "create-wallet-bip340",
@@ -143,7 +145,9 @@ async def record_all(client: Client) -> list[RecordedHistory]:
     result = await recorder.completed(
         "sign-bip340",
         "Sign",
-        lambda key: sign(c, SignInput(wallet_id=BIP340_WALLET, message=digest.hex()), key),
+        lambda key: sign(
+            c, SignInput(wallet_id=BIP340_WALLET, message=digest.hex()), key, authorizer=a
+        ),
     )
     _verify(result, digest)
 
@@ -157,6 +161,7 @@ async def record_all(client: Client) -> list[RecordedHistory]:
                 wallet_id=ED25519_WALLET, message=message.hex(), signers=("us-2", "eu-2", "apac-2")
             ),
             key,
+            authorizer=a,
         ),
     )
     _verify(result, message)
@@ -169,6 +174,7 @@ async def record_all(client: Client) -> list[RecordedHistory]:
             c,
             SignInput(wallet_id=BIP340_WALLET, message=digest.hex(), taproot_merkle_root=root),
             key,
+            authorizer=a,
         ),
     )
     _verify(tweaked, digest)
@@ -177,7 +183,9 @@ async def record_all(client: Client) -> list[RecordedHistory]:
         "sign-refused-invalid-message",
         "Sign",
         "InvalidMessage",
-        lambda key: sign(c, SignInput(wallet_id=BIP340_WALLET, message="00" * 31), key),
+        lambda key: sign(
+            c, SignInput(wallet_id=BIP340_WALLET, message="00" * 31), key, authorizer=a
+        ),
     )
     await recorder.refused(
         "create-wallet-refused-invalid-threshold",
@@ -203,6 +211,7 @@ async def record_all(client: Client) -> list[RecordedHistory]:
                 intent=TransferIntent(chain="solana", to=REPLAY_SOLANA_RECIPIENT, amount=10**7),
             ),
             key,
+            authorizer=a,
         ),
     )
     if transfer.status != "confirmed":
@@ -218,6 +227,7 @@ async def record_all(client: Client) -> list[RecordedHistory]:
                 intent=TransferIntent(chain="solana", to="0x1234", amount=10**7),
             ),
             key,
+            authorizer=a,
         ),
     )
     await recorder.completed(
@@ -248,7 +258,7 @@ async def record(histories_dir: Path, keep_existing: bool = False) -> list[Path]
             keys.save(settings.codec_keys_path)
             async with contextlib.aclosing(start_system(settings, env.client)) as systems:
                 async for system in systems:
-                    recorded = await record_all(system.client)
+                    recorded = await record_all(system.client, system.authorizer)
     finally:
         await env.shutdown()
 

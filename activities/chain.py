@@ -8,6 +8,12 @@ One request never signs two different transactions: the first build is recorded 
 ``TransactionBuilt`` under the request id, and every later build for that request (an
 activity retry, or the same request sent again) returns the recorded transaction, or is
 refused if it asks for a different transfer.
+
+The steps before anything is signed (build, addresses, balances, the faucet) fail at once,
+typed and non-retryable, on an error retrying cannot change (``refuse_untyped``: an
+engine's OverflowError for an amount its field cannot hold, a ValueError from bad input).
+Broadcast and status keep retrying whatever they meet: by then a transaction may be out,
+and the request must not give up on it.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import logging
 
 from temporalio import activity
 
+from activities.coordinator import refuse_untyped
 from activities.errors import (
     InvalidKey,
     RequestConflict,
@@ -139,6 +146,7 @@ class ChainActivities:
         )
 
     @activity.defn(name="chain.build")
+    @refuse_untyped
     async def build(self, request: BuildTransactionInput) -> BuiltTransaction:
         """The request's unsigned transaction: built once, then read back."""
         adapter = self._adapter(request.intent.chain)
@@ -230,12 +238,14 @@ class ChainActivities:
         return status
 
     @activity.defn(name="chain.wallet_address")
+    @refuse_untyped
     async def wallet_address(self, request: WalletAddressInput) -> AddressBalance:
         adapter = self._adapter(request.chain)
         address = adapter.address(await self._wallet_key(request.wallet_id, adapter))
         return await self._balance(adapter, address)
 
     @activity.defn(name="chain.key_address")
+    @refuse_untyped
     async def key_address(self, request: KeyAddressInput) -> AddressBalance:
         adapter = self._adapter(request.chain)
         try:
@@ -247,11 +257,13 @@ class ChainActivities:
         return await self._balance(adapter, address)
 
     @activity.defn(name="chain.balance")
+    @refuse_untyped
     async def balance(self, request: AddressBalanceInput) -> AddressBalance:
         adapter = self._adapter(request.chain)
         return await self._balance(adapter, request.address)
 
     @activity.defn(name="chain.faucet")
+    @refuse_untyped
     async def faucet(self, request: FaucetInput) -> AddressBalance:
         """Development engines only (NotLocalNetwork elsewhere): fund an address."""
         adapter = self._adapter(request.chain)

@@ -6,13 +6,21 @@ no party's secret, only the topology and the event store. Each is thin: signer c
 aggregation (``activities.frost_aggregation``), ECDSA combination
 (``activities.ecdsa_combination``) and the events they record (``activities.recording``)
 each have a module of their own.
+
+Every activity here is wrapped in :func:`refuse_untyped`: an error that retrying cannot
+change (an overflow, a value or type error from bad input) fails the activity at once,
+non-retryable and typed by its class, instead of ten retries and an untyped failure.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Awaitable, Callable
+from typing import ParamSpec, TypeVar
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.ecdsa_combination import combine_signature, wallet_key
 from activities.errors import (
@@ -60,6 +68,33 @@ from storage.events.port import EventStore
 # Ed25519 messages are signed whole; bound them so a request cannot bloat the history.
 MAX_ED25519_MESSAGE = 64 * 1024
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# Errors of our own code on input it cannot use: the same input fails the same way on
+# every retry. Infrastructure errors (OSError, database and RPC errors) are none of these
+# and keep retrying.
+UNRETRYABLE_ERRORS = (ArithmeticError, ValueError, TypeError)
+
+
+def refuse_untyped(
+    activity_fn: Callable[P, Awaitable[R]],
+) -> Callable[P, Awaitable[R]]:
+    """Turns an UNRETRYABLE_ERRORS exception escaping an activity into a non-retryable
+    ApplicationError typed by its class (``OverflowError``, ``ValidationError``); typed
+    refusals pass through unchanged. Goes under ``@activity.defn``."""
+
+    @functools.wraps(activity_fn)
+    async def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await activity_fn(*args, **kwargs)
+        except ApplicationError:
+            raise
+        except UNRETRYABLE_ERRORS as error:
+            raise business_error(error) from error
+
+    return run
+
 
 class CoordinatorActivities:
     """Activities that need the topology and the event store, never a secret."""
@@ -73,8 +108,11 @@ class CoordinatorActivities:
     # -- wallet creation -----------------------------------------------------------------
 
     @activity.defn(name="coordinator.plan_wallet")
+    @refuse_untyped
     async def plan_wallet(self, request: PlanWalletInput) -> WalletPlan:
-        """Validates a wallet-creation request and records the ceremony's start."""
+        """Validates a wallet-creation request and records the ceremony's start, which
+        claims the wallet id: of concurrent creations of one id, all but the first are
+        refused here (WalletExists, their ceremony recorded as failed)."""
         wanted = request.request
         known = {p.id: p for p in self._topology.parties}
         parties = list(wanted.parties) or list(known)
@@ -106,12 +144,17 @@ class CoordinatorActivities:
                 PartyRef(id=p, sealing_public_key=str(known[p].sealing_public_key)) for p in parties
             ),
         )
-        await self._log.started(
-            request.ceremony_id, plan.wallet_id, "create_wallet", cs.id, parties
-        )
+        try:
+            await self._log.creation_started(request.ceremony_id, plan.wallet_id, cs.id, parties)
+        except WalletExists as error:
+            # Lost the race to another ceremony for this wallet id (it passed the check
+            # above at the same time): this ceremony ends here, before any party works.
+            await self._log.failed(request.ceremony_id, plan.wallet_id, f"WalletExists: {error}")
+            raise business_error(error) from None
         return plan
 
     @activity.defn(name="coordinator.record_wallet")
+    @refuse_untyped
     async def record_wallet(self, request: RecordWalletInput) -> CreateWalletResult:
         """Checks that every party derived the same group key, then records the wallet."""
         plan = request.plan
@@ -122,6 +165,15 @@ class CoordinatorActivities:
             raise business_error(error)
         encoded = packages.pop()
         public = decode(bytes.fromhex(encoded), PublicKeyPackage)
+        if public.ciphersuite.id != plan.ciphersuite:
+            # A party answered with a key package of another ciphersuite: a share of an
+            # earlier creation under this wallet id, not of this ceremony.
+            error = DkgDisagreement(
+                f"parties returned a {public.ciphersuite.id} key, this ceremony makes "
+                f"{plan.ciphersuite}"
+            )
+            await self._log.failed(request.ceremony_id, plan.wallet_id, str(error))
+            raise business_error(error)
         event = WalletCreated(
             wallet_id=plan.wallet_id,
             scheme=plan.scheme,
@@ -132,7 +184,11 @@ class CoordinatorActivities:
             public_key_package=encoded,
             ceremony_id=request.ceremony_id,
         )
-        await self._log.wallet_created(event)
+        try:
+            await self._log.wallet_created(event)
+        except WalletExists as error:
+            await self._log.failed(request.ceremony_id, plan.wallet_id, f"WalletExists: {error}")
+            raise business_error(error) from None
         return CreateWalletResult.model_validate(
             event.model_dump(exclude={"version", "public_key_package"})
         )
@@ -140,6 +196,7 @@ class CoordinatorActivities:
     # -- signing -------------------------------------------------------------------------
 
     @activity.defn(name="coordinator.plan_sign")
+    @refuse_untyped
     async def plan_sign(self, request: PlanSignInput) -> SignPlan:
         """Validates a signing request, picks the signer set, records the ceremony's start."""
         wanted = request.request
@@ -163,6 +220,7 @@ class CoordinatorActivities:
         )
 
     @activity.defn(name="coordinator.plan_presign")
+    @refuse_untyped
     async def plan_presign(self, request: PresignPlanInput) -> SignPlan:
         """Validates a pool refill for an ECDSA wallet and records the ceremony's start."""
         wanted = request.request
@@ -176,10 +234,12 @@ class CoordinatorActivities:
         return SignPlan(wallet=wallet, signers=signers, message="", taproot_merkle_root=None)
 
     @activity.defn(name="coordinator.record_presignature")
+    @refuse_untyped
     async def record_presignature(self, request: RecordPresignatureInput) -> None:
         await self._presignatures.add(request)
 
     @activity.defn(name="coordinator.aggregate")
+    @refuse_untyped
     async def aggregate(self, request: AggregateInput) -> SignResult:
         """Aggregates, verifies (naming cheaters), double-checks, records the signature."""
         plan = request.plan
@@ -192,6 +252,7 @@ class CoordinatorActivities:
         return await self._log.signature(plan, request.ceremony_id, public_key, signature)
 
     @activity.defn(name="coordinator.record_failed")
+    @refuse_untyped
     async def record_failed(self, request: CeremonyFailedInput) -> None:
         await self._log.failed(
             request.ceremony_id, request.wallet_id, request.reason, request.culprits
@@ -232,10 +293,12 @@ class EcdsaCoordinatorActivities:
         self._log = CeremonyRecorder(events)
 
     @activity.defn(name="coordinator.list_parties")
+    @refuse_untyped
     async def list_parties(self, request: NoopInput) -> PartiesResult:
         return PartiesResult(parties=tuple(p.id for p in self._topology.parties))
 
     @activity.defn(name="coordinator.ecdsa_check_aux")
+    @refuse_untyped
     async def check_aux(self, request: AuxCheckInput) -> None:
         """CGGMP21 Fig. 6: moduli and ring-Pedersen parameters must differ across parties."""
         seen: dict[str, list[str]] = {}
@@ -250,6 +313,7 @@ class EcdsaCoordinatorActivities:
             )
 
     @activity.defn(name="coordinator.ecdsa_combine")
+    @refuse_untyped
     async def combine(self, request: EcdsaCombineInput) -> SignResult:
         """Checks every σ_i (naming cheaters), sums, verifies with libsecp256k1, records."""
         plan = request.plan

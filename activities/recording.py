@@ -4,6 +4,13 @@ Every event of a ceremony goes to that ceremony's stream under an idempotency ke
 from the ceremony id and the event type (``storage.events.models``), so a retried step
 that records the same event again is a no-op, and a different event under the same key is
 refused by the store.
+
+A wallet is created exactly once, and the store decides who creates it: a creation
+ceremony's ``CeremonyStarted`` is keyed by the wallet rather than by the ceremony, so of
+two ceremonies for one wallet id only the first can record its start (the other is
+refused, ``WalletExists``, before any party works); and ``WalletCreated`` is appended at
+expected stream version 0, so even a writer that got past that check cannot add a second
+creation to the wallet's stream.
 """
 
 from __future__ import annotations
@@ -12,8 +19,9 @@ from collections.abc import Iterable
 
 from temporalio.exceptions import ApplicationError
 
-from activities.errors import CeremonyAbort, business_error
+from activities.errors import CeremonyAbort, WalletExists, business_error
 from activities.models import SignPlan, SignResult, WalletInfo
+from storage.events.errors import IdempotencyConflict, StreamVersionConflict
 from storage.events.models import (
     CeremonyFailed,
     CeremonyKind,
@@ -77,17 +85,54 @@ class CeremonyRecorder:
             ),
         )
 
+    async def creation_started(
+        self, ceremony_id: str, wallet_id: str, protocol: str, parties: Iterable[str]
+    ) -> None:
+        """Records the start of a wallet's creation ceremony, or raises WalletExists if
+        another ceremony already started creating that wallet id.
+
+        The event goes to the ceremony's stream like every CeremonyStarted, but under the
+        key ``wallet-<id>/CeremonyStarted``: a retry of this ceremony's step finds its own
+        event there, another ceremony's differs and is refused by the store. The id stays
+        taken even if that ceremony fails, since parties may already hold shares under it.
+        """
+        event = CeremonyStarted(
+            ceremony_id=ceremony_id,
+            wallet_id=wallet_id,
+            kind="create_wallet",
+            protocol=protocol,
+            parties=list(parties),
+        )
+        try:
+            await self._events.append(
+                to_new_event(
+                    event,
+                    stream_id=ceremony_stream(ceremony_id),
+                    idempotency_key=idempotency_key(wallet_stream(wallet_id), CeremonyStarted),
+                    metadata={"ceremony": ceremony_id},
+                )
+            )
+        except IdempotencyConflict:
+            raise WalletExists(
+                f"wallet {wallet_id} is already being created by another ceremony"
+            ) from None
+
     async def wallet_created(self, event: WalletCreated) -> None:
         """The wallet's stream holds only its creation, so loading a wallet stays one
-        small read however many signatures it makes."""
-        await self._events.append(
-            to_new_event(
-                event,
-                stream_id=wallet_stream(event.wallet_id),
-                idempotency_key=idempotency_key(event.ceremony_id, WalletCreated),
-                metadata={"ceremony": event.ceremony_id},
+        small read however many signatures it makes. Appended at expected version 0: a
+        second creation of the same wallet raises WalletExists and writes nothing."""
+        try:
+            await self._events.append(
+                to_new_event(
+                    event,
+                    stream_id=wallet_stream(event.wallet_id),
+                    idempotency_key=idempotency_key(event.ceremony_id, WalletCreated),
+                    metadata={"ceremony": event.ceremony_id},
+                ),
+                expected_version=0,
             )
-        )
+        except StreamVersionConflict:
+            raise WalletExists(f"wallet {event.wallet_id} already exists") from None
 
     async def signature(
         self,

@@ -31,6 +31,10 @@ class InvalidAmount(ChainError):
     """Zero, negative, or not representable on the chain."""
 
 
+class SelfTransfer(ChainError):
+    """The recipient is the sending wallet's own address: only the fee would move."""
+
+
 class InsufficientFunds(ChainError):
     """The amount plus fees exceeds the sending address's balance."""
 

@@ -68,7 +68,7 @@ class FakeChain(ChainAdapter):
         return "fake:" + body.lower()
 
     async def build(self, intent: TransferIntent, public_key: bytes) -> UnsignedTransaction:
-        to = self.check_intent(intent)
+        to = self.check_intent(intent, public_key)
         sender = self.address(public_key)
         if intent.amount < FAKE_DUST:
             raise DustOutput(f"{intent.amount} is below the dust limit {FAKE_DUST}")
@@ -192,6 +192,7 @@ class FakeChain(ChainAdapter):
         return self._ledger.balances.get(self.validate_address(address), 0)
 
     async def fund(self, address: str, amount: int) -> None:
+        self.check_amount(amount)
         target = self.validate_address(address)
         self._ledger.balances[target] = self._ledger.balances.get(target, 0) + amount
 

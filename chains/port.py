@@ -12,7 +12,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 from chains.config import ChainConfig
-from chains.errors import InvalidAmount, InvalidSignature, UnsupportedAsset, WrongChain
+from chains.errors import (
+    InvalidAmount,
+    InvalidSignature,
+    SelfTransfer,
+    UnsupportedAsset,
+    WrongChain,
+)
 from chains.models import (
     ChainSignature,
     SignedTransaction,
@@ -95,7 +101,8 @@ class ChainAdapter(ABC):
     async def build(self, intent: TransferIntent, public_key: bytes) -> UnsignedTransaction:
         """An unsigned transfer from the wallet's address, with nonce/UTXOs/blockhash and
         fee from the node. Refuses bad input with a typed error before anything is signed:
-        InvalidAddress, InvalidAmount, InsufficientFunds, DustOutput, ChainIdMismatch."""
+        InvalidAddress, InvalidAmount, SelfTransfer, InsufficientFunds, DustOutput,
+        ChainIdMismatch."""
 
     @abstractmethod
     async def broadcast(self, tx: SignedTransaction) -> str:
@@ -114,7 +121,8 @@ class ChainAdapter(ABC):
 
     @abstractmethod
     async def fund(self, address: str, amount: int) -> None:
-        """Give ``address`` ``amount`` base units (a faucet); NotLocalNetwork elsewhere."""
+        """Give ``address`` ``amount`` base units (a faucet); NotLocalNetwork elsewhere,
+        InvalidAmount for an amount the chain cannot carry (:meth:`check_amount`)."""
 
     @abstractmethod
     async def advance(self, blocks: int = 1) -> None:
@@ -144,12 +152,24 @@ class ChainAdapter(ABC):
             state = "pending"
         return TxStatus(tx_hash=tx_hash, status=state, confirmations=depth, block=block)
 
-    def check_intent(self, intent: TransferIntent) -> str:
-        """The checks every family makes first; returns the canonical recipient."""
+    def check_amount(self, amount: int) -> None:
+        """InvalidAmount unless ``amount`` is positive and fits the chain's amount field,
+        checked before any engine or node sees it (an engine's own overflow is untyped)."""
+        if amount <= 0:
+            raise InvalidAmount("an amount is positive")
+        if self.max_amount is not None and amount > self.max_amount:
+            raise InvalidAmount(f"{amount} exceeds what {self.name} can move ({self.max_amount})")
+
+    def check_intent(self, intent: TransferIntent, public_key: bytes) -> str:
+        """The checks every family makes first; returns the canonical recipient.
+
+        A transfer to the wallet's own address is refused (SelfTransfer): it would only
+        spend a fee, and is far more often a pasted wrong address than a wish.
+        """
         if intent.asset != "native":
             raise UnsupportedAsset(f"{self.name} moves the native asset only, not {intent.asset}")
-        if intent.amount <= 0:
-            raise InvalidAmount("a transfer moves a positive amount")
-        if self.max_amount is not None and intent.amount > self.max_amount:
-            raise InvalidAmount(f"{intent.amount} exceeds what {self.name} can move")
-        return self.validate_address(intent.to)
+        self.check_amount(intent.amount)
+        to = self.validate_address(intent.to)
+        if to == self.address(public_key):
+            raise SelfTransfer(f"{to} is the sending wallet's own address on {self.name}")
+        return to

@@ -1,10 +1,19 @@
-"""The coordinator worker: the workflows and their (local) coordinator activities."""
+"""The coordinator worker: the workflows and their (local) coordinator activities.
+
+A workflow whose input (or an activity result) does not decode into its pydantic model
+fails at once with a ``ValidationError`` failure, instead of failing its workflow task
+forever: the SDK re-raises a decoding error of a configured failure type unwrapped
+(``temporalio.worker._workflow_instance._convert_payloads``), and the same bytes would fail
+the same way on every retry. Such input only comes from a caller that skipped the models'
+own validation (the ``quorate`` command and ``quorate.client`` build the models first).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 
+from pydantic import ValidationError
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -13,6 +22,7 @@ from activities.coordinator import CoordinatorActivities, EcdsaCoordinatorActivi
 from chains.config import ChainsConfig
 from chains.registry import ChainRegistry
 from runtime.connection import connect
+from runtime.files import restrict_umask
 from runtime.names import COORDINATOR_TASK_QUEUE
 from runtime.provision import load_topology
 from runtime.settings import Settings
@@ -81,6 +91,8 @@ def build_coordinator_worker(
         ],
         max_concurrent_workflow_tasks=64,
         max_concurrent_local_activities=64,
+        # Fail the workflow, typed, rather than its task in a loop (module docstring).
+        workflow_failure_exception_types=[ValidationError],
     )
 
 
@@ -98,6 +110,7 @@ async def run_coordinator(settings: Settings) -> None:
 
 
 def main() -> None:
+    restrict_umask()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     asyncio.run(run_coordinator(Settings.from_env()))
 

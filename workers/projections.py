@@ -12,6 +12,7 @@ import asyncio
 import logging
 import signal
 
+from runtime.files import restrict_umask
 from runtime.settings import Settings
 from storage.events.port import open_event_store
 from storage.projections import ProjectionRunner, default_projections, open_projection_db
@@ -35,6 +36,7 @@ async def run_projections(settings: Settings) -> None:
 
 
 def main() -> None:
+    restrict_umask()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     asyncio.run(run_projections(Settings.from_env()))
 

@@ -22,6 +22,7 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 from runtime.connection import connect
+from runtime.files import PRIVATE_UMASK, open_private_append, private_dir
 from runtime.names import COORDINATOR_TASK_QUEUE, party_task_queue
 from runtime.provision import provision_local
 from runtime.settings import Settings
@@ -42,12 +43,13 @@ class WorkerProcess:
     process: subprocess.Popen[bytes] | None = field(default=None)
 
     def start(self, settings: Settings, extra_env: dict[str, str] | None = None) -> None:
-        logs = settings.data_dir / "logs"
-        logs.mkdir(parents=True, exist_ok=True)
+        logs = private_dir(settings.data_dir / "logs")
         env = {**os.environ, **settings.to_env(), **(extra_env or {})}
-        with (logs / f"{self.name}.log").open("ab") as log:
+        with open_private_append(logs / f"{self.name}.log") as log:
+            # The worker's own main restricts its umask too; this covers what it creates
+            # before that line runs (and a worker started some other way).
             self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-                self.command, stdout=log, stderr=subprocess.STDOUT, env=env
+                self.command, stdout=log, stderr=subprocess.STDOUT, env=env, umask=PRIVATE_UMASK
             )
 
     def kill(self) -> None:
@@ -143,6 +145,7 @@ class LocalTopology:
         self.stop()
 
     async def start(self) -> None:
+        private_dir(self.settings.data_dir, tighten_existing=False)
         self.topology = provision_local(self.settings)
         if self.server is not None:
             self.server.start()

@@ -114,7 +114,7 @@ class BitcoinChain(ChainAdapter):
     # -- building ----------------------------------------------------------------------
 
     async def build(self, intent: TransferIntent, public_key: bytes) -> UnsignedTransaction:
-        to = self.check_intent(intent)
+        to = self.check_intent(intent, public_key)
         recipient_script = parse_address(self.params, to).script_pubkey
         own_script = wallet_script(self.output, public_key)
         recipient_dust = self.params.dust_limit(recipient_script)
@@ -283,6 +283,7 @@ class BitcoinChain(ChainAdapter):
 
     async def fund(self, address: str, amount: int) -> None:
         self._require_local()
+        self.check_amount(amount)
         await self.rpc.fund(self.validate_address(address), amount)
 
     async def advance(self, blocks: int = 1) -> None:

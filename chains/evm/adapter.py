@@ -27,7 +27,6 @@ from chains.errors import (
     FeeTooHigh,
     InsufficientFunds,
     InvalidAddress,
-    InvalidAmount,
     InvalidSignature,
     NotLocalNetwork,
 )
@@ -65,6 +64,9 @@ SPEED_TIP: Final = {"slow": (1, 2), "standard": (1, 1), "fast": (2, 1)}
 
 class EvmChain(ChainAdapter):
     """One EVM chain (config.chain_id) reached through ``rpc``."""
+
+    # A transaction's value is a 256-bit word.
+    max_amount = UINT256_LIMIT - 1
 
     def __init__(self, config: ChainConfig, rpc: EvmRpc) -> None:
         if config.family != "evm" or config.chain_id is None:
@@ -112,9 +114,7 @@ class EvmChain(ChainAdapter):
         return estimate + estimate // 5
 
     async def build(self, intent: TransferIntent, public_key: bytes) -> UnsignedTransaction:
-        to = self.check_intent(intent)
-        if intent.amount >= UINT256_LIMIT:
-            raise InvalidAmount(f"{intent.amount} does not fit the 256-bit value field")
+        to = self.check_intent(intent, public_key)
         # The first question to the node: a transaction for the wrong chain id would be
         # valid on the chain the id names (EIP-155), so nothing is read before this.
         node_chain_id = await self.rpc.chain_id()
@@ -237,6 +237,7 @@ class EvmChain(ChainAdapter):
 
     async def fund(self, address: str, amount: int) -> None:
         self._require_local("fund")
+        self.check_amount(amount)
         await self.rpc.fund(self.validate_address(address), amount)
 
     async def advance(self, blocks: int = 1) -> None:

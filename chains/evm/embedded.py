@@ -29,7 +29,7 @@ from eth_utils.address import to_checksum_address
 from eth_utils.exceptions import ValidationError as EvmValidationError
 from rlp.exceptions import RLPException
 
-from chains.errors import BroadcastRejected
+from chains.errors import BroadcastRejected, InvalidAmount
 from chains.evm.rpc import EvmRpc, Receipt
 from chains.evm.transaction import TransactionDecodeError, transaction_chain_id, transaction_hash
 
@@ -149,6 +149,10 @@ class EmbeddedEvm(EvmRpc):
         # An ordinary transfer from the faucet, so the engine's state stays one that
         # transactions produced (no state edits behind py-evm's back).
         max_fee = 2 * await self.base_fee() + DEFAULT_PRIORITY_FEE
+        # py-evm refuses more than the faucet holds with an untyped ValidationError.
+        available = await self.balance(self._faucet) - TRANSFER_GAS * max_fee
+        if wei > available:
+            raise InvalidAmount(f"the faucet holds {max(available, 0)} wei, not {wei}")
         transfer = {
             "from": self._faucet,
             "to": _account(address),

@@ -115,7 +115,7 @@ class SolanaChain(ChainAdapter):
     # -- talks to the node -----------------------------------------------------------
 
     async def build(self, intent: TransferIntent, public_key: bytes) -> UnsignedTransaction:
-        to = self.check_intent(intent)
+        to = self.check_intent(intent, public_key)
         sender = self._pubkey(public_key)
         recipient = Pubkey.from_string(to)
         recent = await self.rpc.latest_blockhash()
@@ -133,23 +133,22 @@ class SolanaChain(ChainAdapter):
         fee = await self.rpc.fee_for_message(message_bytes)
         rent_exempt = await self.rpc.minimum_balance_for_rent_exemption(SYSTEM_ACCOUNT_DATA_LEN)
         balance = await self.rpc.balance(sender)
-        self_transfer = recipient == sender
-        if not self_transfer:
-            # The runtime refuses (InsufficientFundsForRent) to create an account below
-            # rent exemption, after charging the fee: refuse before anything is signed.
-            received = await self.rpc.balance(recipient)
-            if received == 0 and intent.amount < rent_exempt:
-                raise DustOutput(
-                    f"{intent.amount} lamports would create {to} below the rent-exempt "
-                    f"minimum of {rent_exempt} lamports"
-                )
+        # The runtime refuses (InsufficientFundsForRent) to create an account below rent
+        # exemption, after charging the fee: refuse before anything is signed. (The
+        # recipient is never the sender: check_intent refused that, SelfTransfer.)
+        received = await self.rpc.balance(recipient)
+        if received == 0 and intent.amount < rent_exempt:
+            raise DustOutput(
+                f"{intent.amount} lamports would create {to} below the rent-exempt "
+                f"minimum of {rent_exempt} lamports"
+            )
         if intent.fee.max_fee is not None and fee > intent.fee.max_fee:
             raise FeeTooHigh(f"fee {fee} lamports exceeds the cap {intent.fee.max_fee}")
         if intent.amount + fee > balance:
             raise InsufficientFunds(
                 f"{intent.amount} + fee {fee} lamports exceeds the balance {balance}"
             )
-        remaining = balance - fee - (0 if self_transfer else intent.amount)
+        remaining = balance - fee - intent.amount
         if 0 < remaining < rent_exempt:
             # The same rent rule on the sender's side: an account may be emptied to zero
             # (closing it) or keep at least the rent-exempt minimum, nothing in between.
@@ -199,6 +198,7 @@ class SolanaChain(ChainAdapter):
     async def fund(self, address: str, amount: int) -> None:
         if not self.config.local:
             raise NotLocalNetwork(f"{self.name} is not a local network; it has no faucet")
+        self.check_amount(amount)
         await self.rpc.airdrop(Pubkey.from_string(self.validate_address(address)), amount)
 
     async def advance(self, blocks: int = 1) -> None:

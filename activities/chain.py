@@ -22,13 +22,13 @@ import logging
 
 from temporalio import activity
 
-from activities.coordinator import refuse_untyped
 from activities.errors import (
     InvalidKey,
     RequestConflict,
     UnknownWallet,
     WrongScheme,
     business_error,
+    refuse_untyped,
 )
 from activities.models import (
     AddressBalance,

@@ -14,13 +14,9 @@ non-retryable and typed by its class, instead of ten retries and an untyped fail
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Awaitable, Callable
-from typing import ParamSpec, TypeVar
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from activities.ecdsa_combination import combine_signature, wallet_key
 from activities.errors import (
@@ -33,6 +29,7 @@ from activities.errors import (
     UnknownWallet,
     WalletExists,
     business_error,
+    refuse_untyped,
 )
 from activities.frost_aggregation import aggregate_signature
 from activities.models import (
@@ -67,33 +64,6 @@ from storage.events.port import EventStore
 
 # Ed25519 messages are signed whole; bound them so a request cannot bloat the history.
 MAX_ED25519_MESSAGE = 64 * 1024
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-# Errors of our own code on input it cannot use: the same input fails the same way on
-# every retry. Infrastructure errors (OSError, database and RPC errors) are none of these
-# and keep retrying.
-UNRETRYABLE_ERRORS = (ArithmeticError, ValueError, TypeError)
-
-
-def refuse_untyped(
-    activity_fn: Callable[P, Awaitable[R]],
-) -> Callable[P, Awaitable[R]]:
-    """Turns an UNRETRYABLE_ERRORS exception escaping an activity into a non-retryable
-    ApplicationError typed by its class (``OverflowError``, ``ValidationError``); typed
-    refusals pass through unchanged. Goes under ``@activity.defn``."""
-
-    @functools.wraps(activity_fn)
-    async def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return await activity_fn(*args, **kwargs)
-        except ApplicationError:
-            raise
-        except UNRETRYABLE_ERRORS as error:
-            raise business_error(error) from error
-
-    return run
 
 
 class CoordinatorActivities:

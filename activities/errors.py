@@ -11,7 +11,9 @@ they name what went wrong, so they carry no ``Error`` suffix.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Awaitable, Callable, Iterable
+from typing import ParamSpec, TypeVar
 
 from temporalio.exceptions import ApplicationError
 
@@ -120,3 +122,31 @@ def business_error(
 def protocol_error(error: FrostError, names: dict[Identifier, str]) -> ApplicationError:
     """A FROST error with its culprit identifiers translated to party names."""
     return business_error(error, culprits=[names.get(c, str(c)) for c in error.culprits])
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# Errors of our own code on input it cannot use: the same input fails the same way on
+# every retry. Infrastructure errors (OSError, database and RPC errors) are none of these
+# and keep retrying.
+UNRETRYABLE_ERRORS = (ArithmeticError, ValueError, TypeError)
+
+
+def refuse_untyped(
+    activity_fn: Callable[P, Awaitable[R]],
+) -> Callable[P, Awaitable[R]]:
+    """Turns an UNRETRYABLE_ERRORS exception escaping an activity into a non-retryable
+    ApplicationError typed by its class (``OverflowError``, ``ValidationError``); typed
+    refusals pass through unchanged. Goes under ``@activity.defn``."""
+
+    @functools.wraps(activity_fn)
+    async def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await activity_fn(*args, **kwargs)
+        except ApplicationError:
+            raise
+        except UNRETRYABLE_ERRORS as error:
+            raise business_error(error) from error
+
+    return run

@@ -178,6 +178,10 @@ def _check_key(key: str) -> None:
         raise CeremonyFailed(
             "InvalidIdempotencyKey", f"an idempotency key is 1 to {MAX_KEY_LENGTH} characters", ()
         )
+    if not key.isprintable():
+        raise CeremonyFailed(
+            "InvalidIdempotencyKey", "an idempotency key has no control or format characters", ()
+        )
     if key.startswith(RESERVED_KEY_PREFIX):
         raise CeremonyFailed(
             "InvalidIdempotencyKey", f"keys starting with {RESERVED_KEY_PREFIX!r} are reserved", ()

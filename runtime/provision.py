@@ -20,6 +20,7 @@ from mpc.sealing import SealingKeyPair
 from runtime.authorization import REQUEST_SIGNING_KEY_FILE, RequestAuthorizer
 from runtime.checkpoint_key import ensure_checkpoint_key
 from runtime.codec import CodecKeyTable
+from runtime.files import private_dir, write_private_text
 from runtime.settings import Settings
 from runtime.topology import Topology
 from storage.vault.kms import LocalFileKek
@@ -35,7 +36,7 @@ def open_party_vault(settings: Settings, party: str, *, create: bool = False) ->
     """Opens one party's vault with that party's KEK; other parties' files stay closed."""
     directory = settings.party_dir(party)
     if create:
-        directory.mkdir(parents=True, exist_ok=True)
+        private_dir(directory)
         kek = LocalFileKek.load_or_create(directory / "kek.key")
     else:
         kek = LocalFileKek.load(directory / "kek.key")
@@ -48,7 +49,8 @@ def load_sealing_key(vault: ShareVault) -> SealingKeyPair:
 
 def provision_local(settings: Settings) -> Topology:
     """Creates what is missing and returns the topology with every sealing public key."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir, tighten_existing=False)
+    private_dir(settings.data_dir / "parties")
     reference = Topology.load(settings.reference_topology)
     parties = []
     for party in reference.parties:
@@ -102,5 +104,5 @@ def load_topology(settings: Settings) -> Topology:
 
 def _write_atomically(path: Path, text: str) -> None:
     temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_text(text)
+    write_private_text(temporary, text)
     temporary.replace(path)

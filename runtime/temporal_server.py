@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+from runtime.files import open_private_append, private_dir
 from runtime.settings import Settings
 
 # The embedded server's frontend and UI bind to this address and nothing else.
@@ -60,8 +61,7 @@ class DevServer:
                 f"port {settings.temporal_port} is taken: is another Temporal server running? "
                 "Stop it, or set QUORATE_TEMPORAL_ADDRESS to use it."
             )
-        logs = settings.data_dir / "logs"
-        logs.mkdir(parents=True, exist_ok=True)
+        logs = private_dir(settings.data_dir / "logs")
         command = [
             temporal_binary(),
             "server",
@@ -82,7 +82,7 @@ class DevServer:
             "--log-level",
             "warn",
         ]
-        with (logs / "temporal.log").open("ab") as log:
+        with open_private_append(logs / "temporal.log") as log:
             self._process = subprocess.Popen(  # noqa: S603 - fixed argument list
                 command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )

@@ -23,6 +23,7 @@ from activities.prime_pool import SafePrimePool
 from chains.config import ChainsConfig
 from runtime.authorization import RequestVerifier
 from runtime.connection import connect
+from runtime.files import restrict_umask
 from runtime.names import party_task_queue
 from runtime.provision import load_sealing_key, load_topology, open_party_vault
 from runtime.settings import Settings
@@ -94,6 +95,7 @@ async def run_party(settings: Settings, party: str) -> None:
 
 
 def main() -> None:
+    restrict_umask()
     parser = argparse.ArgumentParser(description="Run one Quorate party's worker.")
     parser.add_argument("--party", required=True)
     args = parser.parse_args()

@@ -90,6 +90,17 @@ def projections_process() -> WorkerProcess:
     )
 
 
+def checkpoints_process() -> WorkerProcess:
+    """Not a Temporal worker: it signs the event store's chain head now and then
+    (``workers.checkpoints``; ``quorate audit verify`` checks the signatures)."""
+    return WorkerProcess(
+        "checkpoints",
+        [sys.executable, "-m", "workers.checkpoints"],
+        None,
+        TaskQueueType.TASK_QUEUE_TYPE_UNSPECIFIED,
+    )
+
+
 def coordinator_process() -> WorkerProcess:
     return WorkerProcess(
         "coordinator",
@@ -154,6 +165,8 @@ class LocalTopology:
             self.workers = {p.id: party_process(p.id) for p in self.topology.parties}
             self.workers["coordinator"] = coordinator_process()
             self.workers["projections"] = projections_process()
+            # Last, so it is stopped after the coordinator and signs the final head.
+            self.workers["checkpoints"] = checkpoints_process()
             for worker in self.workers.values():
                 worker.start(self.settings)
             for worker in self.workers.values():

@@ -147,6 +147,8 @@ async def test_bad_input_is_refused_before_any_ceremony(chain_system: System) ->
     btc = await wallet_address(client, ecdsa.wallet_id, "bitcoin-p2wpkh")
     await faucet(client, "bitcoin-p2wpkh", btc.address, 10**6)
     good_evm = (await key_address(client, "polygon", demo_recipient_key("ecdsa-secp256k1"))).address
+    recipient = demo_recipient_key("ecdsa-secp256k1")
+    good_btc = (await key_address(client, "bitcoin-p2wpkh", recipient)).address
     # One letter's case changed: a valid-looking address whose EIP-55 checksum fails.
     flipped = next(i for i, c in enumerate(good_evm) if i > 1 and c.isalpha())
     bad_checksum = good_evm[:flipped] + good_evm[flipped].swapcase() + good_evm[flipped + 1 :]
@@ -159,8 +161,10 @@ async def test_bad_input_is_refused_before_any_ceremony(chain_system: System) ->
         # A mainnet address on the regtest chain.
         ("bitcoin-p2wpkh", "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4", 10_000, "WrongNetwork"),
         ("bitcoin-p2wpkh", "bcrt1qnotanaddress", 10_000, "InvalidAddress"),
-        ("bitcoin-p2wpkh", btc.address, 100, "DustOutput"),
-        ("bitcoin-p2wpkh", btc.address, 10**7, "InsufficientFunds"),
+        ("bitcoin-p2wpkh", good_btc, 100, "DustOutput"),
+        ("bitcoin-p2wpkh", good_btc, 10**7, "InsufficientFunds"),
+        ("bitcoin-p2wpkh", btc.address, 10_000, "SelfTransfer"),
+        ("polygon", source.address, 1, "SelfTransfer"),
         ("solana", good_evm, 10**7, "WrongScheme"),
     ]
     before = len(await chain_system.events.read_all())

@@ -9,8 +9,7 @@ import pytest
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.coordinator import refuse_untyped
-from activities.errors import WalletExists
+from activities.errors import WalletExists, refuse_untyped
 from activities.models import NoopInput
 from activities.recording import CeremonyRecorder
 from common.types import Scheme

@@ -106,7 +106,8 @@ class CeremonyAbort(Exception):
     def __init__(self, error: Exception, culprits: Iterable[str]) -> None:
         super().__init__(str(error))
         self.error = error
-        self.culprits = sorted(set(culprits))
+        # In the order the protocol named them (each once): events record them so.
+        self.culprits = list(dict.fromkeys(culprits))
 
 
 def business_error(

@@ -56,7 +56,7 @@ def aggregate_signature(
         shares = [decode(bytes.fromhex(s), SignatureShare) for s in signature_shares.values()]
         signature = aggregate(package, shares, public)
     except FrostError as error:
-        raise CeremonyAbort(error, (names.get(c, str(c)) for c in error.culprits)) from None
+        raise CeremonyAbort(error, sorted(names.get(c, str(c)) for c in error.culprits)) from None
     encoded = signature.to_bytes()
     key = public.verifying_key
     if isinstance(key, Secp256k1Element):

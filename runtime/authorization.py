@@ -390,6 +390,10 @@ class RequestVerifier:
             )
         if taproot_merkle_root != payload.taproot_merkle_root:
             raise Unauthorized("wrong-message", "the taproot merkle root is not the payload's")
+        # The wallet's own outputs are key-path only (BIP86): a transfer never signs under
+        # a script tree, which would commit the key to a tree the intent did not name.
+        if taproot_merkle_root is not None:
+            raise Unauthorized("wrong-message", "a transfer signs with no taproot merkle root")
         return claims
 
     def verified_claims(self, authorization: RequestAuthorization | None) -> AuthorizationClaims:

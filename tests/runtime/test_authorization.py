@@ -395,3 +395,38 @@ def test_a_transfer_authorization_binds_the_ceremony_to_its_payload() -> None:
         )
         == "unknown-chain"
     )
+
+
+async def test_a_transfer_never_signs_under_a_taproot_merkle_root(registry: ChainRegistry) -> None:
+    """The wallet's outputs are key-path only: a coordinator that names a script tree for a
+    payload (and the same root in the request) is refused, or the party would sign with a
+    key tweaked to a tree the intent never named."""
+    adapter = registry.get("bitcoin-p2tr")
+    key, other, _ = SECP_KEYS
+    intent, tx, _ = await _built(adapter, key, other, 10**8, 100_000)
+    authorizer = _authorizer()
+    verifier = _verifier(authorizer, chains=ChainsConfig.load())
+    authorization = authorizer.authorize_transfer(REQUEST, WALLET, intent)
+    first = tx.signing_payloads[0]
+
+    def check(root: str | None) -> str | None:
+        payload = first.model_copy(update={"taproot_merkle_root": root})
+        rooted = tx.model_copy(update={"signing_payloads": (payload, *tx.signing_payloads[1:])})
+        try:
+            verifier.authorize(
+                authorization,
+                wallet_id=WALLET,
+                ceremony_id=transfer_ceremony_id(REQUEST, 0),
+                message=bytes.fromhex(first.message),
+                taproot_merkle_root=root,
+                transfer=TransferPayload(transaction=rooted, index=0),
+                wallet_public_key=lambda: key,
+            )
+        except Unauthorized as refusal:
+            return str(refusal)
+        return None
+
+    assert check(None) is None
+    refusal = check("11" * 32)
+    assert refusal is not None
+    assert "merkle root" in refusal

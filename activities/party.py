@@ -342,13 +342,16 @@ class PartyActivities:
         """FROST round 1 (RFC 9591 §5.1): fresh nonces, kept in the vault; commitments out.
 
         Only for an authorized request: the check comes before any nonce exists."""
-        self._authorize(
+        authorize_request(
+            self._requests,
+            self._vault,
+            self.party_id,
             request.authorization,
-            request.wallet_id,
-            request.ceremony_id,
-            None if request.message is None else bytes.fromhex(request.message),
-            request.taproot_merkle_root,
-            request.transfer,
+            wallet_id=request.wallet_id,
+            ceremony_id=request.ceremony_id,
+            message=None if request.message is None else bytes.fromhex(request.message),
+            taproot_merkle_root=request.taproot_merkle_root,
+            transfer=request.transfer,
         )
         key_share = self._key_share(request.wallet_id, request.ciphersuite)
         nonces, commitments = commit(key_share)
@@ -370,13 +373,16 @@ class PartyActivities:
         Only for the message (and signer set) the request authorized: checked before the
         nonces are touched."""
         message = bytes.fromhex(request.message)
-        claims = self._authorize(
+        claims = authorize_request(
+            self._requests,
+            self._vault,
+            self.party_id,
             request.authorization,
-            request.wallet_id,
-            request.ceremony_id,
-            message,
-            request.taproot_merkle_root,
-            request.transfer,
+            wallet_id=request.wallet_id,
+            ceremony_id=request.ceremony_id,
+            message=message,
+            taproot_merkle_root=request.taproot_merkle_root,
+            transfer=request.transfer,
         )
         try:
             RequestVerifier.check_signers(claims, request.commitments)
@@ -434,27 +440,6 @@ class PartyActivities:
         return DiscardNoncesResult(party=self.party_id, outcome=outcome)
 
     # -- helpers -----------------------------------------------------------------------
-
-    def _authorize(
-        self,
-        authorization: RequestAuthorization | None,
-        wallet_id: str,
-        ceremony_id: str,
-        message: bytes | None,
-        taproot_merkle_root: str | None,
-        transfer: TransferPayload | None,
-    ) -> AuthorizationClaims:
-        return authorize_request(
-            self._requests,
-            self._vault,
-            self.party_id,
-            authorization,
-            wallet_id=wallet_id,
-            ceremony_id=ceremony_id,
-            message=message,
-            taproot_merkle_root=taproot_merkle_root,
-            transfer=transfer,
-        )
 
     def _key_share(self, wallet_id: str, ciphersuite_id: str) -> KeyShare:
         try:

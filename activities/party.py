@@ -342,16 +342,8 @@ class PartyActivities:
         """FROST round 1 (RFC 9591 §5.1): fresh nonces, kept in the vault; commitments out.
 
         Only for an authorized request: the check comes before any nonce exists."""
-        authorize_request(
-            self._requests,
-            self._vault,
-            self.party_id,
-            request.authorization,
-            wallet_id=request.wallet_id,
-            ceremony_id=request.ceremony_id,
-            message=None if request.message is None else bytes.fromhex(request.message),
-            taproot_merkle_root=request.taproot_merkle_root,
-            transfer=request.transfer,
+        self._authorize(
+            request, None if request.message is None else bytes.fromhex(request.message)
         )
         key_share = self._key_share(request.wallet_id, request.ciphersuite)
         nonces, commitments = commit(key_share)
@@ -373,17 +365,7 @@ class PartyActivities:
         Only for the message (and signer set) the request authorized: checked before the
         nonces are touched."""
         message = bytes.fromhex(request.message)
-        claims = authorize_request(
-            self._requests,
-            self._vault,
-            self.party_id,
-            request.authorization,
-            wallet_id=request.wallet_id,
-            ceremony_id=request.ceremony_id,
-            message=message,
-            taproot_merkle_root=request.taproot_merkle_root,
-            transfer=request.transfer,
-        )
+        claims = self._authorize(request, message)
         try:
             RequestVerifier.check_signers(claims, request.commitments)
         except Unauthorized as error:
@@ -440,6 +422,22 @@ class PartyActivities:
         return DiscardNoncesResult(party=self.party_id, outcome=outcome)
 
     # -- helpers -----------------------------------------------------------------------
+
+    def _authorize(
+        self, request: SignRound1Input | SignRound2Input, message: bytes | None
+    ) -> AuthorizationClaims:
+        """:func:`authorize_request` for a signing round's request and ``message``."""
+        return authorize_request(
+            self._requests,
+            self._vault,
+            self.party_id,
+            request.authorization,
+            wallet_id=request.wallet_id,
+            ceremony_id=request.ceremony_id,
+            message=message,
+            taproot_merkle_root=request.taproot_merkle_root,
+            transfer=request.transfer,
+        )
 
     def _key_share(self, wallet_id: str, ciphersuite_id: str) -> KeyShare:
         try:

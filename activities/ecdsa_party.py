@@ -22,6 +22,7 @@ import json
 import logging
 import os
 from collections.abc import Mapping
+from typing import TypeVar
 
 from temporalio import activity
 
@@ -93,6 +94,14 @@ def _peer_record(session: str, peer: str) -> str:
 
 def _aux_session(session: str) -> bytes:
     return session_id("ecdsa-aux-info", session)
+
+
+_T = TypeVar("_T")
+
+
+def _decode_each(messages: Mapping[str, str], cls: type[_T]) -> dict[str, _T]:
+    """Each sender's message as ``cls``; a malformed one is an error naming its sender."""
+    return {j: codec.decode(m, cls, sender=j) for j, m in messages.items()}
 
 
 class EcdsaPartyActivities:
@@ -238,14 +247,8 @@ class EcdsaPartyActivities:
         context, _, _ = self._context(request)
         state = codec.decode(self._state(request, 1), presign.Round1State)
         try:
-            broadcasts = {
-                j: codec.decode(m, presign.Round1Broadcast, sender=j)
-                for j, m in request.broadcasts.items()
-            }
-            direct = {
-                j: codec.decode(m, presign.Round1Direct, sender=j)
-                for j, m in request.direct.items()
-            }
+            broadcasts = _decode_each(request.broadcasts, presign.Round1Broadcast)
+            direct = _decode_each(request.direct, presign.Round1Direct)
             state2, out = presign.round2(context, state, broadcasts, direct)
         except EcdsaError as error:
             raise business_error(error, culprits=error.culprits) from None
@@ -260,10 +263,7 @@ class EcdsaPartyActivities:
         context, _, _ = self._context(request)
         state = codec.decode(self._state(request, 2), presign.Round2State)
         try:
-            direct = {
-                j: codec.decode(m, presign.Round2Direct, sender=j)
-                for j, m in request.direct.items()
-            }
+            direct = _decode_each(request.direct, presign.Round2Direct)
             state3, broadcast, out = presign.round3(context, state, direct)
         except EcdsaError as error:
             raise business_error(error, culprits=error.culprits) from None
@@ -275,14 +275,8 @@ class EcdsaPartyActivities:
         context, _, _ = self._context(request)
         state = codec.decode(self._state(request, 3), presign.Round3State)
         try:
-            broadcasts = {
-                j: codec.decode(m, presign.Round3Broadcast, sender=j)
-                for j, m in request.broadcasts.items()
-            }
-            direct = {
-                j: codec.decode(m, presign.Round3Direct, sender=j)
-                for j, m in request.direct.items()
-            }
+            broadcasts = _decode_each(request.broadcasts, presign.Round3Broadcast)
+            direct = _decode_each(request.direct, presign.Round3Direct)
             presignature = presign.finish(context, state, broadcasts, direct)
         except EcdsaError as error:
             raise business_error(error, culprits=error.culprits) from None

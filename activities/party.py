@@ -343,12 +343,7 @@ class PartyActivities:
 
         Only for an authorized request: the check comes before any nonce exists."""
         self._authorize(
-            request.authorization,
-            request.wallet_id,
-            request.ceremony_id,
-            None if request.message is None else bytes.fromhex(request.message),
-            request.taproot_merkle_root,
-            request.transfer,
+            request, None if request.message is None else bytes.fromhex(request.message)
         )
         key_share = self._key_share(request.wallet_id, request.ciphersuite)
         nonces, commitments = commit(key_share)
@@ -370,14 +365,7 @@ class PartyActivities:
         Only for the message (and signer set) the request authorized: checked before the
         nonces are touched."""
         message = bytes.fromhex(request.message)
-        claims = self._authorize(
-            request.authorization,
-            request.wallet_id,
-            request.ceremony_id,
-            message,
-            request.taproot_merkle_root,
-            request.transfer,
-        )
+        claims = self._authorize(request, message)
         try:
             RequestVerifier.check_signers(claims, request.commitments)
         except Unauthorized as error:
@@ -436,24 +424,19 @@ class PartyActivities:
     # -- helpers -----------------------------------------------------------------------
 
     def _authorize(
-        self,
-        authorization: RequestAuthorization | None,
-        wallet_id: str,
-        ceremony_id: str,
-        message: bytes | None,
-        taproot_merkle_root: str | None,
-        transfer: TransferPayload | None,
+        self, request: SignRound1Input | SignRound2Input, message: bytes | None
     ) -> AuthorizationClaims:
+        """:func:`authorize_request` for a signing round's request and ``message``."""
         return authorize_request(
             self._requests,
             self._vault,
             self.party_id,
-            authorization,
-            wallet_id=wallet_id,
-            ceremony_id=ceremony_id,
+            request.authorization,
+            wallet_id=request.wallet_id,
+            ceremony_id=request.ceremony_id,
             message=message,
-            taproot_merkle_root=taproot_merkle_root,
-            transfer=transfer,
+            taproot_merkle_root=request.taproot_merkle_root,
+            transfer=request.transfer,
         )
 
     def _key_share(self, wallet_id: str, ciphersuite_id: str) -> KeyShare:

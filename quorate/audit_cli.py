@@ -31,7 +31,7 @@ import json
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
 import typer
 from rich.console import Console
@@ -403,23 +403,63 @@ def query_command(
     as_json: JsonOption = False,
 ) -> None:
     """Every signature of a wallet between two instants: who signed what, when, how."""
+    _rows_between(
+        signatures_between,
+        "signatures",
+        ["position", "recorded_at", "ceremony_id", "scheme", "protocol", "signers", "signature"],
+        wallet,
+        since,
+        until,
+        url=url,
+        projections_url=projections_url,
+        source=source,
+        as_json=as_json,
+    )
+
+
+class _RowsBetween(Protocol):
+    """A query of :mod:`storage.audit.service` over a wallet and an interval."""
+
+    def __call__(
+        self,
+        events_url: str,
+        wallet_id: str,
+        since: datetime | None,
+        until: datetime | None,
+        *,
+        projections_url: str | None = None,
+        source: Source = "auto",
+    ) -> Coroutine[Any, Any, QueryResult]: ...
+
+
+def _rows_between(
+    query: _RowsBetween,
+    what: str,
+    columns: list[str],
+    wallet: str,
+    since: str | None,
+    until: str | None,
+    *,
+    url: str | None,
+    projections_url: str | None,
+    source: str,
+    as_json: bool,
+) -> None:
+    """``query``'s rows for ``wallet`` in ``[since, until)``: JSON, or a table of
+    ``columns`` titled with ``what`` they are."""
     start, end = _instant("since", since), _instant("until", until)
     events_url = _events_url(url)
     chosen = _source(source)
     view_url = _projections_url(projections_url)
     result: QueryResult = _run(
-        lambda: signatures_between(
-            events_url, wallet, start, end, projections_url=view_url, source=chosen
-        )
+        lambda: query(events_url, wallet, start, end, projections_url=view_url, source=chosen)
     )
     _notes(result)
     if as_json:
         typer.echo(json.dumps(result.rows, separators=(",", ":")))
         return
     _print_rows(
-        f"signatures of {wallet} ({len(result.rows)}, from {result.source})",
-        result.rows,
-        ["position", "recorded_at", "ceremony_id", "scheme", "protocol", "signers", "signature"],
+        f"{what} of {wallet} ({len(result.rows)}, from {result.source})", result.rows, columns
     )
 
 
@@ -473,22 +513,9 @@ def transactions_command(
     Amounts and fees are integers in the chain's base unit (wei, satoshi, lamports); in
     --json they are JSON integers, exact at any size.
     """
-    start, end = _instant("since", since), _instant("until", until)
-    events_url = _events_url(url)
-    chosen = _source(source)
-    view_url = _projections_url(projections_url)
-    result = _run(
-        lambda: transactions_between(
-            events_url, wallet, start, end, projections_url=view_url, source=chosen
-        )
-    )
-    _notes(result)
-    if as_json:
-        typer.echo(json.dumps(result.rows, separators=(",", ":")))
-        return
-    _print_rows(
-        f"transactions of {wallet} ({len(result.rows)}, from {result.source})",
-        result.rows,
+    _rows_between(
+        transactions_between,
+        "transactions",
         [
             "built_at",
             "request_id",
@@ -500,6 +527,13 @@ def transactions_command(
             "tx_hash",
             "confirmations",
         ],
+        wallet,
+        since,
+        until,
+        url=url,
+        projections_url=projections_url,
+        source=source,
+        as_json=as_json,
     )
 
 

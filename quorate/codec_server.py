@@ -30,7 +30,6 @@ refused outright rather than merely left without CORS headers, since a browser s
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import json
 import logging
 import os
@@ -43,6 +42,7 @@ from aiohttp.typedefs import Handler, Middleware
 from google.protobuf import json_format
 
 from runtime.codec import AesGcmPayloadCodec, CodecError, CodecKeyTable
+from runtime.tls import is_loopback_host
 
 __all__ = [
     "DEFAULT_ALLOWED_ORIGINS",
@@ -190,15 +190,6 @@ def build_app(
     return app
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def run_codec_server(
     key_table_path: str | os.PathLike[str],
     host: str = DEFAULT_HOST,
@@ -208,7 +199,7 @@ def run_codec_server(
     """Serve the codec for the key table at ``key_table_path`` until interrupted."""
     # load, never load_or_create: a freshly generated key could decode nothing.
     table = CodecKeyTable.load(key_table_path)
-    if not _is_loopback(host):
+    if not is_loopback_host(host):
         logger.warning(
             "codec server listening on %s: anyone who can reach it can decrypt Quorate "
             "payloads; put an authenticating proxy in front of it",

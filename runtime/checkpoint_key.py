@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import stat
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Final
@@ -31,6 +30,7 @@ from storage.audit.checkpoints import (
     format_public_key,
     parse_public_key,
 )
+from storage.key_files import link_key_file, read_key_file
 
 PRIVATE_KEY_FILE: Final = "checkpoint-key"
 """The development signing key's file name in the data directory."""
@@ -87,24 +87,12 @@ class LocalCheckpointKey(CheckpointSigner):
         is refused (as ssh refuses such a private key)."""
         path = Path(path)
         try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            seed = read_key_file(path, SEED_SIZE, what="checkpoint key", error=CheckpointKeyError)
         except FileNotFoundError:
             raise CheckpointKeyError(
                 f"no checkpoint key at {path}; provisioning creates it "
                 "(runtime.checkpoint_key.ensure_checkpoint_key)"
             ) from None
-        with os.fdopen(fd, "rb") as file:
-            mode = os.fstat(file.fileno()).st_mode
-            if not stat.S_ISREG(mode):
-                raise CheckpointKeyError(f"checkpoint key {path} is not a regular file")
-            if mode & 0o077:
-                raise CheckpointKeyError(
-                    f"checkpoint key {path} has mode {stat.S_IMODE(mode):04o}; it must be "
-                    "accessible by its owner only (chmod 600)"
-                )
-            seed = file.read(SEED_SIZE + 1)
-        if len(seed) != SEED_SIZE:
-            raise CheckpointKeyError(f"checkpoint key {path} must hold exactly {SEED_SIZE} bytes")
         return cls(seed)
 
     @classmethod
@@ -117,22 +105,11 @@ class LocalCheckpointKey(CheckpointSigner):
         material = os.urandom(SEED_SIZE) if seed is None else seed
         key = cls(material)
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(8).hex()}.tmp")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            os.fchmod(fd, 0o600)
-            os.write(fd, material)
-            os.fsync(fd)
-            os.close(fd)
-            fd = -1
             # link fails if the key exists: two provisioners agree on one key.
-            os.link(temporary, path)
+            link_key_file(path, material)
         except FileExistsError:
             raise CheckpointKeyError(f"a checkpoint key already exists at {path}") from None
-        finally:
-            if fd >= 0:
-                os.close(fd)
-            temporary.unlink(missing_ok=True)
         return key
 
 

@@ -31,6 +31,7 @@ __all__ = [
     "SERVER_NAME_VARIABLE",
     "TemporalTLS",
     "TemporalTLSError",
+    "is_loopback_host",
     "is_loopback_target",
 ]
 
@@ -61,7 +62,11 @@ def is_loopback_target(target: str) -> bool:
     ``localhost`` and loopback IP literals (127.0.0.0/8, ::1) only: any other name is
     treated as remote, since what it resolves to is not ours to trust.
     """
-    host = target_host(target).lower()
+    return is_loopback_host(target_host(target).lower())
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` is ``localhost`` or a loopback IP literal (no name is resolved)."""
     if host == "localhost":
         return True
     try:

@@ -20,6 +20,8 @@ from typing import Any
 
 from bench.eventstore.events import WalletShape, make_wallets
 from storage.events import StoredEvent
+from storage.events._core import COLUMNS
+from storage.events._core import INDEX_COLUMNS as INDEX_COLUMNS
 from storage.events.archive import month_start, next_month
 from storage.events.models import parse_event
 from storage.events.port import GENESIS_HASH, canonical_json, event_hash
@@ -96,27 +98,9 @@ AUDIT_WALLET_COLUMNS = (
     "created_at",
     "created_position",
 )
-EVENT_COLUMNS = (
-    "position",
-    "stream_id",
-    "stream_version",
-    "event_type",
-    "schema_version",
-    "payload",
-    "metadata",
-    "idempotency_key",
-    "recorded_at",
-    "prev_hash",
-    "hash",
-)
-INDEX_COLUMNS = (
-    "position",
-    "stream_id",
-    "stream_version",
-    "idempotency_key",
-    "hash",
-    "recorded_at",
-)
+# The events table's columns, and (INDEX_COLUMNS) the event index's, in the order the
+# store's own adapters use.
+EVENT_COLUMNS = COLUMNS
 
 
 NO_SIGNATURE: tuple[None, None, None, None] = (None, None, None, None)

@@ -14,7 +14,7 @@ event's JSON form without it. A new schema version is a new ``Literal`` and an u
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, Final, Literal, Self
+from typing import Annotated, Any, Final, Literal, Self, TypeVar
 
 from pydantic import (
     AwareDatetime,
@@ -30,6 +30,8 @@ from common.types import Hex, HexOrEmpty, PartyId, Scheme
 from storage.events.errors import EventDecodeError, UnknownEventType
 from storage.events.metadata import EventMetadata
 from storage.events.port import NewEvent, StoredEvent, canonical_json, format_recorded_at
+
+_Model = TypeVar("_Model", bound=BaseModel)
 
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 """A wallet, ceremony or request id."""
@@ -284,6 +286,12 @@ def parse_event(stored: StoredEvent) -> DomainEvent:
     cls = EVENT_TYPES.get(stored.event_type)
     if cls is None:
         raise UnknownEventType(stored.event_type, position=stored.position)
+    return _validate_envelope(cls, stored)
+
+
+def _validate_envelope(cls: type[_Model], stored: StoredEvent) -> _Model:
+    """``stored``'s payload as ``cls``, its ``version`` from the envelope's
+    ``schema_version``; raises :class:`EventDecodeError` naming its position."""
     if "version" in stored.payload:
         raise EventDecodeError(
             position=stored.position,
@@ -373,15 +381,4 @@ def parse_checkpoint(stored: StoredEvent) -> ChainCheckpoint:
     :class:`EventDecodeError` naming its position."""
     if stored.event_type != ChainCheckpoint.__name__:
         raise UnknownEventType(stored.event_type, position=stored.position)
-    if "version" in stored.payload:
-        raise EventDecodeError(
-            position=stored.position,
-            event_type=stored.event_type,
-            reason="payload must not carry 'version'; it is the envelope's schema_version",
-        )
-    try:
-        return ChainCheckpoint.model_validate({**stored.payload, "version": stored.schema_version})
-    except ValidationError as exc:
-        raise EventDecodeError(
-            position=stored.position, event_type=stored.event_type, reason=str(exc)
-        ) from exc
+    return _validate_envelope(ChainCheckpoint, stored)

@@ -19,7 +19,6 @@ import contextlib
 import hashlib
 import hmac
 import os
-import stat
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Final
@@ -27,6 +26,7 @@ from typing import Final
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from storage.key_files import link_key_file, read_key_file
 from storage.vault.envelope import NONCE_SIZE, TAG_SIZE, Rng, encode_fields, random_bytes
 from storage.vault.errors import KekInvalid, KekMissing, KeyUnwrapFailed
 
@@ -87,21 +87,9 @@ class LocalFileKek(KeyEncryptionKey):
         """
         path = Path(path)
         try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            key = read_key_file(path, KEK_SIZE, what="key-encryption key", error=KekInvalid)
         except FileNotFoundError:
             raise KekMissing(path) from None
-        with os.fdopen(fd, "rb") as file:
-            mode = os.fstat(file.fileno()).st_mode
-            if not stat.S_ISREG(mode):
-                raise KekInvalid(f"key-encryption key {path} is not a regular file")
-            if mode & 0o077:
-                raise KekInvalid(
-                    f"key-encryption key {path} has mode {stat.S_IMODE(mode):04o}; "
-                    "it must be accessible by its owner only (chmod 600)"
-                )
-            key = file.read(KEK_SIZE + 1)
-        if len(key) != KEK_SIZE:
-            raise KekInvalid(f"key-encryption key {path} must hold exactly {KEK_SIZE} bytes")
         return cls(key, rng=rng)
 
     @classmethod
@@ -115,21 +103,8 @@ class LocalFileKek(KeyEncryptionKey):
         path = Path(path)
         if not path.exists():
             key = random_bytes(rng, KEK_SIZE)
-            temporary = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(8).hex()}.tmp")
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            try:
-                # The umask can only remove bits, but be explicit about the final mode.
-                os.fchmod(fd, 0o600)
-                os.write(fd, key)
-                os.fsync(fd)
-                os.close(fd)
-                fd = -1
-                with contextlib.suppress(FileExistsError):
-                    os.link(temporary, path)
-            finally:
-                if fd >= 0:
-                    os.close(fd)
-                temporary.unlink(missing_ok=True)
+            with contextlib.suppress(FileExistsError):
+                link_key_file(path, key)
             _fsync_directory(path.parent)
         return cls.load(path, rng=rng)
 

@@ -13,6 +13,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.models import (
     DkgRound1Input,
+    DkgRound1Result,
     DkgRound2Input,
     DkgRound3Input,
     PartyRef,
@@ -45,29 +46,31 @@ def _parties() -> tuple[dict[str, PartyActivities], tuple[PartyRef, ...]]:
     return activities, refs
 
 
+def _dkg_round1(parties: dict[str, PartyActivities], cs_id: str) -> dict[str, DkgRound1Result]:
+    """Every party's DKG round 1 of :data:`DKG`, threshold 3."""
+    request = DkgRound1Input(
+        wallet_id=WALLET, ceremony_id=DKG, ciphersuite=cs_id, threshold=3, parties=PARTIES
+    )
+    return {p: a.dkg_round1(request) for p, a in parties.items()}
+
+
+def _dkg_round2_input(
+    cs_id: str, packages: dict[str, str], refs: tuple[PartyRef, ...]
+) -> DkgRound2Input:
+    return DkgRound2Input(
+        wallet_id=WALLET,
+        ceremony_id=DKG,
+        ciphersuite=cs_id,
+        round1_packages=packages,
+        parties=refs,
+    )
+
+
 def _dkg(cs_id: str, tamper: str | None = None):
     parties, refs = _parties()
-    round1 = {
-        p: a.dkg_round1(
-            DkgRound1Input(
-                wallet_id=WALLET, ceremony_id=DKG, ciphersuite=cs_id, threshold=3, parties=PARTIES
-            )
-        )
-        for p, a in parties.items()
-    }
+    round1 = _dkg_round1(parties, cs_id)
     packages = {p: r.package for p, r in round1.items()}
-    round2 = {
-        p: a.dkg_round2(
-            DkgRound2Input(
-                wallet_id=WALLET,
-                ceremony_id=DKG,
-                ciphersuite=cs_id,
-                round1_packages=packages,
-                parties=refs,
-            )
-        )
-        for p, a in parties.items()
-    }
+    round2 = {p: a.dkg_round2(_dkg_round2_input(cs_id, packages, refs)) for p, a in parties.items()}
     results = {}
     for p, a in parties.items():
         sealed = {s: r.sealed_shares[p] for s, r in round2.items() if s != p}
@@ -128,61 +131,23 @@ def test_tampered_sealed_share_names_its_sender() -> None:
 
 def test_relay_altering_a_partys_own_package_is_refused() -> None:
     parties, refs = _parties()
-    round1 = {
-        p: a.dkg_round1(
-            DkgRound1Input(
-                wallet_id=WALLET,
-                ceremony_id=DKG,
-                ciphersuite=FROST_ED25519.id,
-                threshold=3,
-                parties=PARTIES,
-            )
-        )
-        for p, a in parties.items()
-    }
+    round1 = _dkg_round1(parties, FROST_ED25519.id)
     packages = {p: r.package for p, r in round1.items()}
     packages["us-1"] = packages["us-2"]
     with pytest.raises(ApplicationError):
-        parties["us-1"].dkg_round2(
-            DkgRound2Input(
-                wallet_id=WALLET,
-                ceremony_id=DKG,
-                ciphersuite=FROST_ED25519.id,
-                round1_packages=packages,
-                parties=refs,
-            )
-        )
+        parties["us-1"].dkg_round2(_dkg_round2_input(FROST_ED25519.id, packages, refs))
 
 
 def test_bad_round1_package_names_the_culprit() -> None:
     parties, refs = _parties()
-    round1 = {
-        p: a.dkg_round1(
-            DkgRound1Input(
-                wallet_id=WALLET,
-                ceremony_id=DKG,
-                ciphersuite=FROST_ED25519.id,
-                threshold=3,
-                parties=PARTIES,
-            )
-        )
-        for p, a in parties.items()
-    }
+    round1 = _dkg_round1(parties, FROST_ED25519.id)
     packages = {p: r.package for p, r in round1.items()}
     # eu-2 broadcasts a package whose proof of knowledge was made for another party.
     forged = bytearray(bytes.fromhex(packages["eu-2"]))
     forged[-1] ^= 1
     packages["eu-2"] = forged.hex()
     with pytest.raises(ApplicationError) as caught:
-        parties["us-1"].dkg_round2(
-            DkgRound2Input(
-                wallet_id=WALLET,
-                ceremony_id=DKG,
-                ciphersuite=FROST_ED25519.id,
-                round1_packages=packages,
-                parties=refs,
-            )
-        )
+        parties["us-1"].dkg_round2(_dkg_round2_input(FROST_ED25519.id, packages, refs))
     assert caught.value.details[0] == ["eu-2"]
 
 

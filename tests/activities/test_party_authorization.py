@@ -29,6 +29,34 @@ def _round1(ceremony: str, authorization: RequestAuthorization | None) -> SignRo
     )
 
 
+def _round2(
+    ceremony: str,
+    authorization: RequestAuthorization,
+    commitments: dict[str, str],
+    message: str = MESSAGE,
+) -> SignRound2Input:
+    return SignRound2Input(
+        wallet_id=WALLET,
+        ceremony_id=ceremony,
+        ciphersuite=CS,
+        message=message,
+        commitments=commitments,
+        authorization=authorization,
+    )
+
+
+def _commit(
+    parties: dict[str, PartyActivities],
+    ceremony: str,
+    authorization: RequestAuthorization,
+    signers: tuple[str, ...] = SIGNERS,
+) -> dict[str, str]:
+    """Each of ``signers``' round-1 commitments."""
+    return {
+        p: parties[p].sign_round1(_round1(ceremony, authorization)).commitments for p in signers
+    }
+
+
 def _refusal(call: Callable[[], object]) -> str:
     with pytest.raises(ApplicationError) as caught:
         call()
@@ -68,18 +96,8 @@ def test_round2_refuses_another_message_and_leaves_the_nonces_unused(
     parties: dict[str, PartyActivities],
 ) -> None:
     authorization = AUTHORIZER.authorize_sign("c-round2", WALLET, bytes.fromhex(MESSAGE))
-    commitments = {
-        p: parties[p].sign_round1(_round1("c-round2", authorization)).commitments for p in SIGNERS
-    }
-    other = b"pay 5000".hex()
-    request = SignRound2Input(
-        wallet_id=WALLET,
-        ceremony_id="c-round2",
-        ciphersuite=CS,
-        message=other,
-        commitments=commitments,
-        authorization=authorization,
-    )
+    commitments = _commit(parties, "c-round2", authorization)
+    request = _round2("c-round2", authorization, commitments, message=b"pay 5000".hex())
     assert _refusal(lambda: parties["us-1"].sign_round2(request)).startswith(
         "Unauthorized: wrong-message"
     )
@@ -95,18 +113,8 @@ def test_a_named_signer_set_is_enforced_by_each_party(parties: dict[str, PartyAc
         lambda: parties["eu-1"].sign_round1(_round1("c-named", authorization))
     ).startswith("Unauthorized: wrong-signers")
     # us-1 is named but asked to sign with another set: refused in round 2.
-    commitments = {
-        p: parties[p].sign_round1(_round1("c-named", authorization)).commitments
-        for p in ("us-1", "us-2")
-    }
-    request = SignRound2Input(
-        wallet_id=WALLET,
-        ceremony_id="c-named",
-        ciphersuite=CS,
-        message=MESSAGE,
-        commitments={**commitments, "eu-1": commitments["us-2"]},
-        authorization=authorization,
-    )
+    commitments = _commit(parties, "c-named", authorization, ("us-1", "us-2"))
+    request = _round2("c-named", authorization, {**commitments, "eu-1": commitments["us-2"]})
     assert _refusal(lambda: parties["us-1"].sign_round2(request)).startswith(
         "Unauthorized: wrong-signers"
     )
@@ -117,20 +125,9 @@ def test_discarding_destroys_once_and_leaves_a_tombstone(
 ) -> None:
     us1 = parties["us-1"]
     authorization = AUTHORIZER.authorize_sign("c-discard", WALLET, bytes.fromhex(MESSAGE))
-    commitments = {
-        p: parties[p].sign_round1(_round1("c-discard", authorization)).commitments for p in SIGNERS
-    }
+    commitments = _commit(parties, "c-discard", authorization)
     # us-2 signs (its nonce is used); us-1 and eu-1 do not.
-    parties["us-2"].sign_round2(
-        SignRound2Input(
-            wallet_id=WALLET,
-            ceremony_id="c-discard",
-            ciphersuite=CS,
-            message=MESSAGE,
-            commitments=commitments,
-            authorization=authorization,
-        )
-    )
+    parties["us-2"].sign_round2(_round2("c-discard", authorization, commitments))
     request = DiscardNoncesInput(wallet_id=WALLET, ceremony_id="c-discard")
     assert us1.discard_nonces(request).outcome == "destroyed"
     assert us1.discard_nonces(request).outcome == "already-discarded"  # idempotent
@@ -138,16 +135,7 @@ def test_discarding_destroys_once_and_leaves_a_tombstone(
     assert us1._vault.nonce_state(WALLET, "c-discard") == "consumed"
     # Its round 2 can no longer sign.
     assert _refusal(
-        lambda: us1.sign_round2(
-            SignRound2Input(
-                wallet_id=WALLET,
-                ceremony_id="c-discard",
-                ciphersuite=CS,
-                message=MESSAGE,
-                commitments=commitments,
-                authorization=authorization,
-            )
-        )
+        lambda: us1.sign_round2(_round2("c-discard", authorization, commitments))
     ).startswith("NonceAlreadyConsumed")
     # A party that had made no nonce for a ceremony keeps a tombstone: a round 1 arriving
     # late cannot make nonces for it.

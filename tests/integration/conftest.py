@@ -10,6 +10,7 @@ public key of its provisioned topology.
 
 from __future__ import annotations
 
+import os
 import socket
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
@@ -42,6 +43,24 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def process_env(data_dir: Path) -> dict[str, str]:
+    """The environment of a ``quorate`` process that starts its own dev server, on free
+    ports, with its data under ``data_dir``.
+
+    The parties find safe primes for 2048-bit Paillier moduli, the smaller setting (the
+    default is 3072), for speed.
+    """
+    env = {
+        **os.environ,
+        "QUORATE_DATA_DIR": str(data_dir),
+        "QUORATE_TEMPORAL_PORT": str(free_port()),
+        "QUORATE_TEMPORAL_UI_PORT": str(free_port()),
+        "QUORATE_ECDSA_MODULUS_BITS": "2048",
+    }
+    env.pop("QUORATE_TEMPORAL_ADDRESS", None)
+    return env
 
 
 @pytest.fixture(scope="session")

@@ -31,7 +31,7 @@ from runtime.connection import connect
 from runtime.provision import provision_local
 from runtime.settings import Settings
 from runtime.temporal_server import DevServer
-from tests.integration.conftest import System, free_port, start_system
+from tests.integration.conftest import System, free_port, process_env, start_system
 
 RUNS = 200
 CONCURRENT_RUNS = 3
@@ -107,15 +107,7 @@ def _not_private(data_dir: Path) -> list[str]:
 @pytest.mark.timeout(900)
 async def test_everything_under_the_data_dir_is_private_under_umask_000(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    env = {
-        **os.environ,
-        "QUORATE_DATA_DIR": str(data_dir),
-        "QUORATE_TEMPORAL_PORT": str(free_port()),
-        "QUORATE_TEMPORAL_UI_PORT": str(free_port()),
-        # The parties find safe primes in the background: the smaller setting's, here.
-        "QUORATE_ECDSA_MODULUS_BITS": "2048",
-    }
-    env.pop("QUORATE_TEMPORAL_ADDRESS", None)
+    env = process_env(data_dir)
     up = subprocess.Popen(  # noqa: S603 - our own executable
         [*_quorate(), "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, umask=0
     )

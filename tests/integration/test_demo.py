@@ -4,7 +4,6 @@ per worker. Every signature it prints verifies with libsecp256k1 / libsodium."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -25,20 +24,12 @@ from tests.chains.engine_checks import (
     flip_signature_bit,
     solana_accepts,
 )
-from tests.integration.conftest import free_port
+from tests.integration.conftest import process_env
 
 
 async def test_demo_json_signatures_verify(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    env = {
-        **os.environ,
-        "QUORATE_DATA_DIR": str(data_dir),
-        "QUORATE_TEMPORAL_PORT": str(free_port()),
-        "QUORATE_TEMPORAL_UI_PORT": str(free_port()),
-        # The demo's default is 3072-bit Paillier moduli; the test uses 2048 for speed.
-        "QUORATE_ECDSA_MODULUS_BITS": "2048",
-    }
-    env.pop("QUORATE_TEMPORAL_ADDRESS", None)
+    env = process_env(data_dir)
     done = subprocess.run(
         [sys.executable, "-m", "quorate", "demo", "--messages", "10", "--json"],
         env=env,

@@ -36,7 +36,7 @@ from storage.audit.checkpoints import format_public_key, load_public_key, parse_
 from storage.audit.errors import AuditError
 from storage.audit.export import export_events
 from storage.audit.findings import Problem
-from storage.audit.verify import Checks, verify_export, verify_url
+from storage.audit.verify import Checks, VerifyReport, verify_export, verify_url
 from storage.events.errors import IdempotencyConflict
 from storage.events.models import (
     CHECKPOINT_STREAM,
@@ -85,6 +85,15 @@ async def _checkpointed(backend: Backend) -> tuple[list[StoredEvent], StoredEven
 
 def _audit(*args: str, env: dict[str, str] | None = None) -> Result:
     return CliRunner().invoke(audit_app, list(args), env=env)
+
+
+def _assert_finding(report: VerifyReport, problem: Problem, position: int, *reasons: str) -> None:
+    """The report's finding is ``problem`` at ``position``, and its reason says each of
+    ``reasons``."""
+    assert report.finding is not None
+    assert (report.finding.problem, report.finding.position) == (problem, position)
+    for reason in reasons:
+        assert reason in report.finding.reason
 
 
 # -- the writer ------------------------------------------------------------------------------
@@ -281,12 +290,12 @@ async def test_a_rehashed_chain_is_named_through_its_checkpoint(backend: Backend
     assert without_key.ok  # Chain, index and signatures all verify again...
     assert "NOT verified" in without_key.summary()  # ...and the report says what it lacks.
     report = await verify_url(backend.url, checks=TRUSTED, batch_size=4)
-    assert report.finding is not None
-    assert (report.finding.problem, report.finding.position) == (
+    _assert_finding(
+        report,
         Problem.CHECKPOINT_MISMATCH,
         EVENT_COUNT + 1,
+        f"rewritten at or before position {EVENT_COUNT}",
     )
-    assert f"rewritten at or before position {EVENT_COUNT}" in report.finding.reason
 
 
 def test_the_cli_names_a_rehashed_chain(sqlite_backend: SQLiteBackend, tmp_path: Path) -> None:
@@ -336,9 +345,7 @@ async def test_a_rehash_that_drops_the_checkpoints_is_named(backend: Backend) ->
     await backend.delete_with_index(EVENT_COUNT + 1)
     await backend.rehash(8, signers=["us-1", "us-2", "apac-1"])
     report = await verify_url(backend.url, checks=TRUSTED)
-    assert report.finding is not None
-    assert (report.finding.problem, report.finding.position) == (Problem.CHECKPOINT_MISSING, 1)
-    assert "nothing vouches" in report.finding.reason
+    _assert_finding(report, Problem.CHECKPOINT_MISSING, 1, "nothing vouches")
 
 
 async def _checkpoint_then_more(url: str, step: timedelta) -> None:
@@ -371,11 +378,14 @@ async def test_events_long_after_the_last_checkpoint_are_named(
     events the writer would have covered long ago: named, with what nothing vouches for."""
     await _checkpoint_then_more(sqlite_backend.url, timedelta(minutes=1))
     report = await verify_url(sqlite_backend.url, checks=TRUSTED)
-    assert report.finding is not None
-    assert (report.finding.problem, report.finding.position) == (Problem.CHECKPOINT_MISSING, 17)
-    assert "no checkpoint covers the events after position 15" in report.finding.reason
-    assert "the log goes on for 840 s after position 17" in report.finding.reason
-    assert "nothing vouches for positions 17..31" in report.finding.reason
+    _assert_finding(
+        report,
+        Problem.CHECKPOINT_MISSING,
+        17,
+        "no checkpoint covers the events after position 15",
+        "the log goes on for 840 s after position 17",
+        "nothing vouches for positions 17..31",
+    )
 
 
 async def test_a_young_log_without_a_checkpoint_yet_is_not_a_finding(tmp_path: Path) -> None:
@@ -396,13 +406,11 @@ async def test_a_checkpoint_signed_by_another_key_is_named(backend: Backend) -> 
     await backend.rehash(4, signers=["us-1", "eu-1", "apac-1"])
     forged = await _checkpoint(backend.url, INTRUDER)
     report = await verify_url(backend.url, checks=TRUSTED)
-    assert report.finding is not None
-    assert (report.finding.problem, report.finding.position) == (
+    _assert_finding(
+        report,
         Problem.CHECKPOINT_INVALID,
         forged.position,
-    )
-    assert f"signed by ed25519:{INTRUDER.public_key.hex()}, which is not a trusted" in (
-        report.finding.reason
+        f"signed by ed25519:{INTRUDER.public_key.hex()}, which is not a trusted",
     )
 
 
@@ -434,12 +442,9 @@ async def test_a_checkpoint_whose_signature_was_altered_is_named(
             )
         )
     report = await verify_url(sqlite_backend.url, checks=TRUSTED)
-    assert report.finding is not None
-    assert (report.finding.problem, report.finding.position) == (
-        Problem.CHECKPOINT_INVALID,
-        stored.position,
+    _assert_finding(
+        report, Problem.CHECKPOINT_INVALID, stored.position, "signature does not verify"
     )
-    assert "signature does not verify" in report.finding.reason
 
 
 async def _append_signed(url: str, head_position: int, head_hash: str) -> StoredEvent:
@@ -467,12 +472,7 @@ async def test_a_checkpoint_of_a_head_not_before_it_is_named(
     await sqlite_backend.build()
     stored = await _append_signed(sqlite_backend.url, EVENT_COUNT + 1, "ab" * 32)
     report = await verify_url(sqlite_backend.url, checks=TRUSTED)
-    assert report.finding is not None
-    assert (report.finding.problem, report.finding.position) == (
-        Problem.CHECKPOINT_INVALID,
-        stored.position,
-    )
-    assert "which is not before it" in report.finding.reason
+    _assert_finding(report, Problem.CHECKPOINT_INVALID, stored.position, "which is not before it")
 
 
 async def test_a_checkpoint_of_a_head_too_far_back_is_named(
@@ -484,12 +484,7 @@ async def test_a_checkpoint_of_a_head_too_far_back_is_named(
     monkeypatch.setattr(checkpoint_checks, "CHECKPOINT_WINDOW", 5)
     late = await _append_signed(sqlite_backend.url, 3, stored[2].hash)
     report = await verify_url(sqlite_backend.url, checks=TRUSTED)
-    assert report.finding is not None
-    assert (report.finding.problem, report.finding.position) == (
-        Problem.CHECKPOINT_INVALID,
-        late.position,
-    )
-    assert "positions before it" in report.finding.reason
+    _assert_finding(report, Problem.CHECKPOINT_INVALID, late.position, "positions before it")
 
 
 async def test_an_export_is_verified_against_its_checkpoints(

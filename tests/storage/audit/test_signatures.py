@@ -20,7 +20,7 @@ from mpc.group import SECP256K1
 from quorate.audit_cli import EXIT_TAMPERED, audit_app
 from storage.audit.findings import Problem
 from storage.audit.signatures import SECP256K1_ORDER, bip86_output_key
-from storage.audit.verify import Checks, verify_url
+from storage.audit.verify import Checks, VerifyReport, verify_url
 from storage.events.models import (
     CeremonyStarted,
     DomainEvent,
@@ -194,6 +194,12 @@ async def test_an_intact_store_reports_every_signature_verified(backend: Backend
     assert "signatures: 3 verified" in report.summary()
 
 
+def _assert_finding(report: VerifyReport, problem: Problem, position: int, why: str) -> None:
+    assert report.finding is not None
+    assert (report.finding.problem, report.finding.position) == (problem, position)
+    assert why in report.finding.reason
+
+
 @pytest.mark.parametrize("scheme", SCHEMES)
 async def test_a_signature_of_a_wallet_never_created_is_named(
     sqlite_backend: SQLiteBackend, scheme: Scheme
@@ -202,9 +208,7 @@ async def test_a_signature_of_a_wallet_never_created_is_named(
     event = signature_produced("c1", "ghost", DIGEST, SIGNERS, keys)
     position = await _append(sqlite_backend.url, (ceremony_stream("c1"), event))
     report = await verify_url(sqlite_backend.url)
-    assert report.finding is not None
-    assert (report.finding.problem, report.finding.position) == (Problem.KEY_MISMATCH, position)
-    assert "no earlier WalletCreated" in report.finding.reason
+    _assert_finding(report, Problem.KEY_MISMATCH, position, "no earlier WalletCreated")
 
 
 async def test_a_signature_of_another_scheme_than_its_wallet_is_named(
@@ -216,9 +220,7 @@ async def test_a_signature_of_another_scheme_than_its_wallet_is_named(
     event = signature_produced("c1", "wallet-bip340", DIGEST, SIGNERS, ed)
     position = await _append(sqlite_backend.url, (ceremony_stream("c1"), event))
     report = await verify_url(sqlite_backend.url)
-    assert report.finding is not None
-    assert (report.finding.problem, report.finding.position) == (Problem.KEY_MISMATCH, position)
-    assert "bip340 wallet" in report.finding.reason
+    _assert_finding(report, Problem.KEY_MISMATCH, position, "bip340 wallet")
 
 
 async def test_a_high_s_ecdsa_signature_is_named(sqlite_backend: SQLiteBackend) -> None:
@@ -236,9 +238,7 @@ async def test_a_high_s_ecdsa_signature_is_named(sqlite_backend: SQLiteBackend) 
         sqlite_backend.url, (ceremony_stream("c1"), _forged("ecdsa-secp256k1", high_s))
     )
     report = await verify_url(sqlite_backend.url)
-    assert report.finding is not None
-    assert (report.finding.problem, report.finding.position) == (Problem.BAD_SIGNATURE, position)
-    assert "high s" in report.finding.reason
+    _assert_finding(report, Problem.BAD_SIGNATURE, position, "high s")
 
 
 async def test_a_script_tree_key_is_named_unless_allowed(sqlite_backend: SQLiteBackend) -> None:

@@ -257,15 +257,26 @@ def test_a_tampered_data_key_fails_to_unwrap(tmp_path: Path) -> None:
         vault.get_secret(WALLET, "key-share")
 
 
-def test_tampered_nonces_are_never_used(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("consumed", "column"),
+    [(False, "nonces_ciphertext"), (True, "output_ciphertext")],
+    ids=["nonces-never-used", "stored-output-detected"],
+)
+def test_tampered_nonces_or_stored_output_are_detected(
+    tmp_path: Path, consumed: bool, column: str
+) -> None:
+    """Tampered nonces are never used; a tampered stored output (of nonces already used)
+    is detected. Either way the nonces' state is unchanged."""
     with open_sqlite_vault(tmp_path, "us-1") as vault:
         vault.store_nonces(WALLET, CEREMONY, os.urandom(64), b"C")
+        if consumed:
+            vault.consume_nonces(WALLET, CEREMONY, DIGEST, CountingCompute())
     path = vault_path(tmp_path, "us-1")
-    flip_stored_byte(path, "nonces", "nonces_ciphertext")
+    flip_stored_byte(path, "nonces", column)
     with open_sqlite_vault(tmp_path, "us-1") as vault:
         with pytest.raises(VaultCorrupted):
             vault.consume_nonces(WALLET, CEREMONY, DIGEST, unexpected_compute)
-        assert vault.nonce_state(WALLET, CEREMONY) == "fresh"
+        assert vault.nonce_state(WALLET, CEREMONY) == ("consumed" if consumed else "fresh")
 
 
 def test_tampered_commitments_are_detected(tmp_path: Path) -> None:
@@ -283,18 +294,6 @@ def test_tampered_commitments_are_detected(tmp_path: Path) -> None:
             vault.consume_nonces(WALLET, CEREMONY, DIGEST, unexpected_compute)
         with pytest.raises(VaultCorrupted):
             vault.consume_nonces(WALLET, "sign-0002", DIGEST, unexpected_compute)
-
-
-def test_a_tampered_stored_output_is_detected(tmp_path: Path) -> None:
-    with open_sqlite_vault(tmp_path, "us-1") as vault:
-        vault.store_nonces(WALLET, CEREMONY, os.urandom(64), b"C")
-        vault.consume_nonces(WALLET, CEREMONY, DIGEST, CountingCompute())
-    path = vault_path(tmp_path, "us-1")
-    flip_stored_byte(path, "nonces", "output_ciphertext")
-    with open_sqlite_vault(tmp_path, "us-1") as vault:
-        with pytest.raises(VaultCorrupted):
-            vault.consume_nonces(WALLET, CEREMONY, DIGEST, unexpected_compute)
-        assert vault.nonce_state(WALLET, CEREMONY) == "consumed"
 
 
 def test_secret_rows_swapped_between_wallets_fail(tmp_path: Path) -> None:

@@ -224,6 +224,17 @@ class CoordinatorActivities:
     @activity.defn(name="coordinator.record_failed")
     @refuse_untyped
     async def record_failed(self, request: CeremonyFailedInput) -> None:
+        """CeremonyFailed, after a PartyMisbehaved for each culprit a party's activity
+        named (an identifiable abort found by a party rather than by the coordinator)."""
+        if request.culprits:
+            await self._log.blame(
+                request.ceremony_id,
+                request.wallet_id,
+                request.kind or "CeremonyFailed",
+                request.reason,
+                list(request.culprits),
+            )
+            return
         await self._log.failed(
             request.ceremony_id, request.wallet_id, request.reason, request.culprits
         )

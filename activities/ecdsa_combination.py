@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from activities.errors import CeremonyAbort
+from activities.errors import CeremonyAbort, business_error
 from activities.models import SignPlan
 from mpc.ecdsa import codec as ecdsa_codec
-from mpc.ecdsa.errors import EcdsaError, InvalidModulus
+from mpc.ecdsa.errors import ChiCheckFailed, EcdsaError, InvalidModulus
 from mpc.ecdsa.sign import SignatureShare, combine
 from mpc.frost import PublicKeyPackage
 from mpc.frost.serialization import decode
@@ -46,6 +46,10 @@ def combine_signature(
         if not isinstance(point, Secp256k1Element):
             raise InvalidModulus("R is not a secp256k1 point")
         signature = combine(point, points, key, digest, decoded)
+    except ChiCheckFailed as error:
+        # Nobody can be named from the shares alone: the workflow runs the χ
+        # identification, which records the abort (workflows.ecdsa_identification).
+        raise business_error(error) from None
     except EcdsaError as error:
         raise CeremonyAbort(error, error.culprits) from None
     return signature.to_bytes(), signature.recovery_id

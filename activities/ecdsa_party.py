@@ -20,19 +20,22 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from collections.abc import Mapping
 from typing import TypeVar
 
 from temporalio import activity
 
-from activities.errors import CeremonyDiscarded, business_error
+from activities.broadcast import BroadcastRound
+from activities.errors import CeremonyDiscarded, PeerNotVerified, business_error
 from activities.models import (
     AuxGenerateInput,
     AuxGenerateResult,
     AuxVerifyFacInput,
     AuxVerifyPeerInput,
     AuxVerifyPeerResult,
+    ChiProofInput,
+    ChiProofResult,
+    DeltaOpeningResult,
     DiscardNoncesResult,
     DiscardPresignatureInput,
     EcdsaSignInput,
@@ -44,7 +47,7 @@ from activities.models import (
 from activities.party import DISCARDED, authorize_request, discard_nonce_record
 from activities.prime_pool import SafePrimePool
 from activities.protocol import KEY_SHARE, PUBLIC_KEY_PACKAGE, identifier, session_id
-from mpc.ecdsa import codec, presign
+from mpc.ecdsa import codec, identify, presign
 from mpc.ecdsa.aux_info import (
     AuxInfoPublic,
     AuxInfoSecret,
@@ -55,7 +58,7 @@ from mpc.ecdsa.aux_info import (
     verify_aux_info,
     verify_no_small_factors,
 )
-from mpc.ecdsa.errors import EcdsaError
+from mpc.ecdsa.errors import ConsistencyCheckFailed, EcdsaError, InvalidParameters
 from mpc.ecdsa.keys import additive_share, public_shares
 from mpc.ecdsa.paillier import PaillierSecretKey
 from mpc.ecdsa.params import PRODUCTION, SecurityParameters
@@ -64,7 +67,7 @@ from mpc.ecdsa.ring_pedersen import RingPedersenParameters, RingPedersenSecret
 from mpc.ecdsa.sign import sign_share
 from mpc.frost import FROST_SECP256K1, KeyShare, PublicKeyPackage
 from mpc.frost.serialization import decode
-from mpc.group import Secp256k1Element
+from mpc.group import SECP256K1, Secp256k1Element
 from runtime.authorization import RequestVerifier, Unauthorized
 from storage.vault.errors import (
     NonceAlreadyConsumed,
@@ -79,17 +82,22 @@ log = logging.getLogger(__name__)
 PARTY = "_party"
 AUX_SECRET = "ecdsa/aux-secret"  # noqa: S105 - a vault record name, not a secret
 AUX_PUBLIC = "ecdsa/aux-public"
-MODULUS_BITS_ENV = "QUORATE_ECDSA_MODULUS_BITS"
-
-
-def ecdsa_parameters() -> SecurityParameters:
-    """3072-bit Paillier moduli by default (128-bit security); 2048 is configurable."""
-    bits = int(os.environ.get(MODULUS_BITS_ENV, "") or PRODUCTION.modulus_bits)
-    return SecurityParameters(modulus_bits=bits)
 
 
 def _peer_record(session: str, peer: str) -> str:
+    """A peer's aux info once this party has checked all of it (Π_mod, Π_prm, Π_fac)."""
     return f"ecdsa/{session}/peer/{peer}"
+
+
+def _fac_record(session: str, peer: str) -> str:
+    """Written once this party has checked the peer's Π_fac itself (as before the pending
+    record existed, so a session set up then is judged by the same record)."""
+    return f"ecdsa/{session}/fac-ok/{peer}"
+
+
+def _pending_peer_record(session: str, peer: str) -> str:
+    """A peer's aux info after Π_mod and Π_prm, before its Π_fac: never used to presign."""
+    return f"ecdsa/{session}/peer-pending/{peer}"
 
 
 def _aux_session(session: str) -> bytes:
@@ -114,13 +122,18 @@ class EcdsaPartyActivities:
         primes: SafePrimePool | None = None,
         *,
         requests: RequestVerifier,
+        params: SecurityParameters = PRODUCTION,
     ) -> None:
+        """``params``: the CGGMP21 sizes; only tests pass weaker ones, which exist only
+        through ``SecurityParameters.unsafe_for_tests`` (no setting or environment
+        variable selects them)."""
         if vault.party_id != party_id:
             raise ValueError("a party's activities must use that party's own vault")
         self.party_id = party_id
         self._vault = vault
         self._primes = primes
         self._requests = requests
+        self._params = params
 
     # -- auxiliary information (CGGMP21 Fig. 6) --------------------------------------
 
@@ -130,7 +143,7 @@ class EcdsaPartyActivities:
         if self._vault.has_secret(PARTY, f"{AUX_PUBLIC}/{request.session}"):
             stored = self._vault.get_secret(PARTY, f"{AUX_PUBLIC}/{request.session}").decode()
             return self._aux_result(AuxInfoPublic.from_json(stored))
-        params = ecdsa_parameters()
+        params = self._params
         pooled = None
         if self._primes is not None and self._primes.bits == params.prime_bits:
             pooled = self._primes.take_pair()
@@ -171,7 +184,7 @@ class EcdsaPartyActivities:
     @activity.defn(name="party.ecdsa_aux_verify_peer")
     def aux_verify_peer(self, request: AuxVerifyPeerInput) -> AuxVerifyPeerResult:
         """Verify a peer's aux info (Π_mod, Π_prm, sizes), keep it, prove Π_fac to it."""
-        params = ecdsa_parameters()
+        params = self._params
         session = _aux_session(request.session)
         try:
             peer = AuxInfoPublic.from_json(request.peer_public, sender=request.peer)
@@ -182,8 +195,12 @@ class EcdsaPartyActivities:
             )
         except EcdsaError as error:
             raise business_error(error, culprits=error.culprits) from None
+        # Not yet usable: the peer's Π_fac (no small factors, CVE-2023-33241) addressed to
+        # this party is still to come (aux_verify_fac), and only then is it kept as verified.
         self._vault.put_secret(
-            PARTY, _peer_record(request.session, request.peer), request.peer_public.encode()
+            PARTY,
+            _pending_peer_record(request.session, request.peer),
+            request.peer_public.encode(),
         )
         return AuxVerifyPeerResult(
             party=self.party_id,
@@ -194,12 +211,12 @@ class EcdsaPartyActivities:
     @activity.defn(name="party.ecdsa_aux_verify_fac")
     def aux_verify_fac(self, request: AuxVerifyFacInput) -> None:
         """Check the prover's Π_fac, made under our ring-Pedersen parameters."""
-        params = ecdsa_parameters()
+        params = self._params
         try:
-            prover = AuxInfoPublic.from_json(
-                self._vault.get_secret(PARTY, _peer_record(request.session, request.prover)),
-                sender=request.prover,
+            pending = self._vault.get_secret(
+                PARTY, _pending_peer_record(request.session, request.prover)
             )
+            prover = AuxInfoPublic.from_json(pending, sender=request.prover)
             own = AuxInfoPublic.from_json(
                 self._vault.get_secret(PARTY, f"{AUX_PUBLIC}/{request.session}")
             )
@@ -219,9 +236,13 @@ class EcdsaPartyActivities:
             ) from None
         except EcdsaError as error:
             raise business_error(error, culprits=error.culprits) from None
-        self._vault.put_secret(
-            PARTY, f"ecdsa/{request.session}/fac-ok/{request.prover}", b"verified"
-        )
+        # Π_mod, Π_prm (aux_verify_peer) and now Π_fac all hold, checked here by this
+        # party: only now may presigning encrypt to the prover's modulus (see _context).
+        verified = _peer_record(request.session, request.prover)
+        if not self._vault.has_secret(PARTY, verified):
+            self._vault.put_secret(PARTY, verified, pending)
+        if not self._vault.has_secret(PARTY, _fac_record(request.session, request.prover)):
+            self._vault.put_secret(PARTY, _fac_record(request.session, request.prover), b"ok")
 
     # -- presigning (CGGMP21 Fig. 7) ---------------------------------------------------
 
@@ -236,7 +257,19 @@ class EcdsaPartyActivities:
             state, broadcast, direct = presign.round1(context, self.party_id, share, paillier)
         except EcdsaError as error:
             raise business_error(error, culprits=error.culprits) from None
-        return self._store_round(request, 1, codec.encode(state), codec.encode(broadcast), direct)
+        # (K_i, G_i) is a broadcast over one relay: signed (mpc.broadcast), and the
+        # signature stored with the round's output, so a retry returns this very one.
+        payload = codec.encode(broadcast)
+        result = PresignRoundResult(
+            party=self.party_id,
+            broadcast=payload.decode(),
+            direct={j: codec.encode(m).decode() for j, m in direct.items()},
+            signature=self._presign_round1(context).sign(payload),
+            # This signer's (N, s, t) for the relay's transcript; every signer checks the
+            # transcript's copy against the aux info it verified itself (presign.finish).
+            aux=codec.encode(context.peers[self.party_id].ring_pedersen).decode(),
+        )
+        return self._store_presign_result(request, 1, codec.encode(state), result)
 
     @activity.defn(name="party.ecdsa_presign_round2")
     def presign_round2(self, request: PresignRoundInput) -> PresignRoundResult:
@@ -245,6 +278,21 @@ class EcdsaPartyActivities:
             return stored
         self._refuse_if_discarded(request)
         context, _, _ = self._context(request)
+        own = self._stored_round(request, 1)
+        if own is None or not own.signature:
+            raise business_error(
+                ValueError("this signer's presigning round 1 never ran (or was not signed)")
+            )
+        # Every sender's signature first, under the key this party pinned for it (this
+        # party's own broadcast from its own records); the echo goes out with round 2.
+        echo = self._presign_round1(context).verify(
+            {
+                **{j: broadcast.encode() for j, broadcast in request.broadcasts.items()},
+                self.party_id: own.broadcast.encode(),
+            },
+            {**request.signatures, self.party_id: own.signature},
+            context.signers,
+        )
         state = codec.decode(self._state(request, 1), presign.Round1State)
         try:
             broadcasts = _decode_each(request.broadcasts, presign.Round1Broadcast)
@@ -252,7 +300,12 @@ class EcdsaPartyActivities:
             state2, out = presign.round2(context, state, broadcasts, direct)
         except EcdsaError as error:
             raise business_error(error, culprits=error.culprits) from None
-        return self._store_round(request, 2, codec.encode(state2), b"", out)
+        result = PresignRoundResult(
+            party=self.party_id,
+            direct={j: codec.encode(m).decode() for j, m in out.items()},
+            echo=echo,
+        )
+        return self._store_presign_result(request, 2, codec.encode(state2), result)
 
     @activity.defn(name="party.ecdsa_presign_round3")
     def presign_round3(self, request: PresignRoundInput) -> PresignRoundResult:
@@ -261,6 +314,14 @@ class EcdsaPartyActivities:
             return stored
         self._refuse_if_discarded(request)
         context, _, _ = self._context(request)
+        # Every other signer must have received the round-1 broadcasts this one did
+        # (their echoes) before δ_i and χ_i are computed from them.
+        own = self._stored_round(request, 2)
+        if own is None or own.echo is None:
+            raise business_error(
+                ValueError("this signer's presigning round 2 never ran (or made no echo)")
+            )
+        self._presign_round1(context).check_echoes(own.echo, request.echoes)
         state = codec.decode(self._state(request, 2), presign.Round2State)
         try:
             direct = _decode_each(request.direct, presign.Round2Direct)
@@ -274,10 +335,22 @@ class EcdsaPartyActivities:
         """Verify the last proofs and the δ check; keep the presignature for one use."""
         context, _, _ = self._context(request)
         state = codec.decode(self._state(request, 3), presign.Round3State)
+        if not request.transcript:
+            raise business_error(
+                InvalidParameters("the output step needs the presigning transcript")
+            )
         try:
             broadcasts = _decode_each(request.broadcasts, presign.Round3Broadcast)
             direct = _decode_each(request.direct, presign.Round3Direct)
-            presignature = presign.finish(context, state, broadcasts, direct)
+            transcript = codec.decode(request.transcript, presign.PresignTranscript)
+            presignature = presign.finish(context, state, broadcasts, direct, transcript)
+        except ConsistencyCheckFailed as error:
+            # δ·G ≠ ΣΔ_j at this signer: the presignature is dead, so (and only then) it
+            # may open what is behind δ_i for the identification (presign_open_delta).
+            name = self._delta_failed_name(request)
+            if not self._vault.has_secret(request.wallet_id, name):
+                self._vault.put_secret(request.wallet_id, name, b"failed")
+            raise business_error(error) from None
         except EcdsaError as error:
             raise business_error(error, culprits=error.culprits) from None
         stored = self._vault.store_nonces(
@@ -290,12 +363,94 @@ class EcdsaPartyActivities:
             raise business_error(
                 CeremonyDiscarded(f"presignature {request.presign_id} was discarded")
             )
+        # The vault erases the presignature when it signs; a failed ΣS_i check afterwards
+        # needs its witness (w_i, the k·x conversions) and the transcript, to prove that
+        # this signer's S_i was right (prove_chi). Kept under the same protection as the
+        # key share itself, and destroyed with the presignature.
+        record = self._identification_name(request.presign_id)
+        if not self._vault.has_secret(request.wallet_id, record):
+            witness = {
+                "presignature": codec.encode(presignature).decode(),
+                "transcript": request.transcript,
+                "aux_session": self._current_aux_session(),
+            }
+            self._vault.put_secret(
+                request.wallet_id, record, json.dumps(witness, sort_keys=True).encode()
+            )
         for round_number in (1, 2, 3):
             self._vault.delete_secret(request.wallet_id, self._state_name(request, round_number))
         return PresignFinishResult(
             party=self.party_id,
             R=presignature.R.compressed().hex(),
             R_shares={j: p.compressed().hex() for j, p in presignature.R_shares.items()},
+            transcript_digest=presignature.transcript_digest,
+        )
+
+    # -- identification after an abort (mpc.ecdsa.identify) -----------------------------
+
+    @activity.defn(name="party.ecdsa_presign_open_delta")
+    def presign_open_delta(self, request: PresignRoundInput) -> DeltaOpeningResult:
+        """GG20's opening after a failed δ check: k_i, γ_i and the k·γ conversions (nothing
+        of the key), only if this signer's own δ check failed, so a presignature that
+        finished here is never opened."""
+        if not self._vault.has_secret(request.wallet_id, self._delta_failed_name(request)):
+            raise business_error(
+                InvalidParameters(
+                    f"the δ check of presignature {request.presign_id} did not fail at "
+                    f"{self.party_id}: nothing is opened"
+                )
+            )
+        context, _, _ = self._context(request)
+        state = codec.decode(self._state(request, 3), presign.Round3State)
+        opening = presign.open_delta(context, state)
+        return DeltaOpeningResult(party=self.party_id, opening=codec.encode(opening).decode())
+
+    @activity.defn(name="party.ecdsa_prove_chi")
+    def prove_chi(self, request: ChiProofInput) -> ChiProofResult:
+        """The χ identification after a failed ΣS_i check (mpc.ecdsa.identify.prove_chi):
+        zero-knowledge proofs that this signer's S_i = χ_i·R is the one presigning defined.
+
+        Only for the presignature this ceremony signed with here; the proofs reveal
+        nothing of w_i, k_i or χ_i."""
+        try:
+            used = self._vault.get_secret(request.wallet_id, f"ecdsa/sign/{request.ceremony_id}")
+            record = json.loads(
+                self._vault.get_secret(
+                    request.wallet_id, self._identification_name(request.presign_id)
+                )
+            )
+        except SecretNotFound:
+            raise business_error(
+                InvalidParameters(
+                    f"{self.party_id} did not sign ceremony {request.ceremony_id} with "
+                    f"presignature {request.presign_id}"
+                )
+            ) from None
+        if used.decode() != request.presign_id:
+            raise business_error(
+                InvalidParameters(
+                    f"ceremony {request.ceremony_id} signed with another presignature here"
+                )
+            )
+        try:
+            presignature = codec.decode(record["presignature"], presign.Presignature)
+            transcript = codec.decode(record["transcript"], presign.PresignTranscript)
+            W, key = self._wallet_public(request.wallet_id, presignature.signers)
+            context = transcript.context(
+                self._presign_session(request.wallet_id, request.presign_id, transcript.signers),
+                W,
+                key,
+                self._params,
+            )
+            paillier = self._aux_secret(record["aux_session"]).paillier
+            S_i = presignature.R * SECP256K1.scalar(presignature.chi)
+            identification = identify.prove_chi(context, presignature, paillier, transcript, S_i)
+        except EcdsaError as error:
+            raise business_error(error) from None
+        return ChiProofResult(
+            party=self.party_id,
+            identification=codec.encode(identification).decode(),
+            transcript=record["transcript"],
         )
 
     # -- signing (CGGMP21 Fig. 8) --------------------------------------------------------
@@ -357,8 +512,9 @@ class EcdsaPartyActivities:
         outcome = discard_nonce_record(
             self._vault, request.wallet_id, f"presign/{request.presign_id}"
         )
-        for round_number in (1, 2, 3):
-            name = f"ecdsa/presign/{request.presign_id}/state{round_number}"
+        names = [f"ecdsa/presign/{request.presign_id}/state{n}" for n in (1, 2, 3)]
+        names.append(self._identification_name(request.presign_id))
+        for name in names:
             if self._vault.has_secret(request.wallet_id, name):
                 self._vault.delete_secret(request.wallet_id, name)
                 if outcome == "none":
@@ -369,6 +525,32 @@ class EcdsaPartyActivities:
         return DiscardNoncesResult(party=self.party_id, outcome=outcome)
 
     # -- helpers -----------------------------------------------------------------------
+
+    @staticmethod
+    def _delta_failed_name(request: PresignRoundInput) -> str:
+        return f"ecdsa/presign/{request.presign_id}/delta-failed"
+
+    @staticmethod
+    def _identification_name(presign_id: str) -> str:
+        return f"ecdsa/presign/{presign_id}/identification"
+
+    @staticmethod
+    def _presign_session(wallet_id: str, presign_id: str, signers: tuple[str, ...]) -> bytes:
+        return session_id(wallet_id, presign_id, "cggmp21-presign", *signers)
+
+    def _wallet_public(
+        self, wallet_id: str, signers: tuple[str, ...]
+    ) -> tuple[dict[str, Secp256k1Element], Secp256k1Element]:
+        """The signers' additive public shares W_j and the wallet's key."""
+        try:
+            public = decode(self._vault.get_secret(wallet_id, PUBLIC_KEY_PACKAGE), PublicKeyPackage)
+        except SecretNotFound as error:
+            raise business_error(error, message="this party holds no share of the wallet") from None
+        key = public.verifying_key
+        if not isinstance(key, Secp256k1Element):
+            raise business_error(ValueError("not an ECDSA (secp256k1) wallet"))
+        ids = {p: identifier(FROST_SECP256K1, p) for p in signers}
+        return public_shares(public, ids), key
 
     def _aux_secret(self, session: str) -> AuxInfoSecret:
         data = json.loads(self._vault.get_secret(PARTY, f"{AUX_SECRET}/{session}"))
@@ -404,20 +586,38 @@ class EcdsaPartyActivities:
                 else _peer_record(session, party)
             )
             try:
+                if party != self.party_id and not self._vault.has_secret(
+                    PARTY, _fac_record(session, party)
+                ):
+                    raise SecretNotFound(PARTY, _fac_record(session, party))
                 aux = AuxInfoPublic.from_json(self._vault.get_secret(PARTY, record))
             except SecretNotFound:
+                # Either the setup never reached this peer, or it skipped a proof (Π_fac
+                # above all): this party presigns only with peers it verified itself.
                 raise business_error(
-                    ValueError(f"no verified aux info for {party}: run the ECDSA setup")
+                    PeerNotVerified(
+                        f"{self.party_id} has not verified the aux info of {party} itself "
+                        "(Π_mod, Π_prm and Π_fac): run the ECDSA setup"
+                    )
                 ) from None
+            if aux.n.bit_length() < self._params.modulus_bits:
+                # Set up under weaker sizes than this party now runs with (2048-bit moduli
+                # were once configurable): refused until a new setup replaces them.
+                raise business_error(
+                    PeerNotVerified(
+                        f"the aux info of {party} has a {aux.n.bit_length()}-bit modulus; "
+                        f"this party requires {self._params.modulus_bits}: run the ECDSA setup"
+                    )
+                )
             peers[party] = Peer(aux.paillier_public_key, aux.ring_pedersen, W[party])
         key = public.verifying_key
         assert isinstance(key, Secp256k1Element)  # noqa: S101 - secp256k1 ciphersuite above
         context = PresignContext(
-            session_id(request.wallet_id, request.presign_id, "cggmp21-presign", *signers),
+            self._presign_session(request.wallet_id, request.presign_id, signers),
             signers,
             peers,
             key,
-            ecdsa_parameters(),
+            self._params,
         )
         share = additive_share(key_share, list(ids.values()))
         return context, share, self._aux_secret(session).paillier
@@ -485,3 +685,31 @@ class EcdsaPartyActivities:
         """Makes a completed setup session the one presigning uses."""
         self._vault.delete_secret(PARTY, "ecdsa/current-session")
         self._vault.put_secret(PARTY, "ecdsa/current-session", request.session.encode())
+
+    # -- signed broadcasts of presigning (mpc.broadcast) ---------------------------------
+
+    def _presign_round1(self, context: PresignContext) -> BroadcastRound:
+        """Round 1's broadcast ``(K_i, G_i)``, bound to the presigning session (wallet,
+        presignature and signer set), with this party's keys from its vault."""
+        return BroadcastRound.open(
+            self._vault,
+            self.party_id,
+            session_id=context.session_id,
+            label="cggmp21-presign/round1",
+        )
+
+    def _store_presign_result(
+        self,
+        request: PresignRoundInput,
+        round_number: int,
+        state: bytes,
+        result: PresignRoundResult,
+    ) -> PresignRoundResult:
+        """Like ``_store_round``, for a result that also carries a signature or an echo."""
+        self._vault.put_secret(request.wallet_id, self._state_name(request, round_number), state)
+        self._vault.put_secret(
+            request.wallet_id,
+            f"ecdsa/presign/{request.presign_id}/out{round_number}",
+            result.model_dump_json().encode(),
+        )
+        return result

@@ -31,6 +31,7 @@ __all__ = [
     "InvalidRequest",
     "InvalidSigners",
     "InvalidThreshold",
+    "NotProvisioned",
     "RequestConflict",
     "Unauthorized",
     "UnknownParty",
@@ -93,6 +94,16 @@ class RequestConflict(InvalidRequest):
 
 class CeremonyDiscarded(InvalidRequest):
     """The ceremony failed and its nonces were destroyed: it cannot be resumed."""
+
+
+class PeerNotVerified(InvalidRequest):
+    """A party was asked to presign with a peer whose auxiliary information (Π_mod, Π_prm,
+    Π_fac) it has not verified itself: nobody is blamed, the setup must run (again)."""
+
+
+class NotProvisioned(InvalidRequest):
+    """This party's vault lacks a key a ceremony needs (its message-signing key, or the
+    peers' keys pinned at provisioning): nobody is blamed, provisioning must run."""
 
 
 class DkgDisagreement(RuntimeError):

@@ -119,6 +119,9 @@ class PresignatureRef(Model):
     presign_id: str
     R: Hex
     R_shares: dict[PartyId, Hex]
+    # SHA-256 of the presigning transcript every signer accepted (mpc.ecdsa.presign); what
+    # an identification after a failed signing checks the signers' copies against.
+    transcript_digest: HexOrEmpty = ""
 
 
 class WalletInfo(Model):
@@ -165,6 +168,8 @@ class CeremonyFailedInput(Model):
     wallet_id: WalletId
     reason: str
     culprits: tuple[PartyId, ...] = ()
+    # The failure's type (``BroadcastEquivocation``): each culprit's PartyMisbehaved reason.
+    kind: str = ""
 
 
 class CeremonyStartedInput(Model):
@@ -178,6 +183,22 @@ class CeremonyStartedInput(Model):
 # -- party activities --------------------------------------------------------------------
 
 
+class EchoEntry(Model):
+    """What an echoer received from one sender (mpc.broadcast): the payload's SHA-256 and
+    the sender's signature."""
+
+    payload_digest: Hex
+    signature: Hex
+
+
+class BroadcastEcho(Model):
+    """One party's signed report of a broadcast round, by sender (itself included); the
+    echoer is the party whose result carries it."""
+
+    entries: dict[PartyId, EchoEntry]
+    signature: Hex
+
+
 class DkgRound1Input(Model):
     wallet_id: WalletId
     ceremony_id: str
@@ -189,6 +210,9 @@ class DkgRound1Input(Model):
 class DkgRound1Result(Model):
     party: PartyId
     package: Hex
+    # The party's signature of its package as its round-1 broadcast (mpc.broadcast);
+    # empty only in histories from before broadcasts were signed.
+    signature: HexOrEmpty = ""
 
 
 class DkgRound2Input(Model):
@@ -197,12 +221,15 @@ class DkgRound2Input(Model):
     ciphersuite: str
     round1_packages: dict[PartyId, Hex]
     parties: tuple[PartyRef, ...]
+    round1_signatures: dict[PartyId, Hex] = Field(default_factory=dict)
 
 
 class DkgRound2Result(Model):
     party: PartyId
     # Each recipient's share, sealed to it: the relay (this workflow) cannot open any.
     sealed_shares: dict[PartyId, Hex]
+    # What this party received in round 1, signed: every other party checks it in round 3.
+    echo: BroadcastEcho | None = None
 
 
 class DkgRound3Input(Model):
@@ -211,6 +238,8 @@ class DkgRound3Input(Model):
     ciphersuite: str
     parties: tuple[PartyRef, ...]
     sealed_shares: dict[PartyId, Hex]
+    # Every other party's round-2 echo of round 1, by echoer.
+    echoes: dict[PartyId, BroadcastEcho] = Field(default_factory=dict)
 
 
 class DkgRound3Result(Model):
@@ -339,18 +368,95 @@ class PresignRoundInput(Model):
     signers: tuple[PartyId, ...]
     broadcasts: dict[PartyId, str] = Field(default_factory=dict)
     direct: dict[PartyId, str] = Field(default_factory=dict)
+    # Round 2: each sender's signature of its round-1 broadcast (mpc.broadcast).
+    signatures: dict[PartyId, Hex] = Field(default_factory=dict)
+    # Round 3: every other signer's round-2 echo of the round-1 broadcasts, by echoer.
+    echoes: dict[PartyId, BroadcastEcho] = Field(default_factory=dict)
+    # The output step: the relay's PresignTranscript (codec), checked by every signer.
+    transcript: str = ""
 
 
 class PresignRoundResult(Model):
     party: PartyId
     broadcast: str = ""
     direct: dict[PartyId, str] = Field(default_factory=dict)
+    # Round 1: the signature of ``broadcast``; round 2: this signer's echo of round 1.
+    signature: HexOrEmpty = ""
+    echo: BroadcastEcho | None = None
+    # Round 1: this signer's aux parameters (N, s, t) as codec, for the transcript.
+    aux: str = ""
 
 
 class PresignFinishResult(Model):
     party: PartyId
     R: Hex
     R_shares: dict[PartyId, Hex]
+    transcript_digest: HexOrEmpty = ""
+
+
+class PresignTranscriptInput(Model):
+    """What the relay forwarded in presigning rounds 1 and 2, for the transcript."""
+
+    signers: tuple[PartyId, ...]
+    broadcasts: dict[PartyId, str]
+    aux: dict[PartyId, str]
+    # directs[i][j]: the round-2 message from i to j.
+    directs: dict[PartyId, dict[PartyId, str]]
+
+
+class PresignTranscriptResult(Model):
+    transcript: str
+    digest: Hex
+
+
+class DeltaOpeningResult(Model):
+    party: PartyId
+    opening: str
+
+
+class IdentifyPresignInput(Model):
+    """A failed δ check: every finish outcome and opening, to name who lied."""
+
+    wallet_id: WalletId
+    presign_id: str
+    signers: tuple[PartyId, ...]
+    transcript: str
+    broadcasts: dict[PartyId, str]  # round 3: δ_j and Δ_j
+    # The signers whose own δ check failed (the others finished a presignature).
+    failed: tuple[PartyId, ...]
+    openings: dict[PartyId, str]
+
+
+class ChiProofInput(Model):
+    wallet_id: WalletId
+    presign_id: str
+    ceremony_id: str
+
+
+class ChiProofResult(Model):
+    party: PartyId
+    identification: str
+    transcript: str
+
+
+class IdentifySigningInput(Model):
+    """A failed ΣS_i check: the shares, and each signer's proofs and transcript copy."""
+
+    plan: SignPlan
+    ceremony_id: str
+    presign_id: str
+    R: Hex
+    R_shares: dict[PartyId, Hex]
+    shares: dict[PartyId, str]
+    transcript_digest: HexOrEmpty
+    identifications: dict[PartyId, ChiProofResult]
+
+
+class IdentificationResult(Model):
+    """Who the identification named (never an honest signer), and why."""
+
+    culprits: tuple[PartyId, ...]
+    reason: str
 
 
 class EcdsaSignInput(Model):
@@ -403,6 +509,7 @@ class RecordPresignatureInput(Model):
     signers: tuple[PartyId, ...]
     R: Hex
     R_shares: dict[PartyId, Hex]
+    transcript_digest: HexOrEmpty = ""
 
 
 # -- transactions (chains/) --------------------------------------------------------------

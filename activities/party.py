@@ -6,6 +6,14 @@ round is idempotent: a retried activity returns what the first attempt stored, s
 crash between storing and replying never makes a party contribute twice (a second
 polynomial in a DKG, a second nonce in a signing).
 
+The DKG's round-1 packages are broadcasts over one relay (the workflow), so each is
+signed by its sender (activities.broadcast, mpc.broadcast): round 2 verifies every
+signature against the key the party pinned for the sender, refuses a package whose
+identifier is not its signer's, and echoes what it received; round 3 checks every other
+party's echo before it opens a share, and aborts naming a sender that signed two
+different packages (``BroadcastEquivocation``). The signature and the echo are stored
+with the round's output, so a retry answers with the same ones.
+
 A party signs only what was authorized: both signing rounds check the request's
 authorization (runtime.authorization: the request-signing key's signature, expiry by the
 party's own clock, the wallet, the request id, the message, and for a transfer the
@@ -21,11 +29,14 @@ import json
 import logging
 import os
 import time
+from collections.abc import Iterable
 
 from temporalio import activity
 
+from activities.broadcast import BroadcastRound
 from activities.errors import CeremonyDiscarded, business_error, protocol_error
 from activities.models import (
+    BroadcastEcho,
     DiscardNoncesInput,
     DiscardNoncesResult,
     DiscardOutcome,
@@ -50,6 +61,7 @@ from activities.protocol import (
     names_by_identifier,
     session_id,
 )
+from mpc.broadcast import SenderMismatch
 from mpc.errors import MpcError
 from mpc.frost import (
     FROST_SECP256K1_TR,
@@ -88,6 +100,9 @@ from storage.vault.errors import (
 from storage.vault.port import ShareVault
 
 log = logging.getLogger(__name__)
+
+# The round label of the DKG's one broadcast (mpc.broadcast).
+DKG_ROUND1 = "frost-dkg/round1"
 
 # Test-only fault injection: seconds to stall after a nonce's consumption is durable and
 # before the share is returned, so a test can SIGKILL the worker at exactly that point.
@@ -207,8 +222,12 @@ class PartyActivities:
         """DKG part 1: a fresh polynomial, its commitment and proof, broadcast."""
         stored = dkg_record(request.ceremony_id, "round1-package")
         if self._vault.has_secret(request.wallet_id, stored):
+            stored_package = self._vault.get_secret(request.wallet_id, stored)
+            signature = self._round1_signature(
+                request.wallet_id, request.ceremony_id, request.ciphersuite, request.parties
+            )
             return DkgRound1Result(
-                party=self.party_id, package=self._vault.get_secret(request.wallet_id, stored).hex()
+                party=self.party_id, package=stored_package.hex(), signature=signature
             )
         if self.party_id not in request.parties:
             raise business_error(ValueError("this party is not part of the ceremony"))
@@ -224,17 +243,24 @@ class PartyActivities:
         )
         encoded = encode(package)
         self._vault.put_secret(request.wallet_id, stored, encoded)
-        return DkgRound1Result(party=self.party_id, package=encoded.hex())
+        signature = self._round1_signature(
+            request.wallet_id, request.ceremony_id, request.ciphersuite, request.parties
+        )
+        return DkgRound1Result(party=self.party_id, package=encoded.hex(), signature=signature)
 
     @activity.defn(name="party.dkg_round2")
     def dkg_round2(self, request: DkgRound2Input) -> DkgRound2Result:
-        """DKG part 2: verify every peer's package, deal a share to each, sealed to it."""
+        """DKG part 2: verify every peer's signed package, deal a share to each, sealed to
+        it, and echo what was received (checked by every other party in part 3)."""
         stored = dkg_record(request.ceremony_id, "round2-sealed")
         if self._vault.has_secret(request.wallet_id, stored):
             sealed = json.loads(self._vault.get_secret(request.wallet_id, stored))
-            return DkgRound2Result(party=self.party_id, sealed_shares=sealed)
+            echo = self._round2_echo(request.wallet_id, request.ceremony_id)
+            return DkgRound2Result(party=self.party_id, sealed_shares=sealed, echo=echo)
         cs = ciphersuite(request.ciphersuite)
-        names = names_by_identifier(cs, request.round1_packages)
+        parties = [p.id for p in request.parties]
+        if self.party_id not in parties:
+            raise business_error(ValueError("this party is not part of the ceremony"))
         own = bytes.fromhex(request.round1_packages.get(self.party_id, ""))
         if own != self._vault.get_secret(
             request.wallet_id, dkg_record(request.ceremony_id, "round1-package")
@@ -242,24 +268,52 @@ class PartyActivities:
             # The relay must broadcast our own package unchanged; anything else means the
             # other parties verified something we never sent.
             raise business_error(ValueError("the relayed round-1 package of this party differs"))
+        # Every package must be signed by its sender (mpc.broadcast) before any is used;
+        # the signature, under the key this party pinned for the sender, is the sender's
+        # identity, and this party's own signature comes from its own records.
+        broadcast = self._round1_broadcast(
+            request.wallet_id, request.ceremony_id, request.ciphersuite, parties
+        )
+        payloads = {party: bytes.fromhex(p) for party, p in request.round1_packages.items()}
+        signatures = {
+            **request.round1_signatures,
+            self.party_id: self._round1_signature(
+                request.wallet_id, request.ceremony_id, request.ciphersuite, parties
+            ),
+        }
+        echo = broadcast.verify(payloads, signatures, parties)
+        names = names_by_identifier(cs, parties)
         secret = decode(
             self._vault.get_secret(
                 request.wallet_id, dkg_record(request.ceremony_id, "round1-secret")
             ),
             dkg.Round1SecretPackage,
         )
+        peers = []
+        for sender in sorted(parties):
+            if sender == self.party_id:
+                continue
+            try:
+                package = decode(payloads[sender], dkg.Round1Package)
+            except FrostError as error:
+                raise business_error(error, culprits=[sender]) from None
+            if package.sender != identifier(cs, sender):
+                # The identifier inside a package is the sender's claim; who sent it is
+                # the signature's key. A package claiming another identifier is refused.
+                raise broadcast.refuse(
+                    SenderMismatch(
+                        f"the round-1 package signed by {sender} carries another identifier",
+                        [sender],
+                    )
+                )
+            peers.append(package)
         try:
-            peers = [
-                decode(bytes.fromhex(package), dkg.Round1Package)
-                for party, package in sorted(request.round1_packages.items())
-                if party != self.party_id
-            ]
             round2_secret, shares = dkg.part2(secret, peers)
         except FrostError as error:
             raise protocol_error(error, names) from None
         keys = self._sealing_keys(request.parties)
         session = self._dkg_session(
-            request.wallet_id, request.ceremony_id, request.ciphersuite, request.parties
+            request.wallet_id, request.ceremony_id, request.ciphersuite, parties
         )
         sealed = {
             names[recipient]: seal(
@@ -279,23 +333,36 @@ class PartyActivities:
             dkg_record(request.ceremony_id, "round2-secret"),
             encode(round2_secret),
         )
+        # The echo is stored before the marker record, so a retry answers with the same.
+        self._vault.put_secret(
+            request.wallet_id,
+            dkg_record(request.ceremony_id, "round2-echo"),
+            echo.model_dump_json().encode(),
+        )
         self._vault.put_secret(
             request.wallet_id, stored, json.dumps(sealed, sort_keys=True).encode()
         )
-        return DkgRound2Result(party=self.party_id, sealed_shares=sealed)
+        return DkgRound2Result(party=self.party_id, sealed_shares=sealed, echo=echo)
 
     @activity.defn(name="party.dkg_round3")
     def dkg_round3(self, request: DkgRound3Input) -> DkgRound3Result:
-        """DKG part 3: open the shares sealed to us, check them, keep our key share."""
+        """DKG part 3: check that every party received the round-1 packages we did (their
+        echoes), then open the shares sealed to us, check them, keep our key share."""
         if self._vault.has_secret(request.wallet_id, PUBLIC_KEY_PACKAGE):
             package = self._vault.get_secret(request.wallet_id, PUBLIC_KEY_PACKAGE)
             return DkgRound3Result(party=self.party_id, public_key_package=package.hex())
         cs = ciphersuite(request.ciphersuite)
         party_names = [p.id for p in request.parties]
+        own_echo = self._round2_echo(request.wallet_id, request.ceremony_id)
+        if own_echo is None:
+            raise business_error(ValueError("this party's DKG round 2 never ran (or made no echo)"))
+        self._round1_broadcast(
+            request.wallet_id, request.ceremony_id, request.ciphersuite, party_names
+        ).check_echoes(own_echo, request.echoes)
         names = names_by_identifier(cs, party_names)
         keys = self._sealing_keys(request.parties)
         session = self._dkg_session(
-            request.wallet_id, request.ceremony_id, request.ciphersuite, request.parties
+            request.wallet_id, request.ceremony_id, request.ciphersuite, party_names
         )
         round2_secret = decode(
             self._vault.get_secret(
@@ -454,8 +521,39 @@ class PartyActivities:
 
     @staticmethod
     def _dkg_session(
-        wallet_id: str, ceremony_id: str, ciphersuite_id: str, parties: tuple[PartyRef, ...]
+        wallet_id: str, ceremony_id: str, ciphersuite_id: str, parties: Iterable[str]
     ) -> bytes:
-        return session_id(
-            wallet_id, ceremony_id, "dkg", ciphersuite_id, *sorted(p.id for p in parties)
+        return session_id(wallet_id, ceremony_id, "dkg", ciphersuite_id, *sorted(parties))
+
+    def _round1_broadcast(
+        self, wallet_id: str, ceremony_id: str, ciphersuite_id: str, parties: Iterable[str]
+    ) -> BroadcastRound:
+        """The DKG's round-1 broadcast, bound to the ceremony's session (that of sealing)."""
+        return BroadcastRound.open(
+            self._vault,
+            self.party_id,
+            session_id=self._dkg_session(wallet_id, ceremony_id, ciphersuite_id, parties),
+            label=DKG_ROUND1,
         )
+
+    def _round1_signature(
+        self, wallet_id: str, ceremony_id: str, ciphersuite_id: str, parties: Iterable[str]
+    ) -> str:
+        """This party's signature of its stored round-1 package, made once and stored, so
+        that every answer (a retry, round 2's own entry) carries the same one."""
+        record = dkg_record(ceremony_id, "round1-signature")
+        if self._vault.has_secret(wallet_id, record):
+            return self._vault.get_secret(wallet_id, record).hex()
+        package = self._vault.get_secret(wallet_id, dkg_record(ceremony_id, "round1-package"))
+        signature = self._round1_broadcast(wallet_id, ceremony_id, ciphersuite_id, parties).sign(
+            package
+        )
+        self._vault.put_secret(wallet_id, record, bytes.fromhex(signature))
+        return signature
+
+    def _round2_echo(self, wallet_id: str, ceremony_id: str) -> BroadcastEcho | None:
+        """The echo this party's round 2 stored; none for a round 2 from before echoes."""
+        record = dkg_record(ceremony_id, "round2-echo")
+        if not self._vault.has_secret(wallet_id, record):
+            return None
+        return BroadcastEcho.model_validate_json(self._vault.get_secret(wallet_id, record))

@@ -35,6 +35,7 @@ class PresignaturePool:
                     signers=list(request.signers),
                     R=request.R,
                     R_shares=request.R_shares,
+                    transcript_digest=request.transcript_digest,
                 ),
                 stream_id=presignature_stream(request.wallet_id),
                 idempotency_key=idempotency_key(request.presign_id, PresignatureAdded),
@@ -81,4 +82,9 @@ class PresignaturePool:
 
 
 def _reference(event: PresignatureAdded) -> PresignatureRef:
-    return PresignatureRef(presign_id=event.presign_id, R=event.R, R_shares=event.R_shares)
+    return PresignatureRef(
+        presign_id=event.presign_id,
+        R=event.R,
+        R_shares=event.R_shares,
+        transcript_digest=event.transcript_digest,
+    )

@@ -42,6 +42,7 @@ from activities.models import (
 from bench.report import Stats, finish, note
 from bench.signatures import verify_sign_result
 from common.types import Scheme
+from mpc.ecdsa.params import FAST_TESTS, PRODUCTION
 from quorate.client import create_wallet, presign, setup_ecdsa, sign
 from runtime.authorization import RequestAuthorizer
 from runtime.provision import load_request_authorizer
@@ -50,7 +51,7 @@ from workers.runner import LocalTopology
 
 T = TypeVar("T")
 
-MODULUS_BITS_ENV = "QUORATE_ECDSA_MODULUS_BITS"  # what the party workers read
+WEAK_PARTY_MODULE = "bench.weak_party"  # the party workers on 2048-bit moduli
 MAX_PRESIGN_BATCH = 100  # presignatures per Presign workflow (PresignInput.count's bound)
 
 
@@ -181,9 +182,17 @@ class Running:
 async def running(system: Settings, modulus_bits: int | None = None) -> AsyncIterator[Running]:
     """The local topology, started (with the party workers' Paillier modulus size, if given)
     and stopped on exit."""
-    if modulus_bits is not None:
-        os.environ[MODULUS_BITS_ENV] = str(modulus_bits)  # inherited by the workers
-    topology = LocalTopology(system)
+    # Production sizes unless the run asks for 2048-bit moduli: then each party process
+    # runs bench.weak_party, the same worker with the test-only sizes.
+    party_module = None
+    if modulus_bits is not None and modulus_bits != PRODUCTION.modulus_bits:
+        if modulus_bits != FAST_TESTS.modulus_bits:
+            raise ValueError(
+                f"the workers run {PRODUCTION.modulus_bits}-bit moduli, or "
+                f"{FAST_TESTS.modulus_bits} through bench.weak_party; not {modulus_bits}"
+            )
+        party_module = WEAK_PARTY_MODULE
+    topology = LocalTopology(system, party_module=party_module)
     note("starting the Temporal dev server and one worker process per party + coordinator")
     started = time.perf_counter()
     try:

@@ -11,12 +11,13 @@ It starts what bench.ceremony starts (:mod:`bench.topology`: the embedded ``temp
 server start-dev`` in a fresh temporary data directory on free ports, one OS process per
 party worker plus the coordinator, where the embedded chain engines live: py-evm, the
 libbitcoinkernel-checked UTXO ledger, LiteSVM), with the party workers' Paillier modulus
-size set through QUORATE_ECDSA_MODULUS_BITS (2048 bits by default here;
-bench.threshold_ecdsa measures 3072). After the workers' background safe-prime pools have
-filled, it runs SetupEcdsa, creates three 3-of-5 wallets (FROST taproot BIP340, FROST
-Ed25519, CGGMP21 ECDSA) and fills the ECDSA wallet's presignature pool with one
-presignature per ECDSA signing to come, so that every
-timed ECDSA signature takes the pooled path. Then, sequentially, with a fresh idempotency
+size chosen by ``--modulus`` (2048 bits by default here, which runs each party as
+bench.weak_party, the production worker with the test-only sizes; 3072 runs
+workers.party itself; bench.threshold_ecdsa measures 3072). After the workers'
+background safe-prime pools have filled, it runs SetupEcdsa, creates three 3-of-5 wallets
+(FROST taproot BIP340, FROST Ed25519, CGGMP21 ECDSA) and fills the ECDSA wallet's
+presignature pool with one presignature per ECDSA signing to come, so that every timed
+ECDSA signature takes the pooled path. Then, sequentially, with a fresh idempotency
 key per request and ``time.perf_counter`` from client start to result:
 
 1. the baseline: ``Sign`` of a fresh random 32-byte digest, per wallet;
@@ -61,7 +62,6 @@ from bench.report import (
     temporal_version,
 )
 from bench.topology import (
-    MODULUS_BITS_ENV,
     Ids,
     described,
     fill_presignature_pool,
@@ -414,8 +414,9 @@ def print_report(results: Results, settings: BenchSettings) -> None:
 
     bits = settings.modulus_bits
     print(
-        f"\nECDSA: {bits}-bit Paillier moduli ({MODULUS_BITS_ENV}={bits} in the workers' "
-        f"environment). The ECDSA Sign baseline and every ECDSA transfer used a pooled "
+        f"\nECDSA: {bits}-bit Paillier moduli (the party processes ran "
+        f"{'bench.weak_party' if bits != 3072 else 'workers.party'}). The ECDSA Sign "
+        "baseline and every ECDSA transfer used a pooled "
         f"presignature:\n  the pool was filled beforehand with {results.presign_count} "
         f"(Presign workflow, {results.presign_seconds:.1f} s, "
         f"{results.presign_seconds / results.presign_count:.2f} s each, untimed). Presigning "

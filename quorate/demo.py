@@ -21,7 +21,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from rich.console import Console
 from rich.table import Table
 
-from activities.ecdsa_party import ecdsa_parameters
 from activities.models import (
     CreateWalletInput,
     CreateWalletResult,
@@ -33,6 +32,7 @@ from activities.models import (
 from chains.config import ChainsConfig
 from chains.models import Prevout, TransferIntent
 from common.types import Scheme
+from mpc.ecdsa.params import PRODUCTION
 from mpc.errors import InvalidSignature
 from quorate.client import (
     address_balance,
@@ -279,10 +279,11 @@ async def run_demo_on(
                 signatures.append(await _signed(topology, wallet, n))
                 status.update(f"Signed {len(signatures)} of {2 * messages_per_wallet}...")
     if ecdsa_signatures:
-        bits = ecdsa_parameters().modulus_bits
+        # The session keeps its historical name: a data directory set up before keeps it.
+        bits = PRODUCTION.modulus_bits
         with console.status(
-            f"ECDSA setup: {bits}-bit Paillier keys, ring-Pedersen parameters and proofs for "
-            "every party, verified by every other (first run only)..."
+            "ECDSA setup: Paillier keys, ring-Pedersen parameters and proofs for every "
+            "party, verified by every other (first run only)..."
         ):
             await setup_ecdsa(
                 topology.client,

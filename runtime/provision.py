@@ -1,9 +1,13 @@
-"""Local provisioning: each party's KEK, vault and sealing key, the request-signing key
-and the codec keys.
+"""Local provisioning: each party's KEK, vault, sealing key and message-signing key, the
+request-signing key and the codec keys.
 
 In production each party provisions itself on its own host and publishes only its
-sealing public key; for development and the demo, one command prepares every party's
-directory under the data directory (``parties/<id>/kek.key`` and ``vault.sqlite3``).
+public keys (sealing and message-signing); for development and the demo, one command
+prepares every party's directory under the data directory (``parties/<id>/kek.key`` and
+``vault.sqlite3``). Provisioning makes only what is missing, so a data directory made
+before a key existed gets it on the next run; it then pins the topology's
+message-signing keys in every party's vault (runtime.party_keys), the only keys that
+party verifies broadcasts with.
 
 The request-signing key (runtime.authorization) authorizes every signing request. Unless
 the reference topology names one (``request_signing_public_key``: the API holds its
@@ -21,6 +25,11 @@ from runtime.authorization import REQUEST_SIGNING_KEY_FILE, RequestAuthorizer
 from runtime.checkpoint_key import ensure_checkpoint_key
 from runtime.codec import CodecKeyTable
 from runtime.files import private_dir, write_private_text
+from runtime.party_keys import (
+    ensure_message_signing_key,
+    pin_message_signing_keys,
+    topology_message_keys,
+)
 from runtime.settings import Settings
 from runtime.topology import Topology
 from storage.vault.kms import LocalFileKek
@@ -48,7 +57,7 @@ def load_sealing_key(vault: ShareVault) -> SealingKeyPair:
 
 
 def provision_local(settings: Settings) -> Topology:
-    """Creates what is missing and returns the topology with every sealing public key."""
+    """Creates what is missing and returns the topology with every party's public keys."""
     private_dir(settings.data_dir, tighten_existing=False)
     private_dir(settings.data_dir / "parties")
     reference = Topology.load(settings.reference_topology)
@@ -63,9 +72,14 @@ def provision_local(settings: Settings) -> Topology:
                     SealingKeyPair.generate().unsafe_private_bytes(),
                 )
             public = load_sealing_key(vault).public_key.raw.hex()
+            message_key = ensure_message_signing_key(vault).public_key.raw.hex()
         finally:
             vault.close()
-        parties.append(party.model_copy(update={"sealing_public_key": public}))
+        parties.append(
+            party.model_copy(
+                update={"sealing_public_key": public, "message_signing_public_key": message_key}
+            )
+        )
     signing_key = reference.request_signing_public_key
     if signing_key is None:
         RequestAuthorizer.create_file(request_signing_key_path(settings))
@@ -75,6 +89,13 @@ def provision_local(settings: Settings) -> Topology:
         parties=tuple(parties),
         request_signing_public_key=signing_key,
     )
+    message_keys = topology_message_keys(topology)
+    for party in topology.parties:
+        vault = open_party_vault(settings, party.id)
+        try:
+            pin_message_signing_keys(vault, message_keys)
+        finally:
+            vault.close()
     _write_atomically(settings.topology_path, topology.to_toml())
     CodecKeyTable.load_or_create(settings.codec_keys_path)
     # The key the coordinator signs chain-head checkpoints with (audit verify checks them).

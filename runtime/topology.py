@@ -28,6 +28,10 @@ class Party(BaseModel):
     # The party's long-term X25519 key that DKG shares are sealed to (hex); the private
     # half never leaves the party's vault.
     sealing_public_key: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    # The party's long-term Ed25519 key that signs its broadcasts and echoes
+    # (mpc.broadcast; hex). Each party verifies its peers against its own pinned copy of
+    # these (runtime.party_keys), never against keys a relay hands it.
+    message_signing_public_key: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
     @property
     def task_queue(self) -> str:
@@ -83,4 +87,7 @@ class Topology(BaseModel):
             lines.append(f'role = "{party.role.value}"')
             if party.sealing_public_key:
                 lines.append(f'sealing_public_key = "{party.sealing_public_key}"')
+            if party.message_signing_public_key:
+                key = party.message_signing_public_key
+                lines.append(f'message_signing_public_key = "{key}"')
         return "\n".join(lines) + "\n"

@@ -19,6 +19,7 @@ from temporalio.worker import Worker
 
 from activities.chain import ChainActivities
 from activities.coordinator import CoordinatorActivities, EcdsaCoordinatorActivities
+from activities.ecdsa_identification import EcdsaIdentificationActivities
 from chains.config import ChainsConfig
 from chains.registry import ChainRegistry
 from runtime.connection import connect
@@ -62,6 +63,7 @@ def build_coordinator_worker(
 ) -> Worker:
     activities = CoordinatorActivities(topology, events)
     ecdsa = EcdsaCoordinatorActivities(topology, events)
+    identification = EcdsaIdentificationActivities(events)
     # The chain adapters (and the embedded engines) live in this process.
     chain = ChainActivities(chains or ChainRegistry(ChainsConfig.load()), events)
     locks = LockActivities(client)
@@ -77,6 +79,9 @@ def build_coordinator_worker(
             activities.record_failed,
             activities.plan_presign,
             activities.record_presignature,
+            identification.presign_transcript,
+            identification.identify_presign,
+            identification.identify_signing,
             ecdsa.list_parties,
             ecdsa.check_aux,
             ecdsa.combine,

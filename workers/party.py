@@ -17,10 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.ecdsa_party import EcdsaPartyActivities, ecdsa_parameters
+from activities.ecdsa_party import EcdsaPartyActivities
 from activities.party import PartyActivities
 from activities.prime_pool import SafePrimePool
 from chains.config import ChainsConfig
+from mpc.ecdsa.params import PRODUCTION, SecurityParameters
 from runtime.authorization import RequestVerifier
 from runtime.connection import connect
 from runtime.files import restrict_umask
@@ -47,9 +48,12 @@ def build_party_worker(
     primes: SafePrimePool | None = None,
     *,
     requests: RequestVerifier,
+    ecdsa_params: SecurityParameters = PRODUCTION,
 ) -> Worker:
+    """``ecdsa_params``: CGGMP21's production sizes unless a test passes weaker ones
+    (``SecurityParameters.unsafe_for_tests``); no setting or variable changes them."""
     activities = PartyActivities(party, vault, load_sealing_key(vault), requests=requests)
-    ecdsa = EcdsaPartyActivities(party, vault, primes, requests=requests)
+    ecdsa = EcdsaPartyActivities(party, vault, primes, requests=requests, params=ecdsa_params)
     return Worker(
         client,
         task_queue=party_task_queue(party),
@@ -68,6 +72,8 @@ def build_party_worker(
             ecdsa.presign_round2,
             ecdsa.presign_round3,
             ecdsa.presign_finish,
+            ecdsa.presign_open_delta,
+            ecdsa.prove_chi,
             ecdsa.sign,
             ecdsa.discard_presignature,
         ],
@@ -76,16 +82,22 @@ def build_party_worker(
     )
 
 
-async def run_party(settings: Settings, party: str) -> None:
+async def run_party(
+    settings: Settings, party: str, *, ecdsa_params: SecurityParameters = PRODUCTION
+) -> None:
+    """``ecdsa_params``: only a test's or a benchmark's own entry point (under tests/ or
+    bench/, never installed) passes weaker sizes."""
     requests = request_verifier(load_topology(settings), ChainsConfig.load(settings.chains))
     vault = open_party_vault(settings, party)
     client = await connect(settings)
-    primes = SafePrimePool(vault, ecdsa_parameters().prime_bits)
+    primes = SafePrimePool(vault, ecdsa_params.prime_bits)
     stop = threading.Event()
     # Safe primes for the next auxiliary information, found while the party is idle.
     primes.run_filler(stop)
     with ThreadPoolExecutor(max_workers=8, thread_name_prefix=f"party-{party}") as executor:
-        worker = build_party_worker(client, party, vault, executor, primes, requests=requests)
+        worker = build_party_worker(
+            client, party, vault, executor, primes, requests=requests, ecdsa_params=ecdsa_params
+        )
         logging.getLogger(__name__).info("party %s polling %s", party, party_task_queue(party))
         try:
             await worker.run()
@@ -94,13 +106,15 @@ async def run_party(settings: Settings, party: str) -> None:
             vault.close()
 
 
-def main() -> None:
+def main(ecdsa_params: SecurityParameters = PRODUCTION) -> None:
+    """``ecdsa_params``: production's, unless a test's or a benchmark's own entry point
+    (tests/helpers/weak_party, bench/weak_party) passes weaker ones."""
     restrict_umask()
     parser = argparse.ArgumentParser(description="Run one Quorate party's worker.")
     parser.add_argument("--party", required=True)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    asyncio.run(run_party(Settings.from_env(), args.party))
+    asyncio.run(run_party(Settings.from_env(), args.party, ecdsa_params=ecdsa_params))
 
 
 if __name__ == "__main__":

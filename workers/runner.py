@@ -71,10 +71,16 @@ class WorkerProcess:
         self.process = None
 
 
-def party_process(party: str) -> WorkerProcess:
+PARTY_WORKER_MODULE = "workers.party"
+"""What each party process runs. Production is always ``workers.party``; the tests' and
+benchmarks' own entry points (tests/support, bench/, never installed) run the same worker
+with weaker Paillier sizes, a switch no setting or environment variable reaches."""
+
+
+def party_process(party: str, module: str = PARTY_WORKER_MODULE) -> WorkerProcess:
     return WorkerProcess(
         f"party-{party}",
-        [sys.executable, "-m", "workers.party", "--party", party],
+        [sys.executable, "-m", module, "--party", party],
         party_task_queue(party),
         TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
     )
@@ -136,8 +142,9 @@ async def wait_for_poller(
 class LocalTopology:
     """Provisioning, the embedded dev server (unless an address is set) and all workers."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, party_module: str | None = None) -> None:
         self.settings = settings
+        self.party_module = party_module or PARTY_WORKER_MODULE
         self.topology: Topology | None = None
         self.server = DevServer(settings) if settings.embedded_temporal else None
         self.workers: dict[str, WorkerProcess] = {}
@@ -162,7 +169,9 @@ class LocalTopology:
             self.server.start()
         try:
             self.client = await connect(self.settings)
-            self.workers = {p.id: party_process(p.id) for p in self.topology.parties}
+            self.workers = {
+                p.id: party_process(p.id, self.party_module) for p in self.topology.parties
+            }
             self.workers["coordinator"] = coordinator_process()
             self.workers["projections"] = projections_process()
             # Last, so it is stopped after the coordinator and signs the final head.

@@ -50,6 +50,9 @@ COORDINATOR_TIMEOUT = timedelta(seconds=30)
 # A failed signing waits for every party's round to finish, then destroys the nonces
 # (FROST) or presignature (ECDSA) the ceremony left, and says so in CeremonyFailed.
 NONCE_CLEANUP_PATCH = "discard-nonces-of-failed-ceremonies"
+# A threshold-ECDSA abort runs CGGMP21's identification (the δ openings in presigning,
+# the χ proofs in signing) to name its culprit before the ceremony fails.
+ECDSA_IDENTIFICATION_PATCH = "ecdsa-identifiable-abort"
 COORDINATOR_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=100),
     maximum_interval=timedelta(seconds=2),
@@ -71,18 +74,7 @@ async def fan_out(
     the caller cleans up, and every party's answer is in the history.
     """
     parties = sorted(inputs)
-    calls = (
-        workflow.execute_activity_method(
-            activity,
-            inputs[party],
-            task_queue=party_task_queue(party),
-            start_to_close_timeout=PARTY_SLOW_TIMEOUT if slow else PARTY_ROUND_TIMEOUT,
-            schedule_to_close_timeout=PARTY_SLOW_DEADLINE if slow else PARTY_ROUND_DEADLINE,
-            retry_policy=PARTY_RETRY,
-            summary=f"{activity.__name__} @ {party}",
-        )
-        for party in parties
-    )
+    calls = _party_calls(activity, inputs, slow=slow)
     if not settle:
         results = await asyncio.gather(*calls)
         return dict(zip(parties, results, strict=True))
@@ -93,6 +85,39 @@ async def fan_out(
             raise outcome
         by_party[party] = outcome
     return by_party
+
+
+def _party_calls(
+    activity: Callable[[Any, ParamT], ResultT], inputs: Mapping[str, ParamT], *, slow: bool
+) -> list[Awaitable[ResultT]]:
+    """The activity on each party's queue, in party order (not yet awaited)."""
+    return [
+        workflow.execute_activity_method(
+            activity,
+            inputs[party],
+            task_queue=party_task_queue(party),
+            start_to_close_timeout=PARTY_SLOW_TIMEOUT if slow else PARTY_ROUND_TIMEOUT,
+            schedule_to_close_timeout=PARTY_SLOW_DEADLINE if slow else PARTY_ROUND_DEADLINE,
+            retry_policy=PARTY_RETRY,
+            summary=f"{activity.__name__} @ {party}",
+        )
+        for party in sorted(inputs)
+    ]
+
+
+async def fan_out_outcomes(
+    activity: Callable[[Any, ParamT], ResultT],
+    inputs: Mapping[str, ParamT],
+    *,
+    slow: bool = False,
+) -> dict[str, ResultT | BaseException]:
+    """Like :func:`fan_out` with ``settle``, but every party's outcome, failures included:
+    for the steps where who failed, and how, is the answer (identification)."""
+    parties = sorted(inputs)
+    settled = await asyncio.gather(
+        *_party_calls(activity, inputs, slow=slow), return_exceptions=True
+    )
+    return dict(zip(parties, settled, strict=True))
 
 
 async def discard_nonces(wallet_id: str, ceremony_id: str, signers: Sequence[str]) -> str:
@@ -183,9 +208,9 @@ async def coordinator(
 async def fail_ceremony(
     error: BaseException, ceremony_id: str, wallet_id: str, *, cleanup: str | None = None
 ) -> NoReturn:
-    """Records ``CeremonyFailed`` (naming any culprits, and what was destroyed of the
-    ceremony's nonces: ``cleanup``), then fails the workflow with a typed, non-retryable
-    error of the same type as the activity's."""
+    """Records ``CeremonyFailed`` (naming any culprits, each also in a PartyMisbehaved,
+    and what was destroyed of the ceremony's nonces: ``cleanup``), then fails the
+    workflow with a typed, non-retryable error of the same type as the activity's."""
     kind, message, culprits = failure_of(error)
     reason = f"{kind}: {message}" + (f" [cleanup: {cleanup}]" if cleanup else "")
     await coordinator(
@@ -195,6 +220,7 @@ async def fail_ceremony(
             wallet_id=wallet_id,
             reason=reason,
             culprits=culprits,
+            kind=kind,
         ),
     )
     raise_typed(error)

@@ -1,7 +1,9 @@
 """CreateWalletWorkflow: a dealerless FROST DKG across the parties' own workers.
 
 Each DKG part (mpc.frost.dkg) runs as an activity on the party's queue; the workflow only
-relays public round-1 packages and round-2 shares that are sealed to their recipient.
+relays public round-1 packages (each signed by its sender), round-2 shares that are sealed
+to their recipient, and each party's signed echo of round 1, which every other party checks
+in round 3 (activities.broadcast): a relay cannot make two parties use different packages.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class CreateWalletWorkflow:
                 },
             )
             packages = {p: r.package for p, r in round1.items()}
+            signatures = {p: r.signature for p, r in round1.items() if r.signature}
             round2 = await fan_out(
                 PartyActivities.dkg_round2,
                 {
@@ -58,6 +61,7 @@ class CreateWalletWorkflow:
                         ciphersuite=plan.ciphersuite,
                         round1_packages=packages,
                         parties=plan.parties,
+                        round1_signatures=signatures,
                     )
                     for p in parties
                 },
@@ -75,6 +79,11 @@ class CreateWalletWorkflow:
                             sender: result.sealed_shares[p]
                             for sender, result in round2.items()
                             if sender != p
+                        },
+                        echoes={
+                            echoer: result.echo
+                            for echoer, result in round2.items()
+                            if echoer != p and result.echo is not None
                         },
                     )
                     for p in parties

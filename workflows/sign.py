@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from activities.party import PartyActivities
     from workflows.common import (
+        ECDSA_IDENTIFICATION_PATCH,
         NONCE_CLEANUP_PATCH,
         coordinator,
         discard_nonces,
@@ -38,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         fail_ceremony,
         fan_out,
     )
+    from workflows.ecdsa_identification import identify_signing_failure
     from workflows.ecdsa_presign import run_presign
 
 
@@ -116,9 +118,11 @@ class SignWorkflow:
         try:
             if plan.presignature is not None:
                 R, R_shares = plan.presignature.R, plan.presignature.R_shares
+                transcript_digest = plan.presignature.transcript_digest
             else:
                 finished = await run_presign(wallet.wallet_id, presign_id, signers, settle=cleanup)
                 R, R_shares = finished.R, finished.R_shares
+                transcript_digest = finished.transcript_digest
             shares = await fan_out(
                 EcdsaPartyActivities.sign,
                 {
@@ -141,13 +145,24 @@ class SignWorkflow:
                 # for it: no other ceremony may use it, so it goes, at every signer.
                 destroyed = await discard_presignature(wallet.wallet_id, presign_id, signers)
             await fail_ceremony(error, ceremony_id, wallet.wallet_id, cleanup=destroyed)
-        return await coordinator(
-            EcdsaCoordinatorActivities.combine,
-            EcdsaCombineInput(
-                plan=plan,
-                ceremony_id=ceremony_id,
-                R=R,
-                R_shares=R_shares,
-                shares={p: r.share for p, r in shares.items()},
-            ),
+        combination = EcdsaCombineInput(
+            plan=plan,
+            ceremony_id=ceremony_id,
+            R=R,
+            R_shares=R_shares,
+            shares={p: r.share for p, r in shares.items()},
         )
+        if not workflow.patched(ECDSA_IDENTIFICATION_PATCH):
+            return await coordinator(EcdsaCoordinatorActivities.combine, combination)
+        try:
+            return await coordinator(EcdsaCoordinatorActivities.combine, combination)
+        except ApplicationError as error:
+            if error.type != "ChiCheckFailed":
+                raise
+        # Every σ_i passed its own check, yet ΣS_i ≠ X: some S_i is not χ_i·R. The
+        # signers prove theirs (CGGMP21's identification) and the coordinator names whoever
+        # cannot; the presignature is spent either way.
+        identified = await identify_signing_failure(
+            plan, ceremony_id, presign_id, R, R_shares, combination.shares, transcript_digest
+        )
+        await fail_ceremony(identified, ceremony_id, wallet.wallet_id)

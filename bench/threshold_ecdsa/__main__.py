@@ -24,11 +24,21 @@ flow), at the production modulus (3072-bit Paillier moduli, ``PRODUCTION``) unle
    total there are the per-signer average (total / 3), the slowest signer's own work, and
    the critical path if the signers ran in parallel (per round, the slowest signer; no
    network).
+   The relay's ``presign_transcript`` and each signer's transcript check in ``finish``
+   (``verify_transcript`` and the digest, timed again apart right after that signer's
+   ``finish``) are what keeping the public transcript costs; "before" is the same run
+   without them, the baseline every ratio below is taken against (2b). The χ witness the
+   presignature keeps costs no time, only bytes: its share of the encoded presignature.
 3. online signing: one signer's ``sign_share`` and the coordinator's ``combine`` (which
    checks every share, and verifies the signature with libsecp256k1). A presignature is
-   single-use in production; here, on a throwaway key, each of the presignatures made in
-   step 2 is first used once for a timed end-to-end signature, then signs many more random
-   digests to time the arithmetic (which does not depend on reuse).
+   single-use, and ``sign_share`` refuses a second use; each presignature made in step 2
+   signs once, timed end to end, and the online loop then times the arithmetic on
+   re-randomized copies (same R, fresh k_i and χ_i with the same sums: a key-revealing
+   reuse of R on a real key, harmless on this throwaway one).
+   3b. the abort paths on every measured presignature (:mod:`.abort`): δ identification
+   (a signer lies about δ_i: every ``open_delta``, then ``identify_delta_culprits``) and χ
+   identification (a signer sends S_i + R with a matching σ_i: every ``prove_chi``, then
+   ``identify_chi_culprits``), each checked to name exactly the cheater.
 4. FROST(secp256k1, SHA-256) 3-of-5 on the same DKG key, timed by bench.frost's own signing
    loop: round1 (commit), round2 (sign), aggregate (which verifies); and the reference
    figures: GG20 p95 300 ms in the system we replace, cggmp21 (Rust, 3072-bit) presigning in
@@ -115,6 +125,12 @@ def _json(stats: Stats) -> dict[str, float | int]:
     return stats.as_json(MEDIAN_RANGE, 4)
 
 
+def _versus(stats: Stats, baseline_ms: float) -> dict[str, float | int]:
+    """The figures, and the median over the baseline's with six decimals (the retention
+    costs are far below the two that ``median_x_baseline`` keeps)."""
+    return {**_json(stats), "x_baseline": round(stats.median_ms / baseline_ms, 6)}
+
+
 STATS_HEADER = ["figure", "median ms", "p95 ms", "runs"]
 
 
@@ -128,6 +144,32 @@ class Report:
     frost: dict[str, Stats]
     comparisons: list[dict[str, Any]]
     references: list[dict[str, Any]]
+    retention: dict[str, Stats]  # presigning before and after keeping the transcript
+    abort: dict[str, Stats]  # δ and χ identification
+    baseline_ms: float  # the median presigning before the transcript: every ratio's base
+    presignature_bytes: int
+    presignature_witness_bytes: int
+
+
+BASELINE = "presign_before_total"
+RETENTION_LABELS = {
+    "before_total": f"before: all {len(SIGNERS)} signers, no transcript (baseline)",
+    "after_total": f"after: all {len(SIGNERS)} signers, transcript kept and checked",
+    "before_slowest_signer": "before: slowest signer's own work",
+    "after_slowest_signer": "after: slowest signer's own work",
+    "retention": "difference: relay build + every signer's check and digest",
+    "relay_transcript": "  relay: presign_transcript (coordinator)",
+    "transcript_check": "  one signer: verify_transcript + digest in finish",
+}
+ABORT_LABELS = {
+    "sign_and_combine": f"happy path: {len(SIGNERS)} x sign_share + combine",
+    "delta_total": f"δ identification: {len(SIGNERS)} x open_delta + identify",
+    "delta_open": "  open_delta, one signer",
+    "delta_identify": "  identify_delta_culprits (anyone)",
+    "chi_total": f"χ identification: {len(SIGNERS)} x prove_chi + identify",
+    "chi_prove": "  prove_chi, one signer",
+    "chi_identify": "  identify_chi_culprits (anyone)",
+}
 
 
 def build_report(
@@ -178,6 +220,27 @@ def build_report(
         "first_use": Stats.from_ns(ecdsa.first_use_online_ns),
     }
     frost = {op: Stats.from_ns(samples) for op, samples in frost_ns.items()}
+    retention = {
+        "before_total": Stats.from_ns([r.before_wall_ns() for r in runs]),
+        "after_total": presign_stats["total"],
+        "before_slowest_signer": Stats.from_ns(
+            [max(r.before_signer_ns(p) for p in SIGNERS) for r in runs]
+        ),
+        "after_slowest_signer": presign_stats["slowest_signer"],
+        "retention": Stats.from_ns([r.retention_ns() for r in runs]),
+        "relay_transcript": Stats.from_ns([r.relay_ns for r in runs]),
+        "transcript_check": Stats.from_ns([r.transcript_ns[p] for r in runs for p in SIGNERS]),
+    }
+    a = ecdsa.abort
+    abort = {
+        "sign_and_combine": online["first_use"],
+        "delta_total": Stats.from_ns(a.delta_total_ns),
+        "delta_open": Stats.from_ns(a.delta_open_ns),
+        "delta_identify": Stats.from_ns(a.delta_identify_ns),
+        "chi_total": Stats.from_ns(a.chi_total_ns),
+        "chi_prove": Stats.from_ns(a.chi_prove_ns),
+        "chi_identify": Stats.from_ns(a.chi_identify_ns),
+    }
 
     def compare(label: str, ours: float, theirs: float, key: str) -> dict[str, Any]:
         labels = {"key": key, "comparison": label}
@@ -255,6 +318,40 @@ def build_report(
         frost,
         comparisons,
         references,
+        retention,
+        abort,
+        retention["before_total"].median_ms,
+        ecdsa.presignature_bytes,
+        ecdsa.presignature_witness_bytes,
+    )
+
+
+BASELINE_HEADER = ["figure", "median ms", "p95 ms", "runs", "x baseline"]
+
+
+def _baseline_row(label: str, stats: Stats, baseline_ms: float) -> list[str]:
+    return [*_stats_row(label, stats), ratio_text(stats.median_ms / baseline_ms)]
+
+
+def print_identification(report: Report) -> None:
+    """2b (presigning before and after the transcript) and 3b (the abort paths)."""
+    base = report.baseline_ms
+    print_table(
+        "2b. Presigning before / after keeping the transcript and the χ witness "
+        "(x baseline: median over the median before)",
+        BASELINE_HEADER,
+        [_baseline_row(RETENTION_LABELS[k], s, base) for k, s in report.retention.items()],
+    )
+    witness = report.presignature_witness_bytes
+    print(
+        f"  Encoded presignature (vault record): {report.presignature_bytes} bytes, of which "
+        f"{witness} for the χ witness and the transcript digest "
+        f"({100 * witness / report.presignature_bytes:.0f} %)"
+    )
+    print_table(
+        "3b. Abort paths: naming a cheater (x baseline: over the median presigning before)",
+        BASELINE_HEADER,
+        [_baseline_row(ABORT_LABELS[k], s, base) for k, s in report.abort.items()],
     )
 
 
@@ -418,6 +515,16 @@ def results_json(
             "steps_per_signer": {k: _json(s) for k, s in report.presign_steps.items()},
         },
         "online": {k: _json(s) for k, s in report.online.items()},
+        "identification": {
+            "baseline": BASELINE,
+            "baseline_median_ms": round(report.baseline_ms, 4),
+            "presign_retention": {
+                k: _versus(s, report.baseline_ms) for k, s in report.retention.items()
+            },
+            "abort": {k: _versus(s, report.baseline_ms) for k, s in report.abort.items()},
+            "presignature_bytes": report.presignature_bytes,
+            "presignature_witness_bytes": report.presignature_witness_bytes,
+        },
         "frost_secp256k1_3_of_5": {k: _json(s) for k, s in report.frost.items()},
         "ecdsa_vs_frost": report.comparisons,
         "reference": {
@@ -481,8 +588,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{settings.prime_parties} part{'y' if settings.prime_parties == 1 else 'ies'}; aux info "
         f"for {settings.aux_parties} parties, every ordered pair verified and Π_fac'd.\n"
         f"Presigning: {settings.presign_runs} runs after {settings.presign_warmup} warm-up; "
-        f"online: {settings.sign_runs} runs after {settings.sign_warmup} warm-up (presignatures "
-        "reused for timing only, on this throwaway key);\nFROST: "
+        f"online: {settings.sign_runs} runs after {settings.sign_warmup} warm-up (on "
+        "re-randomized copies of the presignatures, on this throwaway key);\nabort paths: "
+        "δ and χ identification once per measured presignature;\nFROST: "
         f"{settings.frost_runs} runs after {settings.frost_warmup} warm-up. Every ECDSA signature "
         "is verified afterwards with libsecp256k1 alone.",
         flush=True,
@@ -498,6 +606,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     report = build_report(aux, ecdsa, frost_ns)
     print_report(report, params, aux, ecdsa, verified)
+    print_identification(report)
 
     temporal: TemporalResults | None = None
     if args.temporal:

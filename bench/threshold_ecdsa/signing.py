@@ -1,18 +1,22 @@
-"""2. Presigning (CGGMP21 Fig. 7, every signer in turn, each signer's calls timed) and
-3. online signing (``sign_share``, ``combine``) on the 3-of-5 key; and 4. FROST on the same
-key, timed by bench.frost's own signing loop."""
+"""2. Presigning (CGGMP21 Fig. 7, every signer in turn, each signer's calls timed, with the
+relay's transcript and each signer's check of it timed apart: the cost of keeping what the
+identifications need) and 3. online signing (``sign_share``, ``combine``) on the 3-of-5
+key; and 4. FROST on the same key, timed by bench.frost's own signing loop. The abort paths
+(δ and χ identification) are timed by :mod:`.abort` on the same presignatures."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from bench.frost import time_signing
 from bench.report import GcPaused, note
 from bench.signatures import verify_ecdsa
+from bench.threshold_ecdsa.abort import AbortResults, measure_abort
 from bench.threshold_ecdsa.aux_info import AuxResults
 from bench.threshold_ecdsa.config import (
     FROST_OPERATIONS,
@@ -21,7 +25,7 @@ from bench.threshold_ecdsa.config import (
     BenchSettings,
     Keys,
 )
-from mpc.ecdsa import presign
+from mpc.ecdsa import codec, presign
 from mpc.ecdsa.aux_info import AuxInfoSecret
 from mpc.ecdsa.keys import additive_share, public_shares
 from mpc.ecdsa.params import SecurityParameters
@@ -29,6 +33,8 @@ from mpc.ecdsa.presign import Peer, Presignature, PresignContext
 from mpc.ecdsa.sign import SignatureShare, combine, sign_share
 from mpc.ecdsa.signature import EcdsaSignature
 from mpc.frost import FROST_SECP256K1
+from mpc.group import SECP256K1
+from mpc.group.secp256k1 import ORDER as Q
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,15 @@ class PresignRun:
     presignatures: dict[str, Presignature]
     wall_ns: int
     steps_ns: dict[str, dict[str, int]]  # step -> signer -> ns
+    relay_ns: int  # the relay building the PresignTranscript (presign_transcript)
+    # Per signer, what finish spends on the transcript: verify_transcript + digest(),
+    # timed again apart, on the same inputs, right after that signer's finish.
+    transcript_ns: dict[str, int]
+    # The public and per-signer data the abort paths run on.
+    context: PresignContext = field(repr=False)
+    transcript: presign.PresignTranscript = field(repr=False)
+    states3: dict[str, presign.Round3State] = field(repr=False)
+    broadcasts3: dict[str, presign.Round3Broadcast] = field(repr=False)
 
     def signer_ns(self, party: str) -> int:
         return sum(self.steps_ns[step][party] for step in PRESIGN_STEPS)
@@ -74,6 +89,17 @@ class PresignRun:
     def critical_path_ns(self) -> int:
         """If the signers ran in parallel: per step, wait for the slowest (no network)."""
         return sum(max(self.steps_ns[step].values()) for step in PRESIGN_STEPS)
+
+    def retention_ns(self) -> int:
+        """What keeping the transcript costs in all: the relay's build and every check."""
+        return self.relay_ns + sum(self.transcript_ns.values())
+
+    def before_wall_ns(self) -> int:
+        """The same presigning without the transcript (the protocol before it was kept)."""
+        return self.wall_ns - self.retention_ns()
+
+    def before_signer_ns(self, party: str) -> int:
+        return self.signer_ns(party) - self.transcript_ns[party]
 
 
 def run_presign(setup: EcdsaSetup, session: bytes) -> PresignRun:
@@ -124,21 +150,44 @@ def run_presign(setup: EcdsaSetup, session: bytes) -> PresignRun:
         for j, message3 in direct3.items():
             d3[(p, j)] = message3
 
+    # The relay (the coordinator) builds the transcript from what it forwarded.
+    start = clock()
+    transcript = presign.presign_transcript(context, b1, d2)
+    relay_ns = clock() - start
+
     result: dict[str, Presignature] = {}
+    transcript_ns: dict[str, int] = {}
     for p in signers:
         others = context.others(p)
         start = clock()
         result[p] = presign.finish(
-            context, states3[p], {j: b3[j] for j in others}, {j: d3[(j, p)] for j in others}
+            context,
+            states3[p],
+            {j: b3[j] for j in others},
+            {j: d3[(j, p)] for j in others},
+            transcript,
         )
         steps["finish"][p] = clock() - start
+        # Outside the wall clock: what of that finish was the transcript's (its check and
+        # its digest), for the "before" figures.
+        paused = clock()
+        presign.verify_transcript(context, states3[p], transcript)
+        transcript.digest()
+        transcript_ns[p] = clock() - paused
+        wall += clock() - paused
     wall_ns = clock() - wall
 
     first = result[signers[0]]
     for p in signers[1:]:
-        if result[p].R != first.R or dict(result[p].R_shares) != dict(first.R_shares):
+        if (result[p].R, dict(result[p].R_shares), result[p].transcript_digest) != (
+            first.R,
+            dict(first.R_shares),
+            first.transcript_digest,
+        ):
             raise RuntimeError("the signers disagree on the presignature")
-    return PresignRun(result, wall_ns, steps)
+    return PresignRun(
+        result, wall_ns, steps, relay_ns, transcript_ns, context, transcript, states3, b3
+    )
 
 
 @dataclass(frozen=True)
@@ -149,8 +198,9 @@ class Signed:
 
 def sign_once(
     setup: EcdsaSetup, presignatures: Mapping[str, Presignature], digest: bytes
-) -> tuple[EcdsaSignature, dict[str, int], int]:
-    """Every signer's share, then the coordinator's combine; (signature, share ns, combine ns)."""
+) -> tuple[EcdsaSignature, dict[str, int], int, dict[str, SignatureShare]]:
+    """Every signer's share, then the coordinator's combine; (signature, share ns, combine
+    ns, the shares)."""
     clock = time.perf_counter_ns
     shares: dict[str, SignatureShare] = {}
     share_ns: dict[str, int] = {}
@@ -161,7 +211,41 @@ def sign_once(
     first = presignatures[setup.signers[0]]
     start = clock()
     signature = combine(first.R, first.R_shares, setup.keys.public_key, digest, shares)
-    return signature, share_ns, clock() - start
+    return signature, share_ns, clock() - start, shares
+
+
+def rerandomized(
+    presignatures: Mapping[str, Presignature], rng: Callable[[int], bytes] = os.urandom
+) -> dict[str, Presignature]:
+    """FOR THIS BENCHMARK'S THROWAWAY KEY ONLY: fresh (k_i, χ_i) with the same sums.
+
+    Adds to the k_i, and to the χ_i, random offsets that sum to zero, and moves
+    R_i = k_i·R with them: the shares still make a valid signature under R, and
+    ``sign_share`` sees a presignature it has not consumed. On a real key this would be
+    reuse of R (two signatures under one R reveal the key); here it only lets the online
+    loop time sign_share and combine many times on few presignatures.
+    """
+    signers = list(presignatures)
+    first = presignatures[signers[0]]
+
+    def offsets() -> list[int]:
+        head = [SECP256K1.random_nonzero_scalar(rng).value for _ in signers[1:]]
+        return [-sum(head) % Q, *head]
+
+    dk, dchi = offsets(), offsets()
+    R_shares = {
+        p: first.R_shares[p] + first.R * SECP256K1.scalar(d)
+        for p, d in zip(signers, dk, strict=True)
+    }
+    return {
+        p: dataclasses.replace(
+            presignatures[p],
+            k=(presignatures[p].k + a) % Q,
+            chi=(presignatures[p].chi + b) % Q,
+            R_shares=R_shares,
+        )
+        for p, a, b in zip(signers, dk, dchi, strict=True)
+    }
 
 
 @dataclass
@@ -173,6 +257,17 @@ class EcdsaResults:
     combine_ns: list[int]
     signed: list[Signed]
     presignatures_made: int = 0
+    abort: AbortResults = field(default_factory=AbortResults)
+    presignature_bytes: int = 0  # one encoded Presignature (what the vault keeps)
+    presignature_witness_bytes: int = 0  # of which the χ witness and the digest
+
+
+def _encoded_sizes(presignature: Presignature) -> tuple[int, int]:
+    """The codec size of a presignature, and how much of it the χ identification adds
+    (key_conversions, ρ_i, w_i, the transcript digest)."""
+    full = len(codec.encode(presignature))
+    bare = dataclasses.replace(presignature, rho=0, w=0, key_conversions={}, transcript_digest="")
+    return full, full - len(codec.encode(bare))
 
 
 def measure_ecdsa(setup: EcdsaSetup, settings: BenchSettings) -> EcdsaResults:
@@ -186,7 +281,9 @@ def measure_ecdsa(setup: EcdsaSetup, settings: BenchSettings) -> EcdsaResults:
         with GcPaused():
             presigned = run_presign(setup, b"bench/ecdsa/presign/" + run_tag + b"/%d" % run)
             digest = os.urandom(32)
-            signature, share_ns, combine_ns = sign_once(setup, presigned.presignatures, digest)
+            signature, share_ns, combine_ns, shares = sign_once(
+                setup, presigned.presignatures, digest
+            )
         results.signed.append(Signed(digest, signature))
         pool.append(presigned.presignatures)
         results.presignatures_made += 1
@@ -195,6 +292,13 @@ def measure_ecdsa(setup: EcdsaSetup, settings: BenchSettings) -> EcdsaResults:
             results.presign_runs.append(presigned)
             results.first_use_online_ns.append(online)
             results.full_ns.append(presigned.wall_ns + online)
+            cheater = setup.signers[run % len(setup.signers)]
+            note(
+                f"abort paths on presignature {run + 1}: δ and χ identification ({cheater} cheats)"
+            )
+            measure_abort(results.abort, setup.aux, presigned, digest, shares, cheater)
+    first = pool[0][setup.signers[0]]
+    results.presignature_bytes, results.presignature_witness_bytes = _encoded_sizes(first)
 
     note(f"online signing x {settings.sign_runs} on {len(pool)} presignatures")
     with GcPaused():
@@ -202,7 +306,8 @@ def measure_ecdsa(setup: EcdsaSetup, settings: BenchSettings) -> EcdsaResults:
             measured = run >= settings.sign_warmup
             timed = setup.signers[run % len(setup.signers)]  # rotating, as bench.frost does
             digest = os.urandom(32)
-            signature, share_ns, combine_ns = sign_once(setup, pool[run % len(pool)], digest)
+            fresh = rerandomized(pool[run % len(pool)])
+            signature, share_ns, combine_ns, _ = sign_once(setup, fresh, digest)
             if measured:
                 results.sign_share_ns.append(share_ns[timed])
                 results.combine_ns.append(combine_ns)

@@ -2,9 +2,9 @@
 run as the baseline.
 
 The real system on this machine, as bench.ceremony starts it (:mod:`bench.topology`), with
-the workers' modulus size set through QUORATE_ECDSA_MODULUS_BITS. After the party workers
-have filled their background safe-prime pools (they would otherwise compete with what is
-timed): SetupEcdsa (every party's aux info), a 3-of-5 ``ecdsa-secp256k1`` wallet, N
+the workers' modulus size chosen by ``--modulus`` (2048 runs bench.weak_party). After the
+party workers have filled their background safe-prime pools (they would otherwise compete
+with what is timed): SetupEcdsa (every party's aux info), a 3-of-5 ``ecdsa-secp256k1`` wallet, N
 sequential ``Sign`` runs with no presignature ready (presigning inline), then the pool filled
 and N more runs on pooled presignatures; and N runs on a BIP340 (FROST) wallet. Client start
 to result, every signature verified afterwards. If this build refuses ECDSA wallets or

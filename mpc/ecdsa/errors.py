@@ -38,6 +38,13 @@ class ConsistencyCheckFailed(EcdsaError):
     """A protocol check between parties' messages failed (e.g. g^δ ≠ ∏Δ_j)."""
 
 
+class ChiCheckFailed(ConsistencyCheckFailed):
+    """ΣS_i ≠ X in signing: every share passed its own check, so the shares alone name
+    nobody. Carries nothing secret; callers run the χ identification
+    (:func:`mpc.ecdsa.identify.prove_chi`, :func:`mpc.ecdsa.identify.identify_chi_culprits`)
+    to name the cheater."""
+
+
 class PresignatureReuse(EcdsaError):
     """A presignature used a second time; reuse would reveal the key."""
 

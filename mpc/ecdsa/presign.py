@@ -19,15 +19,27 @@ prover. If the δ check fails, the presignature is abandoned and GG20's identifi
 run: the signers reveal their k_i, γ_i and the openings of the k·γ conversions (none of
 which involve the key), and everyone recomputes each δ_i to name whoever lied.
 
+The public transcript. Both identifications (the δ one here, the χ one of
+:mod:`mpc.ecdsa.identify` after a failed ΣS_i check in signing) are computed from what a
+relay saw: the round-1 ciphertexts K_j, G_j and every round-2 ciphertext D, F, D̂, F̂ of
+every ordered pair (:class:`PresignTranscript`, built by :func:`presign_transcript`). Each
+signer checks, in :func:`finish`, every part of it that it knows itself (what it
+received in rounds 1 and 2 and what it sent in round 2), and its presignature keeps the
+transcript's digest, with the witness the χ proofs need (w_i and, per peer, β̂, ŝ, r̂).
+Two honest signers must be shown the same transcript: callers compare the digests of all
+signers' presignatures, as they compare R.
+
 Every Fiat–Shamir transcript starts from the session id (wallet, ceremony, attempt, signer
 set, protocol) and then binds the proof's name, the prover and the verifier.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Final
 
 from mpc.ecdsa.errors import ConsistencyCheckFailed, InvalidParameters, InvalidProof
 from mpc.ecdsa.paillier import PaillierPublicKey, PaillierSecretKey, random_signed, random_unit
@@ -39,6 +51,7 @@ from mpc.group import SECP256K1, Rng, Scalar, Secp256k1Element
 from mpc.group.secp256k1 import ORDER as Q
 
 DOMAIN = b"quorate/cggmp21/presign/v1"
+TRANSCRIPT_DOMAIN: Final = b"quorate/cggmp21/presign-transcript/v1"
 
 
 def _scalar(value: int) -> Scalar:
@@ -109,6 +122,20 @@ class Round1Direct:
 
 
 @dataclass(frozen=True, slots=True)
+class Round2Ciphertexts:
+    """The four ciphertexts of one round-2 message from i to j (public once relayed).
+
+    D = D_{j,i} and D̂ = D̂_{j,i} are under j's key (j decrypts α_{j,i}, α̂_{j,i}); F and
+    F̂ = F̂_{i→j} encrypt β_{i,j} and β̂_{i,j} under i's own key.
+    """
+
+    D: int
+    F: int
+    D_hat: int
+    F_hat: int
+
+
+@dataclass(frozen=True, slots=True)
 class Round2Direct:
     """To one recipient j: Γ_i and both conversions on K_j, with their proofs."""
 
@@ -122,6 +149,9 @@ class Round2Direct:
     aff_g_gamma: aff_g.AffGProof
     aff_g_key: aff_g.AffGProof
     log_star_gamma: log_star.LogStarProof
+
+    def ciphertexts(self) -> Round2Ciphertexts:
+        return Round2Ciphertexts(self.D, self.F, self.D_hat, self.F_hat)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +183,150 @@ class DeltaOpening:
     alphas: Mapping[str, tuple[int, int]]
 
 
+def _put(hasher: hashlib._Hash, value: bytes) -> None:
+    hasher.update(len(value).to_bytes(8, "big") + value)
+
+
+def _put_int(hasher: hashlib._Hash, value: int) -> None:
+    magnitude = abs(value)
+    _put(
+        hasher,
+        (b"-" if value < 0 else b"+")
+        + magnitude.to_bytes((magnitude.bit_length() + 7) // 8 or 1, "big"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PresignTranscript:
+    """What a relay saw of one presigning: the public input of both identifications.
+
+    ``K[j]``, ``G[j]`` are signer j's round-1 ciphertexts; ``round2[i][j]`` the ciphertexts
+    of the round-2 message from i to j. Built by :func:`presign_transcript`; every signer
+    checks its own parts in :func:`finish`.
+    """
+
+    signers: tuple[str, ...]
+    K: Mapping[str, int] = field(hash=False)
+    G: Mapping[str, int] = field(hash=False)
+    round2: Mapping[str, Mapping[str, Round2Ciphertexts]] = field(hash=False)
+    # Each signer's (N_j, s_j, t_j), the modulus being its Paillier key too (CGGMP21 uses
+    # one modulus for both): every signer checks them against the aux info it verified
+    # itself, so whoever identifies a culprit later (the coordinator) uses the keys the
+    # signers used, without a store of its own.
+    aux: Mapping[str, RingPedersenParameters] = field(hash=False)
+
+    def __post_init__(self) -> None:
+        signers = set(self.signers)
+        if len(signers) != len(self.signers) or len(signers) < 2:
+            raise InvalidParameters("a transcript has at least two distinct signers")
+        if set(self.K) != signers or set(self.G) != signers or set(self.round2) != signers:
+            raise InvalidParameters("a transcript has K_j, G_j and round-2 messages per signer")
+        if set(self.aux) != signers:
+            raise InvalidParameters("a transcript has every signer's aux parameters")
+        for sender, row in self.round2.items():
+            if set(row) != signers - {sender}:
+                raise InvalidParameters(f"the transcript lacks round-2 messages from {sender}")
+        # Copies, so that a caller changing its dictionaries later cannot change the
+        # transcript (and its digest) under a presignature that stored it.
+        object.__setattr__(self, "K", dict(self.K))
+        object.__setattr__(self, "G", dict(self.G))
+        object.__setattr__(self, "round2", {i: dict(row) for i, row in self.round2.items()})
+        object.__setattr__(self, "aux", dict(self.aux))
+
+    def context(
+        self,
+        session_id: bytes,
+        public_shares: Mapping[str, Secp256k1Element],
+        public_key: Secp256k1Element,
+        params: SecurityParameters,
+    ) -> PresignContext:
+        """The public context of the presigning this transcript records, for a party that
+        was not a signer (the coordinator identifying a culprit): the signers' keys from
+        the transcript, the public shares W_j from the wallet's key package."""
+        peers = {
+            p: Peer(PaillierPublicKey(self.aux[p].n), self.aux[p], public_shares[p])
+            for p in self.signers
+        }
+        return PresignContext(session_id, self.signers, peers, public_key, params)
+
+    def digest(self) -> bytes:
+        """SHA-256 of the transcript: domain-separated, every value length-prefixed, in
+        the signers' order (so equal transcripts, and only they, hash alike)."""
+        hasher = hashlib.sha256()
+        _put(hasher, TRANSCRIPT_DOMAIN)
+        _put_int(hasher, len(self.signers))
+        for party in self.signers:
+            _put(hasher, party.encode())
+        for party in self.signers:
+            _put_int(hasher, self.K[party])
+            _put_int(hasher, self.G[party])
+        for party in self.signers:
+            for value in (self.aux[party].n, self.aux[party].s, self.aux[party].t):
+                _put_int(hasher, value)
+        for sender in self.signers:
+            for recipient in self.signers:
+                if recipient == sender:
+                    continue
+                c = self.round2[sender][recipient]
+                for value in (c.D, c.F, c.D_hat, c.F_hat):
+                    _put_int(hasher, value)
+        return hasher.digest()
+
+
+def presign_transcript(
+    context: PresignContext,
+    broadcasts1: Mapping[str, Round1Broadcast],
+    directs2: Mapping[tuple[str, str], Round2Direct],
+) -> PresignTranscript:
+    """The transcript from the messages a relay forwarded: every round-1 broadcast and
+    every round-2 message, ``directs2[(i, j)]`` being the one from i to j, with the
+    signers' aux parameters of ``context``."""
+    aux = {p: context.peers[p].ring_pedersen for p in context.signers}
+    return relayed_transcript(context.signers, aux, broadcasts1, directs2)
+
+
+def relayed_transcript(
+    signers: tuple[str, ...],
+    aux: Mapping[str, RingPedersenParameters],
+    broadcasts1: Mapping[str, Round1Broadcast],
+    directs2: Mapping[tuple[str, str], Round2Direct],
+) -> PresignTranscript:
+    """:func:`presign_transcript` for a relay that has no context: the signers and the
+    aux parameters each signer announced (which every signer checks in ``finish``)."""
+    if set(broadcasts1) != set(signers):
+        raise InvalidParameters("the transcript needs one round-1 broadcast per signer")
+    pairs = {(i, j) for i in signers for j in signers if i != j}
+    if set(directs2) != pairs:
+        raise InvalidParameters("the transcript needs one round-2 message per ordered pair")
+    for party, broadcast in broadcasts1.items():
+        if broadcast.sender != party:
+            raise InvalidParameters("a round-1 broadcast is filed under another sender")
+    for (i, j), message in directs2.items():
+        if (message.sender, message.recipient) != (i, j):
+            raise InvalidParameters("a round-2 message is filed under another pair")
+    return PresignTranscript(
+        signers,
+        {p: broadcasts1[p].K for p in signers},
+        {p: broadcasts1[p].G for p in signers},
+        {i: {j: directs2[(i, j)].ciphertexts() for j in signers if j != i} for i in signers},
+        dict(aux),
+    )
+
+
 # -- per-signer secret state --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class KeyConversionSecret:
+    """Signer i's side of the k·x conversion on peer j's K_j: β̂_{i,j}, the randomness ŝ
+    of enc_j(β̂_{i,j}) inside D̂_{j,i}, and r̂ of F̂_{i→j} = enc_i(β̂_{i,j}; r̂)."""
+
+    beta_hat: int
+    s_hat: int
+    r_hat: int
+
+    def __repr__(self) -> str:
+        return "KeyConversionSecret(<redacted>)"
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -178,7 +351,8 @@ class Round2State:
     received: Mapping[str, Round1Broadcast]
     Gamma: Secp256k1Element
     betas: Mapping[str, tuple[int, int]]  # j -> (β_{i,j}, s_{i,j})
-    beta_hats: Mapping[str, int]  # j -> β̂_{i,j}
+    key_conversions: Mapping[str, KeyConversionSecret]  # j -> (β̂_{i,j}, ŝ, r̂)
+    sent: Mapping[str, Round2Ciphertexts]  # j -> what went to j, to check the transcript
 
     def __repr__(self) -> str:
         return f"Round2State({self.round1.party}, <redacted>)"
@@ -192,7 +366,7 @@ class Round3State:
     chi: int
     Delta: Secp256k1Element
     alphas: Mapping[str, int]  # j -> α_{i,j}, kept for a possible identification
-    received_D: Mapping[str, int]  # noqa: N815 - D_{i,j}, the ciphertext α_{i,j} came from
+    received2: Mapping[str, Round2Ciphertexts]  # j -> what came from j (D_{i,j}, D̂_{i,j}…)
 
     def __repr__(self) -> str:
         return f"Round3State({self.round2.round1.party}, <redacted>)"
@@ -200,7 +374,14 @@ class Round3State:
 
 @dataclass(frozen=True, slots=True, repr=False)
 class Presignature:
-    """Signer i's share of a presignature: secret, and usable for exactly one signature."""
+    """Signer i's share of a presignature: secret, and usable for exactly one signature
+    (:func:`mpc.ecdsa.sign.sign_share` consumes it).
+
+    Besides (R, k_i, χ_i) it keeps what the χ identification (:func:`mpc.ecdsa.identify.
+    prove_chi`) proves from after a failed ΣS_i check: ρ_i of K_i = enc_i(k_i; ρ_i), the
+    additive key share w_i, the k·x conversion secrets per peer, and the digest of the
+    transcript this signer accepted.
+    """
 
     party: str
     signers: tuple[str, ...]
@@ -209,6 +390,10 @@ class Presignature:
     chi: int
     # Public per signer: R_j = k_j·R (from Δ_j, proven by Π_log*), to check σ_j later.
     R_shares: Mapping[str, Secp256k1Element]
+    rho: int
+    w: int
+    key_conversions: Mapping[str, KeyConversionSecret]
+    transcript_digest: str  # hex SHA-256 of the PresignTranscript (public)
 
     def __repr__(self) -> str:
         return f"Presignature({self.party}, R={self.R.x_only().hex()[:16]}…, <redacted>)"
@@ -296,7 +481,8 @@ def round2(
         _verify(j, check)
     Gamma = _point(state.gamma)
     betas: dict[str, tuple[int, int]] = {}
-    beta_hats: dict[str, int] = {}
+    key_conversions: dict[str, KeyConversionSecret] = {}
+    sent: dict[str, Round2Ciphertexts] = {}
     out: dict[str, Round2Direct] = {}
     log_statement = log_star.LogStarStatement(key0=own.paillier, C=state.G, X=Gamma)
     log_witness = log_star.LogStarWitness(x=state.gamma, rho=state.nu)
@@ -310,15 +496,18 @@ def round2(
         # D_{j,i} = γ_i ⊙ K_j ⊕ enc_j(β_{i,j}; s), F_{j,i} = enc_i(β_{i,j}; r): j decrypts
         # α_{j,i} = k_j·γ_i + β_{i,j} and i keeps −β_{i,j}.
         D = peer.paillier.add(
-            peer.paillier.multiply(K_j, state.gamma), peer.paillier.encrypt_with(beta, s)
+            peer.paillier.multiply_secret(K_j, state.gamma),
+            peer.paillier.encrypt_with(beta, s),
         )
         F = own.paillier.encrypt_with(beta, r)
         D_hat = peer.paillier.add(
-            peer.paillier.multiply(K_j, state.w), peer.paillier.encrypt_with(beta_hat, s_hat)
+            peer.paillier.multiply_secret(K_j, state.w),
+            peer.paillier.encrypt_with(beta_hat, s_hat),
         )
         F_hat = own.paillier.encrypt_with(beta_hat, r_hat)
         betas[j] = (beta, s)
-        beta_hats[j] = beta_hat
+        key_conversions[j] = KeyConversionSecret(beta_hat, s_hat, r_hat)
+        sent[j] = Round2Ciphertexts(D, F, D_hat, F_hat)
         out[j] = Round2Direct(
             sender=i,
             recipient=j,
@@ -361,7 +550,7 @@ def round2(
                 params=context.params,
             ),
         )
-    return Round2State(state, dict(broadcasts), Gamma, betas, beta_hats), out
+    return Round2State(state, dict(broadcasts), Gamma, betas, key_conversions, sent), out
 
 
 def round3(
@@ -437,7 +626,7 @@ def round3(
         alpha_hat = first.paillier.decrypt(direct[j].D_hat)
         alphas[j] = alpha
         delta += alpha - state.betas[j][0]
-        chi += alpha_hat - state.beta_hats[j]
+        chi += alpha_hat - state.key_conversions[j].beta_hat
     delta %= Q
     chi %= Q
     statement = log_star.LogStarStatement(key0=own.paillier, C=first.K, X=Delta, g=Gamma_total)
@@ -457,9 +646,39 @@ def round3(
         )
         for j in context.others(i)
     }
-    received_D = {j: direct[j].D for j in context.others(i)}
-    result = Round3State(state, Gamma_total, delta, chi, Delta, alphas, received_D)
+    received2 = {j: direct[j].ciphertexts() for j in context.others(i)}
+    result = Round3State(state, Gamma_total, delta, chi, Delta, alphas, received2)
     return result, Round3Broadcast(i, delta, Delta), out
+
+
+def verify_transcript(
+    context: PresignContext, state: Round3State, transcript: PresignTranscript
+) -> None:
+    """Checks every part of ``transcript`` this signer knows: K_j and G_j of every signer
+    (its own, and the broadcasts it received), the round-2 ciphertexts it sent and those
+    it received. Raises :class:`InvalidParameters`, naming nobody: a relay (or a peer
+    that sent others something else) made the difference, and this signer cannot tell
+    which."""
+    second = state.round2
+    first = second.round1
+    i = first.party
+    refused = InvalidParameters("the presigning transcript differs from what this signer saw")
+    if tuple(transcript.signers) != tuple(context.signers):
+        raise refused
+    for party in context.signers:
+        # The aux parameters this signer verified itself (Π_mod, Π_prm, Π_fac) and used.
+        peer = context.peers[party]
+        if transcript.aux[party] != peer.ring_pedersen or peer.paillier.n != peer.ring_pedersen.n:
+            raise refused
+    if (transcript.K[i], transcript.G[i]) != (first.K, first.G):
+        raise refused
+    for j in context.others(i):
+        if (transcript.K[j], transcript.G[j]) != (second.received[j].K, second.received[j].G):
+            raise refused
+        if transcript.round2[i][j] != second.sent[j]:
+            raise refused
+        if transcript.round2[j][i] != state.received2[j]:
+            raise refused
 
 
 def finish(
@@ -467,12 +686,19 @@ def finish(
     state: Round3State,
     broadcasts: Mapping[str, Round3Broadcast],
     direct: Mapping[str, Round3Direct],
+    transcript: PresignTranscript,
 ) -> Presignature:
-    """Fig. 7, output: verify Π_log* on Δ_j, check δ·G = ΣΔ_j, set R = δ⁻¹·Γ."""
+    """Fig. 7, output: verify Π_log* on Δ_j, check δ·G = ΣΔ_j, set R = δ⁻¹·Γ.
+
+    ``transcript`` is the relay's :class:`PresignTranscript` (:func:`presign_transcript`);
+    it is checked against what this signer saw (:func:`verify_transcript`) before any
+    proof, and the presignature keeps its digest for a later χ identification.
+    """
     first = state.round2.round1
     i = first.party
     _check_senders(context, i, set(broadcasts), "round-3 broadcasts")
     _check_senders(context, i, set(direct), "round-3 proofs")
+    verify_transcript(context, state, transcript)
     own = context.peers[i]
     for j in context.others(i):
         message, proof = broadcasts[j], direct[j]
@@ -514,7 +740,18 @@ def finish(
     delta_inv = _scalar(pow(delta, -1, Q))
     R = state.Gamma_total * delta_inv
     R_shares = {j: Deltas[j] * delta_inv for j in context.signers}
-    return Presignature(i, context.signers, R, first.k, state.chi, R_shares)
+    return Presignature(
+        party=i,
+        signers=context.signers,
+        R=R,
+        k=first.k,
+        chi=state.chi,
+        R_shares=R_shares,
+        rho=first.rho,
+        w=first.w,
+        key_conversions=dict(state.round2.key_conversions),
+        transcript_digest=transcript.digest().hex(),
+    )
 
 
 # -- identification after a failed δ check (GG20 §4.2) ------------------------------------
@@ -525,7 +762,7 @@ def open_delta(context: PresignContext, state: Round3State) -> DeltaOpening:
     second = state.round2
     first = second.round1
     alphas = {
-        j: (state.alphas[j], first.paillier.randomness(state.received_D[j]))
+        j: (state.alphas[j], first.paillier.randomness(state.received2[j].D))
         for j in context.others(first.party)
     }
     return DeltaOpening(
@@ -535,16 +772,18 @@ def open_delta(context: PresignContext, state: Round3State) -> DeltaOpening:
 
 def identify_delta_culprits(
     context: PresignContext,
-    broadcasts1: Mapping[str, Round1Broadcast],
-    directs2: Mapping[tuple[str, str], Round2Direct],
+    transcript: PresignTranscript,
     broadcasts3: Mapping[str, Round3Broadcast],
     openings: Mapping[str, DeltaOpening],
 ) -> list[str]:
-    """Recomputes each δ_i from the openings and the public messages; returns the liars.
+    """Recomputes each δ_i from the openings and the public transcript; returns the liars.
 
-    ``directs2[(i, j)]`` is the round-2 message from i to j (its ciphertexts are public
-    once relayed). A signer that refuses to open is a culprit too.
+    ``transcript`` is the one the signers accepted (its round-2 ciphertexts are public once
+    relayed); ``broadcasts3`` the δ_j they broadcast. A signer that refuses to open is a
+    culprit too. Deterministic: anyone with the public messages gets the same answer.
     """
+    if tuple(transcript.signers) != tuple(context.signers):
+        raise InvalidParameters("the transcript is not of this signer set")
     culprits = []
     for i in context.signers:
         opening = openings.get(i)
@@ -553,23 +792,23 @@ def identify_delta_culprits(
             continue
         peer = context.peers[i]
         try:
-            if peer.paillier.encrypt_with(opening.k, opening.rho) != broadcasts1[i].K:
+            if peer.paillier.encrypt_with(opening.k, opening.rho) != transcript.K[i]:
                 raise ValueError("K_i does not open to k_i")
-            if peer.paillier.encrypt_with(opening.gamma, opening.nu) != broadcasts1[i].G:
+            if peer.paillier.encrypt_with(opening.gamma, opening.nu) != transcript.G[i]:
                 raise ValueError("G_i does not open to γ_i")
             delta = opening.k * opening.gamma
             for j in context.others(i):
                 beta, s = opening.betas[j]
                 other = context.peers[j]
-                sent = directs2[(i, j)]
+                # The opened values are public now: plain homomorphic operations.
                 expected_D = other.paillier.add(
-                    other.paillier.multiply(broadcasts1[j].K, opening.gamma),
+                    other.paillier.multiply(transcript.K[j], opening.gamma),
                     other.paillier.encrypt_with(beta, s),
                 )
-                if expected_D != sent.D:
+                if expected_D != transcript.round2[i][j].D:
                     raise ValueError("D_{j,i} does not open")
                 alpha, randomness = opening.alphas[j]
-                if peer.paillier.encrypt_with(alpha, randomness) != directs2[(j, i)].D:
+                if peer.paillier.encrypt_with(alpha, randomness) != transcript.round2[j][i].D:
                     raise ValueError("α_{i,j} is not the decryption of D_{i,j}")
                 delta += alpha - beta
             if delta % Q != broadcasts3[i].delta:

@@ -71,7 +71,8 @@ class CiphersuiteMismatch(FrostError):
 
 
 class NonceReuse(FrostError):
-    """A SigningNonces object used a second time; its nonces would leak the share."""
+    """Signing nonces used a second time, through the same :class:`SigningNonces` or any
+    other holding the same nonces in this process; a second share would leak the key share."""
 
 
 class MalformedPackage(FrostError):

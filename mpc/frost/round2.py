@@ -33,7 +33,11 @@ class SignatureShare:
 def sign(
     signing_package: SigningPackage, signing_nonces: SigningNonces, key_share: KeyShare
 ) -> SignatureShare:
-    """RFC 9591 §5.2 sign; consumes ``signing_nonces`` (a second call raises NonceReuse)."""
+    """RFC 9591 §5.2 sign; consumes ``signing_nonces``.
+
+    A second call raises NonceReuse, and so does a call with any other object holding the
+    same nonces in this process (re-imported or rebuilt from the scalars).
+    """
     ciphersuite = key_share.ciphersuite
     identifier = key_share.identifier
     # Every check comes before the nonces are touched, so a rejected request leaves them

@@ -138,6 +138,9 @@ class PresignatureAdded(_DomainEvent):
     signers: list[PartyId] = Field(min_length=2)
     R: Hex
     R_shares: dict[str, Hex]
+    # SHA-256 of the presigning transcript (ciphertexts and the signers' aux parameters)
+    # that every signer checked; empty for presignatures made before transcripts were kept.
+    transcript_digest: HexOrEmpty = ""
 
     @model_validator(mode="after")
     def _check_signers(self) -> Self:

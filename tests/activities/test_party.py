@@ -7,6 +7,7 @@ SQLite vault passes the same contract suite, and the integration tests use it fo
 from __future__ import annotations
 
 import hashlib
+from typing import NamedTuple
 
 import pytest
 from temporalio.exceptions import ApplicationError
@@ -20,11 +21,13 @@ from activities.models import (
     SignRound1Input,
     SignRound2Input,
 )
-from activities.party import PartyActivities
+from activities.party import DKG_ROUND1, PartyActivities
+from mpc.broadcast import MessageSigningKeyPair, sign_broadcast
 from mpc.frost import FROST_ED25519, FROST_SECP256K1_TR
 from mpc.sealing import SealedPayload, SealingKeyPair
 from runtime.authorization import RequestAuthorization, RequestAuthorizer, RequestVerifier
 from storage.vault.memory import InMemoryShareVault
+from tests.helpers.broadcast import provision_message_keys
 
 PARTIES = ("us-1", "us-2", "eu-1", "eu-2")
 WALLET = "wallet-1"
@@ -37,13 +40,38 @@ def _authorized(ceremony_id: str, message: str, wallet_id: str = WALLET) -> Requ
     return AUTHORIZER.authorize_sign(ceremony_id, wallet_id, bytes.fromhex(message))
 
 
+class Deployment(NamedTuple):
+    """Parties with their refs, and their keys, for a test to act as a malicious party."""
+
+    parties: dict[str, PartyActivities]
+    refs: tuple[PartyRef, ...]
+    message_keys: dict[str, MessageSigningKeyPair]
+    sealing_keys: dict[str, SealingKeyPair]
+
+
 def _parties() -> tuple[dict[str, PartyActivities], tuple[PartyRef, ...]]:
+    deployment = _deployment()
+    return deployment.parties, deployment.refs
+
+
+def _deployment() -> Deployment:
     keys = {p: SealingKeyPair.generate() for p in PARTIES}
-    activities = {
-        p: PartyActivities(p, InMemoryShareVault(p), keys[p], requests=REQUESTS) for p in PARTIES
-    }
+    vaults = {p: InMemoryShareVault(p) for p in PARTIES}
+    message_keys = provision_message_keys(vaults)
+    activities = {p: PartyActivities(p, vaults[p], keys[p], requests=REQUESTS) for p in PARTIES}
     refs = tuple(PartyRef(id=p, sealing_public_key=keys[p].public_key.raw.hex()) for p in PARTIES)
-    return activities, refs
+    return Deployment(activities, refs, message_keys, keys)
+
+
+def _sign_package(key: MessageSigningKeyPair, sender: str, package: str, cs_id: str) -> str:
+    """``sender``'s signature of ``package`` as its round-1 broadcast of :data:`DKG`."""
+    return sign_broadcast(
+        key,
+        session_id=PartyActivities._dkg_session(WALLET, DKG, cs_id, PARTIES),
+        round_label=DKG_ROUND1,
+        sender=sender,
+        payload=bytes.fromhex(package),
+    ).hex()
 
 
 def _dkg_round1(parties: dict[str, PartyActivities], cs_id: str) -> dict[str, DkgRound1Result]:
@@ -55,7 +83,10 @@ def _dkg_round1(parties: dict[str, PartyActivities], cs_id: str) -> dict[str, Dk
 
 
 def _dkg_round2_input(
-    cs_id: str, packages: dict[str, str], refs: tuple[PartyRef, ...]
+    cs_id: str,
+    packages: dict[str, str],
+    refs: tuple[PartyRef, ...],
+    signatures: dict[str, str] | None = None,
 ) -> DkgRound2Input:
     return DkgRound2Input(
         wallet_id=WALLET,
@@ -63,6 +94,7 @@ def _dkg_round2_input(
         ciphersuite=cs_id,
         round1_packages=packages,
         parties=refs,
+        round1_signatures=signatures or {},
     )
 
 
@@ -70,10 +102,15 @@ def _dkg(cs_id: str, tamper: str | None = None):
     parties, refs = _parties()
     round1 = _dkg_round1(parties, cs_id)
     packages = {p: r.package for p, r in round1.items()}
-    round2 = {p: a.dkg_round2(_dkg_round2_input(cs_id, packages, refs)) for p, a in parties.items()}
+    signatures = {p: r.signature for p, r in round1.items()}
+    round2 = {
+        p: a.dkg_round2(_dkg_round2_input(cs_id, packages, refs, signatures))
+        for p, a in parties.items()
+    }
     results = {}
     for p, a in parties.items():
         sealed = {s: r.sealed_shares[p] for s, r in round2.items() if s != p}
+        echoes = {s: r.echo for s, r in round2.items() if s != p and r.echo is not None}
         if tamper and p != tamper:
             envelope = SealedPayload.from_bytes(bytes.fromhex(sealed[tamper]))
             flipped = bytes([envelope.ciphertext[0] ^ 1]) + envelope.ciphertext[1:]
@@ -97,6 +134,7 @@ def _dkg(cs_id: str, tamper: str | None = None):
                 ciphersuite=cs_id,
                 parties=refs,
                 sealed_shares=sealed,
+                echoes=echoes,
             )
         )
     return parties, refs, round1, results
@@ -139,15 +177,19 @@ def test_relay_altering_a_partys_own_package_is_refused() -> None:
 
 
 def test_bad_round1_package_names_the_culprit() -> None:
-    parties, refs = _parties()
-    round1 = _dkg_round1(parties, FROST_ED25519.id)
+    parties, refs, keys, _ = _deployment()
+    cs_id = FROST_ED25519.id
+    round1 = _dkg_round1(parties, cs_id)
     packages = {p: r.package for p, r in round1.items()}
-    # eu-2 broadcasts a package whose proof of knowledge was made for another party.
+    signatures = {p: r.signature for p, r in round1.items()}
+    # eu-2 broadcasts, and signs, a package whose proof of knowledge does not verify.
     forged = bytearray(bytes.fromhex(packages["eu-2"]))
     forged[-1] ^= 1
     packages["eu-2"] = forged.hex()
+    signatures["eu-2"] = _sign_package(keys["eu-2"], "eu-2", packages["eu-2"], cs_id)
     with pytest.raises(ApplicationError) as caught:
-        parties["us-1"].dkg_round2(_dkg_round2_input(FROST_ED25519.id, packages, refs))
+        parties["us-1"].dkg_round2(_dkg_round2_input(cs_id, packages, refs, signatures))
+    assert caught.value.type == "InvalidProofOfKnowledge"
     assert caught.value.details[0] == ["eu-2"]
 
 

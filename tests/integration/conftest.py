@@ -25,6 +25,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from chains.config import ChainsConfig
 from chains.registry import ChainRegistry
+from mpc.ecdsa.params import FAST_TESTS
 from runtime.authorization import RequestAuthorizer, RequestVerifier, TransferDecoder
 from runtime.codec import CodecKeyTable, data_converter
 from runtime.provision import load_request_authorizer, open_party_vault, provision_local
@@ -49,15 +50,14 @@ def process_env(data_dir: Path) -> dict[str, str]:
     """The environment of a ``quorate`` process that starts its own dev server, on free
     ports, with its data under ``data_dir``.
 
-    The parties find safe primes for 2048-bit Paillier moduli, the smaller setting (the
-    default is 3072), for speed.
+    Its party processes run production sizes (3072-bit Paillier moduli) unless the test
+    starts tests.helpers.weak_quorate, whose parties run 2048-bit ones.
     """
     env = {
         **os.environ,
         "QUORATE_DATA_DIR": str(data_dir),
         "QUORATE_TEMPORAL_PORT": str(free_port()),
         "QUORATE_TEMPORAL_UI_PORT": str(free_port()),
-        "QUORATE_ECDSA_MODULUS_BITS": "2048",
     }
     env.pop("QUORATE_TEMPORAL_ADDRESS", None)
     return env
@@ -137,6 +137,8 @@ async def start_system(
                 vault,
                 executor,
                 requests=(party_requests or {}).get(party, requests),
+                # 2048-bit moduli keep the suite fast; mpc's tests and the demo run 3072.
+                ecdsa_params=FAST_TESTS,
             )
             for party, vault in vaults.items()
         ]

@@ -31,7 +31,7 @@ async def test_demo_json_signatures_verify(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     env = process_env(data_dir)
     done = subprocess.run(
-        [sys.executable, "-m", "quorate", "demo", "--messages", "10", "--json"],
+        [sys.executable, "-m", "tests.helpers.weak_quorate", "demo", "--messages", "10", "--json"],
         env=env,
         capture_output=True,
         timeout=600,

@@ -1,8 +1,8 @@
 """Threshold ECDSA through Temporal: aux-info setup, a DKG wallet, CGGMP21 signing.
 
-The tests use 2048-bit Paillier moduli (QUORATE_ECDSA_MODULUS_BITS) to keep the suite
-fast; the production size (3072) is exercised by the unit tests of mpc.ecdsa and by
-`quorate demo`.
+The tests use 2048-bit Paillier moduli (FAST_TESTS, which the conftest gives the
+in-process workers) to keep the suite fast; the production size (3072) is exercised by
+the unit tests of mpc.ecdsa and by `quorate demo`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from eth_keys.datatypes import PublicKey as EthPublicKey
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
-from activities.ecdsa_party import MODULUS_BITS_ENV
 from activities.models import (
     CreateWalletInput,
     EcdsaSetupInput,
@@ -34,8 +33,7 @@ from tests.integration.conftest import System
 from workflows.sign import SignWorkflow
 
 
-async def test_ecdsa_setup_create_and_sign(system: System, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(MODULUS_BITS_ENV, "2048")
+async def test_ecdsa_setup_create_and_sign(system: System) -> None:
     # Two setups in flight under one key with different sessions: one runs, one is refused.
     session = f"s-{uuid.uuid4().hex[:6]}"
     setup_key = f"setup-{uuid.uuid4().hex[:8]}"

@@ -38,6 +38,7 @@ from quorate.client import (
 )
 from quorate.demo import demo_recipient_key
 from runtime.codec import AesGcmPayloadCodec, CodecKeyTable
+from runtime.party_keys import MESSAGE_SIGNING_KEY
 from runtime.provision import PARTY_RECORDS, SEALING_KEY, request_signing_key_path
 from tests.integration.conftest import System
 
@@ -159,6 +160,11 @@ async def test_no_secret_in_histories_events_or_logs(
     secrets.extend([seed, expanded[:32], expanded[32:]])
     for vault in system.vaults.values():
         secrets.append(vault.get_secret(PARTY_RECORDS, SEALING_KEY))
+        # The party's message-signing key (it signs every broadcast and echo), in the
+        # same three forms.
+        message_seed = vault.get_secret(PARTY_RECORDS, MESSAGE_SIGNING_KEY)
+        message_expanded = hashlib.sha512(message_seed).digest()
+        secrets.extend([message_seed, message_expanded[:32], message_expanded[32:]])
         for wallet in wallets:
             share = decode(vault.get_secret(wallet.wallet_id, KEY_SHARE), KeyShare)
             secrets.append(share.signing_share.to_bytes())

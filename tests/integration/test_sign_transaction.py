@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from activities.ecdsa_party import MODULUS_BITS_ENV
 from activities.models import (
     CreateWalletInput,
     CreateWalletResult,
@@ -52,10 +51,7 @@ CHAINS = TRANSFERS
 
 
 @pytest.fixture
-async def chain_system(
-    settings: Settings, temporal: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[System]:
-    monkeypatch.setenv(MODULUS_BITS_ENV, "2048")
+async def chain_system(settings: Settings, temporal: WorkflowEnvironment) -> AsyncIterator[System]:
     config = ChainsConfig.load()
     # "polygon-on-mainnet-node": configured for chain id 137, its node answers as chain 1.
     mismatch = config.get("polygon").model_copy(update={"name": "polygon-wrong-node"})

@@ -2,7 +2,9 @@
 
 Sources: tests/vectors/README.md. Each vector fixes the key shares, the nonce randomness
 and the message; every intermediate value (nonces, commitments, binding factors, shares,
-signature) must match byte for byte.
+signature) must match byte for byte. The nonces are fixed and published, so each vector
+signs in an isolated registry of consumed nonces (see tests/mpc/frost_nonce_registry.py):
+running a vector again in the same process is not a nonce reuse to refuse.
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ from mpc.frost import (
     sign,
     verify_signature_share,
 )
+from mpc.frost.errors import NonceReuse
 from mpc.frost.helpers import compute_binding_factors, encode_group_commitment_list
 from mpc.frost.round1 import nonce_generate_from_randomness, signing_nonces_from_scalars
 from tests.helpers.vectors import load_json
+from tests.mpc.frost_nonce_registry import isolated_nonce_registry
 
 CASES = [
     ("cfrg-poc-frost-secp256k1-sha256.json", FROST_SECP256K1, "group_public_key"),
@@ -64,6 +68,22 @@ def _load(
 
 @pytest.mark.parametrize(("name", "cs", "key_field"), CASES, ids=[c[0] for c in CASES])
 def test_signing_vector_step_by_step(name: str, cs: Ciphersuite, key_field: str) -> None:
+    with isolated_nonce_registry():
+        _check_signing_vector(name, cs, key_field)
+
+
+def test_a_vector_signs_again_only_in_a_new_isolated_registry() -> None:
+    """Fixed nonces: a second run in one registry is refused, a fresh registry allows it."""
+    name, cs, key_field = CASES[0]
+    with isolated_nonce_registry():
+        _check_signing_vector(name, cs, key_field)
+        with pytest.raises(NonceReuse):
+            _check_signing_vector(name, cs, key_field)
+    with isolated_nonce_registry():
+        _check_signing_vector(name, cs, key_field)
+
+
+def _check_signing_vector(name: str, cs: Ciphersuite, key_field: str) -> None:
     vectors, key_shares, public = _load(name, cs, key_field)
     message = bytes.fromhex(vectors["inputs"]["message"])
     nonces = {}

@@ -16,12 +16,17 @@ def test_reference_topology_loads() -> None:
     assert len(topology.parties) == 6
 
 
-def test_toml_round_trip_keeps_sealing_keys() -> None:
+def test_toml_round_trip_keeps_public_keys() -> None:
     reference = Topology.load()
     keyed = Topology(
         threshold=reference.threshold,
         parties=tuple(
-            p.model_copy(update={"sealing_public_key": f"{n:064x}"})
+            p.model_copy(
+                update={
+                    "sealing_public_key": f"{n:064x}",
+                    "message_signing_public_key": f"{n + 100:064x}",
+                }
+            )
             for n, p in enumerate(reference.parties, start=9)
         ),
     )

@@ -16,7 +16,10 @@ N0 is the verifier's Paillier modulus and N̂ its ring-Pedersen modulus; in CGGM
 auxiliary information they are the same number, which is fine here since the verifier,
 not the prover, knows that factorization. N1 is the prover's and must differ from N̂.
 
-As in Π_enc (see :mod:`mpc.ecdsa.zk.enc` for why), the challenge is e ← ±2^128.
+As in Π_enc (see :mod:`mpc.ecdsa.zk.enc` for why), the challenge is e ← ±2^128. The
+prover raises to its secrets x, y, α, β and the masks with ``gmpy2.powmod_sec``
+(:meth:`PaillierPublicKey.multiply_secret`, :meth:`RingPedersenParameters.commit_secret`);
+only ρ^e and ρ_y^e, whose exponent is the public challenge, use ``pow``.
 """
 
 from __future__ import annotations
@@ -166,13 +169,13 @@ def prove(
 
     # A = C^α · (1 + N0)^β · r^N0 mod N0², B_x = α·G, B_y = (1 + N1)^β · r_y^N1 mod N1²,
     # E = s^α t^γ, S = s^x t^m, F = s^β t^δ, T = s^y t^μ mod N̂.
-    A = key0.add(key0.pow(statement.C, alpha), key0.encrypt_with(beta, r))
+    A = key0.add(key0.multiply_secret(statement.C, alpha), key0.encrypt_with(beta, r))
     B_x = SECP256K1.base_mul(SECP256K1.scalar(alpha))
     B_y = key1.encrypt_with(beta, r_y)
-    E = setup.commit(alpha, gamma)
-    S = setup.commit(witness.x, m)
-    F = setup.commit(beta, delta)
-    T = setup.commit(witness.y, mu)
+    E = setup.commit_secret(alpha, gamma)
+    S = setup.commit_secret(witness.x, m)
+    F = setup.commit_secret(beta, delta)
+    T = setup.commit_secret(witness.y, mu)
 
     e = _challenge(transcript, statement, setup, params, bound, A, B_x, B_y, E, S, F, T)
 

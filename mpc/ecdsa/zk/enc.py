@@ -20,6 +20,10 @@ group exponent in Π_aff-g and Π_log* needs e − e' invertible modulo q, which
 This module also holds the checks shared by the three range proofs of the signing
 protocol (Π_enc, Π_aff-g, Π_log*): ranges, units, points and the transcript binding of
 the verifier's ring-Pedersen parameters.
+
+Side channels. The prover raises to its secrets (k, α, μ, γ) with
+:meth:`RingPedersenParameters.commit_secret` on ``gmpy2.powmod_sec``; ρ^e has a public
+exponent, the challenge, and stays on ``pow``, as do all of the verifier's powers.
 """
 
 from __future__ import annotations
@@ -235,9 +239,9 @@ def prove(
     gamma = sample_signed((1 << (params.ell + params.epsilon)) * n_hat, rng)
 
     # S = s^k t^μ, A = (1 + N0)^α · r^N0 mod N0², C = s^α t^γ mod N̂.
-    S = setup.commit(witness.k, mu)
+    S = setup.commit_secret(witness.k, mu)
     A = key0.encrypt_with(alpha, r)
-    C = setup.commit(alpha, gamma)
+    C = setup.commit_secret(alpha, gamma)
 
     e = _challenge(transcript, statement, setup, params, bound, S, A, C)
 

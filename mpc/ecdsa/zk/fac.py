@@ -16,6 +16,10 @@ Sampling ranges (Fig. 28, step 1): α, β ← ±2^(ℓ+ε)·√N0; μ, ν ← ±
 σ ← ±2^ℓ·N0·N̂; r ← ±2^(ℓ+ε)·N0·N̂; x, y ← ±2^(ℓ+ε)·N̂. √N0 is the integer square root,
 computed alike by both sides. σ is part of the first message and is bound by the
 Fiat–Shamir hash together with the commitments.
+
+The prover's exponents (p, q and every mask) are secret and go through
+:meth:`RingPedersenParameters.commit_secret` and :meth:`~RingPedersenParameters.power_secret`
+on ``gmpy2.powmod_sec``; the verifier's, public, stay on ``gmpy2.powmod``.
 """
 
 from __future__ import annotations
@@ -113,12 +117,12 @@ def prove(
     x = _sample_pm(n_hat << (ell + eps), rng)
     y = _sample_pm(n_hat << (ell + eps), rng)
 
-    P = verifier.commit(p, mu)
-    Q = verifier.commit(q, nu)
-    A = verifier.commit(alpha, x)
-    B = verifier.commit(beta, y)
+    P = verifier.commit_secret(p, mu)
+    Q = verifier.commit_secret(q, nu)
+    A = verifier.commit_secret(alpha, x)
+    B = verifier.commit_secret(beta, y)
     # T = Q^α · t^r: a commitment to q·α, which the third equation links to N0 = p·q.
-    T = verifier.power(Q, alpha) * verifier.power(verifier.t, r) % n_hat
+    T = verifier.power_secret(Q, alpha) * verifier.power_secret(verifier.t, r) % n_hat
 
     e = _bind(transcript, n0, verifier, (P, Q, A, B, T, sigma), params)
 

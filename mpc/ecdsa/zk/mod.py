@@ -12,6 +12,10 @@ even or prime N first (for a prime N ≡ 3 mod 4 every equation of the figure ca
 satisfied), requires (w/N) = −1, requires exactly ``params.iterations`` answers (a proof
 with fewer is the TSSHOCK class of attacks) and checks every value is in range before any
 arithmetic.
+
+The prover's root exponents (N⁻¹ and ((p+1)/4)² modulo p − 1 and q − 1) are functions of
+the factorization, so it raises to them on ``gmpy2.powmod_sec``; the verifier's exponents
+(N and 4) are public and stay on ``gmpy2.powmod``.
 """
 
 from __future__ import annotations
@@ -109,15 +113,23 @@ def prove(
     nth_q = gmpy2.invert(n, q - 1)
     # Fourth roots: for p ≡ 3 (mod 4) the square root a^((p+1)/4) of a square a is itself a
     # square, so applying it twice gives a fourth root: exponent ((p+1)/4)² mod (p − 1).
-    fourth_p = pow((p + 1) // 4, 2, p - 1)
-    fourth_q = pow((q + 1) // 4, 2, q - 1)
+    # (A squaring, not a power: p − 1 is even, and only the exponent 2 is involved.)
+    fourth_p = (p + 1) // 4 * ((p + 1) // 4) % (p - 1)
+    fourth_q = (q + 1) // 4 * ((q + 1) // 4) % (q - 1)
 
     responses = []
     for y in ys:
         if gmpy2.gcd(y, n) != 1:
             # Probability about 2^-1000; answering would reveal a factor of N.
             raise InvalidParameters("a Π_mod challenge shares a factor with N")
-        z = _crt(int(gmpy2.powmod(y, nth_p, mp)), int(gmpy2.powmod(y, nth_q, mq)), p, q, p_inv_q)
+        # The exponents are secret and positive, the moduli odd primes: powmod_sec.
+        z = _crt(
+            int(gmpy2.powmod_sec(y % mp, nth_p, mp)),
+            int(gmpy2.powmod_sec(y % mq, nth_q, mq)),
+            p,
+            q,
+            p_inv_q,
+        )
         # Fig. 16, step 3: the unique (a, b) making y' = (−1)^a · w^b · y a square mod p and q.
         for a, b in ((False, False), (True, False), (False, True), (True, True)):
             y_prime = (-y if a else y) * (w if b else 1) % n
@@ -126,8 +138,8 @@ def prove(
         else:  # pragma: no cover - impossible for a Blum integer and (w/N) = −1
             raise InvalidParameters("no square among ±y, ±w·y: N is not a Blum integer")
         x = _crt(
-            int(gmpy2.powmod(y_prime, fourth_p, mp)),
-            int(gmpy2.powmod(y_prime, fourth_q, mq)),
+            int(gmpy2.powmod_sec(y_prime % mp, fourth_p, mp)),
+            int(gmpy2.powmod_sec(y_prime % mq, fourth_q, mq)),
             p,
             q,
             p_inv_q,

@@ -9,6 +9,10 @@ repetitions leave 2^-128.
 The verifier first runs :meth:`RingPedersenParameters.validate` (s ≠ t, both units other
 than ±1 and not of order 2: the CVE-2020-12118 class), then requires exactly
 ``params.iterations`` repetitions (a short proof is the TSSHOCK class of attacks).
+
+The a_i are secret (an a_i with its z_i gives λ), so the prover raises t to them on
+``gmpy2.powmod_sec``; the verifier's exponents z_i are public and stay on
+``gmpy2.powmod``.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from dataclasses import dataclass
 import gmpy2
 
 from mpc.ecdsa.errors import InvalidParameters, InvalidProof
-from mpc.ecdsa.paillier import random_below
+from mpc.ecdsa.paillier import powmod_secret, random_below
 from mpc.ecdsa.params import PRODUCTION, SecurityParameters
 from mpc.ecdsa.ring_pedersen import RingPedersenParameters, RingPedersenSecret
 from mpc.ecdsa.transcript import Transcript
@@ -73,7 +77,7 @@ def prove(
     # Fig. 17, step 1: a_i ← Z_φ(N̂), A_i = t^a_i mod N̂.
     exponents = [random_below(phi, rng) for _ in range(params.iterations)]
     if factors is None:
-        commitments = tuple(int(gmpy2.powmod(t, a, n)) for a in exponents)
+        commitments = tuple(powmod_secret(t, a, n) for a in exponents)
     else:
         commitments = tuple(_crt_powers(t, exponents, *factors))
 
@@ -85,14 +89,19 @@ def prove(
 
 
 def _crt_powers(base: int, exponents: list[int], p: int, q: int) -> list[int]:
-    """``base^a mod p·q`` for every a, as two half-size exponentiations joined by the CRT."""
+    """``base^a mod p·q`` for every secret a, as two half-size powers joined by the CRT.
+
+    ``base`` is a unit (t is), so by Fermat ``base^a = base^(a mod (p−1) + (p−1))`` modulo
+    p: the exponent is then positive, as ``powmod_sec`` needs, always of p's size, and no
+    inverse modulo the secret p is computed (an extended GCD's time depends on p).
+    """
     mp, mq = mpz(p), mpz(q)
     p_inv_q = gmpy2.invert(mp, mq)
     bp, bq = mpz(base) % mp, mpz(base) % mq
     out = []
     for a in exponents:
-        xp = gmpy2.powmod(bp, a % (p - 1), mp)
-        xq = gmpy2.powmod(bq, a % (q - 1), mq)
+        xp = gmpy2.powmod_sec(bp, a % (p - 1) + (p - 1), mp)
+        xq = gmpy2.powmod_sec(bq, a % (q - 1) + (q - 1), mq)
         out.append(int(xp + mp * ((xq - xp) * p_inv_q % mq)))
     return out
 

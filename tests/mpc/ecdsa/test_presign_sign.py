@@ -142,14 +142,16 @@ def test_lying_about_delta_fails_the_check_and_identification_names_the_liar() -
     with pytest.raises(ConsistencyCheckFailed):
         run_presign(SIGNERS, tamper=tamper)
     context, states3, b1, d2, b3, _ = run_rounds(SIGNERS, tamper=tamper)
+    transcript = presign.presign_transcript(context, b1, d2)
     openings = {p: presign.open_delta(context, states3[p]) for p in SIGNERS}
-    assert presign.identify_delta_culprits(context, b1, d2, b3, openings) == ["us-2"]
+    assert presign.identify_delta_culprits(context, transcript, b3, openings) == ["us-2"]
     # An honest run identifies nobody, and a signer that refuses to open is named.
     context, states3, b1, d2, b3, _ = run_rounds(SIGNERS)
+    transcript = presign.presign_transcript(context, b1, d2)
     openings = {p: presign.open_delta(context, states3[p]) for p in SIGNERS}
-    assert presign.identify_delta_culprits(context, b1, d2, b3, openings) == []
+    assert presign.identify_delta_culprits(context, transcript, b3, openings) == []
     del openings["eu-1"]
-    assert presign.identify_delta_culprits(context, b1, d2, b3, openings) == ["eu-1"]
+    assert presign.identify_delta_culprits(context, transcript, b3, openings) == ["eu-1"]
 
 
 def test_message_replayed_from_another_session_is_rejected() -> None:

@@ -255,7 +255,7 @@ def test_mod_wrong_number_of_iterations_rejected(count: int) -> None:
 
 def test_mod_prover_choosing_fewer_iterations_rejected() -> None:
     """TSSHOCK class: a prover that runs its own (smaller) repetition count is refused."""
-    weak = SecurityParameters(modulus_bits=2048, iterations=80)
+    weak = SecurityParameters.unsafe_for_tests(modulus_bits=2048, iterations=80)
     proof = mod.prove(blum_factors(), transcript(), DeterministicRng("weak"), params=weak)
     mod.verify(n_of(blum_factors()), proof, transcript(), params=weak)  # it is self-consistent
     with pytest.raises(InvalidProof, match="80 repetitions, expected 128"):
@@ -372,7 +372,7 @@ def test_prm_wrong_number_of_iterations_rejected(count: int) -> None:
 
 def test_prm_prover_choosing_fewer_iterations_rejected() -> None:
     rp, secret = verifier_ring_pedersen()
-    weak = SecurityParameters(modulus_bits=2048, iterations=80)
+    weak = SecurityParameters.unsafe_for_tests(modulus_bits=2048, iterations=80)
     proof = prm.prove(secret, transcript(), params=weak)
     prm.verify(rp, proof, transcript(), params=weak)
     with pytest.raises(InvalidProof, match="expected 128"):

@@ -394,7 +394,7 @@ def test_other_ring_pedersen_parameters_fail(
 def test_other_parameters_fail(case: Case, honest: dict[str, tuple[Any, Any, Any]]) -> None:
     """The sizes are bound into the transcript: a verifier with other sizes disagrees."""
     statement, _, proof = honest[case.name]
-    other = SecurityParameters(modulus_bits=2048, ell_prime=PARAMS.ell_prime + 8)
+    other = SecurityParameters.unsafe_for_tests(modulus_bits=2048, ell_prime=PARAMS.ell_prime + 8)
     with pytest.raises(InvalidProof):
         case.verify(statement, proof, transcript(), params=other)
 
@@ -547,7 +547,7 @@ def test_epsilon_must_leave_room_for_the_challenge(
     case: Case, honest: dict[str, tuple[Any, Any, Any]]
 ) -> None:
     statement, _, proof = honest[case.name]
-    narrow = SecurityParameters(modulus_bits=2048, epsilon=CHALLENGE_BITS + 79)
+    narrow = SecurityParameters.unsafe_for_tests(modulus_bits=2048, epsilon=CHALLENGE_BITS + 79)
     with pytest.raises(InvalidParameters):
         case.verify(statement, proof, transcript(), params=narrow)
 

@@ -224,9 +224,10 @@ class CoordinatorActivities:
     @activity.defn(name="coordinator.record_failed")
     @refuse_untyped
     async def record_failed(self, request: CeremonyFailedInput) -> None:
-        """CeremonyFailed, after a PartyMisbehaved for each culprit a party's activity
-        named (an identifiable abort found by a party rather than by the coordinator)."""
-        if request.culprits:
+        """CeremonyFailed naming the culprits; a PartyMisbehaved for each first when the
+        coordinator verified them itself (``verified``: an identification on public data),
+        never on one party's word alone."""
+        if request.culprits and request.verified:
             await self._log.blame(
                 request.ceremony_id,
                 request.wallet_id,

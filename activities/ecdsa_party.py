@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 from collections.abc import Mapping
 from typing import TypeVar
 
@@ -58,7 +59,7 @@ from mpc.ecdsa.aux_info import (
     verify_aux_info,
     verify_no_small_factors,
 )
-from mpc.ecdsa.errors import ConsistencyCheckFailed, EcdsaError, InvalidParameters
+from mpc.ecdsa.errors import EcdsaError, InvalidParameters
 from mpc.ecdsa.keys import additive_share, public_shares
 from mpc.ecdsa.paillier import PaillierSecretKey
 from mpc.ecdsa.params import PRODUCTION, SecurityParameters
@@ -82,6 +83,11 @@ log = logging.getLogger(__name__)
 PARTY = "_party"
 AUX_SECRET = "ecdsa/aux-secret"  # noqa: S105 - a vault record name, not a secret
 AUX_PUBLIC = "ecdsa/aux-public"
+# A signed presignature's identification witness is kept for this many later signings of
+# the same wallet at this party: a failed ΣS_i check is identified right after its own
+# signing round, and a witness has no other use.
+WITNESSES_KEPT = 32
+SIGNED_PRESIGNATURES = "ecdsa/signed-presignatures"
 
 
 def _peer_record(session: str, peer: str) -> str:
@@ -134,6 +140,7 @@ class EcdsaPartyActivities:
         self._primes = primes
         self._requests = requests
         self._params = params
+        self._witness_lock = threading.Lock()
 
     # -- auxiliary information (CGGMP21 Fig. 6) --------------------------------------
 
@@ -344,13 +351,6 @@ class EcdsaPartyActivities:
             direct = _decode_each(request.direct, presign.Round3Direct)
             transcript = codec.decode(request.transcript, presign.PresignTranscript)
             presignature = presign.finish(context, state, broadcasts, direct, transcript)
-        except ConsistencyCheckFailed as error:
-            # δ·G ≠ ΣΔ_j at this signer: the presignature is dead, so (and only then) it
-            # may open what is behind δ_i for the identification (presign_open_delta).
-            name = self._delta_failed_name(request)
-            if not self._vault.has_secret(request.wallet_id, name):
-                self._vault.put_secret(request.wallet_id, name, b"failed")
-            raise business_error(error) from None
         except EcdsaError as error:
             raise business_error(error, culprits=error.culprits) from None
         stored = self._vault.store_nonces(
@@ -366,7 +366,9 @@ class EcdsaPartyActivities:
         # The vault erases the presignature when it signs; a failed ΣS_i check afterwards
         # needs its witness (w_i, the k·x conversions) and the transcript, to prove that
         # this signer's S_i was right (prove_chi). Kept under the same protection as the
-        # key share itself, and destroyed with the presignature.
+        # key share itself; destroyed with a discarded presignature, and once
+        # WITNESSES_KEPT later signings of the wallet have happened here
+        # (_forget_older_witnesses), by which time its ceremony has long ended.
         record = self._identification_name(request.presign_id)
         if not self._vault.has_secret(request.wallet_id, record):
             witness = {
@@ -391,13 +393,18 @@ class EcdsaPartyActivities:
     @activity.defn(name="party.ecdsa_presign_open_delta")
     def presign_open_delta(self, request: PresignRoundInput) -> DeltaOpeningResult:
         """GG20's opening after a failed δ check: k_i, γ_i and the k·γ conversions (nothing
-        of the key), only if this signer's own δ check failed, so a presignature that
-        finished here is never opened."""
-        if not self._vault.has_secret(request.wallet_id, self._delta_failed_name(request)):
+        of the key). The presignature is destroyed here first, durably: once opened, k_i
+        must never sign (with σ_i it would give χ_i, and all of them the key), so a
+        presignature that already signed is never opened, and one opened can never finish
+        (its record is a tombstone that presign_finish's store refuses)."""
+        outcome = discard_nonce_record(
+            self._vault, request.wallet_id, f"presign/{request.presign_id}"
+        )
+        if outcome == "used":
             raise business_error(
                 InvalidParameters(
-                    f"the δ check of presignature {request.presign_id} did not fail at "
-                    f"{self.party_id}: nothing is opened"
+                    f"presignature {request.presign_id} has signed at {self.party_id}: "
+                    "nothing is opened"
                 )
             )
         context, _, _ = self._context(request)
@@ -411,7 +418,12 @@ class EcdsaPartyActivities:
         zero-knowledge proofs that this signer's S_i = χ_i·R is the one presigning defined.
 
         Only for the presignature this ceremony signed with here; the proofs reveal
-        nothing of w_i, k_i or χ_i."""
+        nothing of w_i, k_i or χ_i. The first answer is kept: a retry returns it."""
+        answered = f"ecdsa/presign/{request.presign_id}/chi-proof/{request.ceremony_id}"
+        if self._vault.has_secret(request.wallet_id, answered):
+            return ChiProofResult.model_validate_json(
+                self._vault.get_secret(request.wallet_id, answered)
+            )
         try:
             used = self._vault.get_secret(request.wallet_id, f"ecdsa/sign/{request.ceremony_id}")
             record = json.loads(
@@ -447,11 +459,18 @@ class EcdsaPartyActivities:
             identification = identify.prove_chi(context, presignature, paillier, transcript, S_i)
         except EcdsaError as error:
             raise business_error(error) from None
-        return ChiProofResult(
+        result = ChiProofResult(
             party=self.party_id,
             identification=codec.encode(identification).decode(),
             transcript=record["transcript"],
         )
+        try:
+            self._vault.put_secret(request.wallet_id, answered, result.model_dump_json().encode())
+        except SecretAlreadyStored:  # a concurrent attempt answered first: that answer
+            return ChiProofResult.model_validate_json(
+                self._vault.get_secret(request.wallet_id, answered)
+            )
+        return result
 
     # -- signing (CGGMP21 Fig. 8) --------------------------------------------------------
 
@@ -503,6 +522,7 @@ class EcdsaPartyActivities:
             raise business_error(error) from None
         except EcdsaError as error:
             raise business_error(error) from None
+        self._forget_older_witnesses(request.wallet_id, request.presign_id)
         return EcdsaSignResult(party=self.party_id, share=share.decode())
 
     @activity.defn(name="party.ecdsa_discard_presignature")
@@ -526,9 +546,23 @@ class EcdsaPartyActivities:
 
     # -- helpers -----------------------------------------------------------------------
 
-    @staticmethod
-    def _delta_failed_name(request: PresignRoundInput) -> str:
-        return f"ecdsa/presign/{request.presign_id}/delta-failed"
+    def _forget_older_witnesses(self, wallet_id: str, presign_id: str) -> None:
+        """Appends ``presign_id`` to the wallet's list of signed presignatures and destroys
+        the identification witness of any beyond the last WITNESSES_KEPT."""
+        with self._witness_lock:
+            try:
+                signed = json.loads(self._vault.get_secret(wallet_id, SIGNED_PRESIGNATURES))
+                self._vault.delete_secret(wallet_id, SIGNED_PRESIGNATURES)
+            except SecretNotFound:
+                signed = []
+            if presign_id not in signed:
+                signed.append(presign_id)
+            for old in signed[:-WITNESSES_KEPT]:
+                name = self._identification_name(old)
+                if self._vault.has_secret(wallet_id, name):
+                    self._vault.delete_secret(wallet_id, name)
+            kept = signed[-WITNESSES_KEPT:]
+            self._vault.put_secret(wallet_id, SIGNED_PRESIGNATURES, json.dumps(kept).encode())
 
     @staticmethod
     def _identification_name(presign_id: str) -> str:

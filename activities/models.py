@@ -168,8 +168,12 @@ class CeremonyFailedInput(Model):
     wallet_id: WalletId
     reason: str
     culprits: tuple[PartyId, ...] = ()
-    # The failure's type (``BroadcastEquivocation``): each culprit's PartyMisbehaved reason.
+    # The failure's type (``ChiCheckFailed``): each culprit's PartyMisbehaved reason.
     kind: str = ""
+    # Whether the coordinator proved the culprits itself (an identification on public
+    # data): only then is each recorded as PartyMisbehaved. Culprits a party named from
+    # its own checks are listed in CeremonyFailed, as that party's accusation.
+    verified: bool = False
 
 
 class CeremonyStartedInput(Model):

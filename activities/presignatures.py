@@ -64,6 +64,10 @@ class PresignaturePool:
         for presign_id, event in added.items():
             if presign_id in used or sorted(event.signers) != sorted(signers):
                 continue
+            if not event.transcript_digest:
+                # Made before presignatures kept their transcript: the signers' records
+                # no longer decode, and a failed signing could name nobody. Never used.
+                continue
             try:
                 await self._events.append(
                     to_new_event(

@@ -27,7 +27,12 @@ with workflow.unsafe.imports_passed_through():
         PresignRoundInput,
         SignPlan,
     )
-    from workflows.common import coordinator, fan_out_outcomes
+    from workflows.common import (
+        IDENTIFICATION_TIMEOUT,
+        coordinator,
+        fan_out_outcomes,
+        verified_failure,
+    )
 
 
 async def identify_presign_failure(
@@ -60,12 +65,10 @@ async def identify_presign_failure(
             failed=failed,
             openings=openings,
         ),
+        timeout=IDENTIFICATION_TIMEOUT,
     )
-    return ApplicationError(
-        f"the δ check failed ({result.reason})",
-        list(result.culprits),
-        type="ConsistencyCheckFailed",
-        non_retryable=True,
+    return verified_failure(
+        "ConsistencyCheckFailed", f"the δ check failed ({result.reason})", result.culprits
     )
 
 
@@ -102,10 +105,8 @@ async def identify_signing_failure(
             transcript_digest=transcript_digest,
             identifications={p: r for p, r in proven.items() if isinstance(r, ChiProofResult)},
         ),
+        timeout=IDENTIFICATION_TIMEOUT,
     )
-    return ApplicationError(
-        f"ΣS_i differs from the public key ({result.reason})",
-        list(result.culprits),
-        type="ChiCheckFailed",
-        non_retryable=True,
+    return verified_failure(
+        "ChiCheckFailed", f"ΣS_i differs from the public key ({result.reason})", result.culprits
     )

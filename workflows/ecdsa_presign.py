@@ -125,14 +125,21 @@ async def run_presign(
         )
         failures = {p: o for p, o in outcomes.items() if isinstance(o, BaseException)}
         if failures:
-            if all(failure_of(f)[0] == "ConsistencyCheckFailed" for f in failures.values()):
+            # Any signer's failed δ check starts the identification, whatever else failed
+            # (a cheater must not dodge it by failing some other way).
+            failed_delta = tuple(
+                p
+                for p, f in sorted(failures.items())
+                if failure_of(f)[0] == "ConsistencyCheckFailed"
+            )
+            if failed_delta:
                 raise await identify_presign_failure(
                     wallet_id,
                     presign_id,
                     signers,
                     transcript,
                     {p: r3[p].broadcast for p in signers},
-                    tuple(sorted(failures)),
+                    failed_delta,
                 )
             raise failures[min(failures)]
         finished = {p: o for p, o in outcomes.items() if isinstance(o, PresignFinishResult)}

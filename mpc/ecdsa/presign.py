@@ -667,9 +667,15 @@ def verify_transcript(
         raise refused
     for party in context.signers:
         # The aux parameters this signer verified itself (Π_mod, Π_prm, Π_fac) and used.
+        # Another signer's that differ are what that signer announced for the transcript
+        # (the relay delivers them as given, as for every culprit named here): it is named.
         peer = context.peers[party]
         if transcript.aux[party] != peer.ring_pedersen or peer.paillier.n != peer.ring_pedersen.n:
-            raise refused
+            if party == i:
+                raise refused
+            raise InvalidParameters(
+                "a signer announced aux parameters other than the ones it proved", [party]
+            )
     if (transcript.K[i], transcript.G[i]) != (first.K, first.G):
         raise refused
     for j in context.others(i):

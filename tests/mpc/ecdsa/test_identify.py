@@ -367,6 +367,16 @@ def test_finish_refuses_a_transcript_that_differs_from_what_it_saw() -> None:
     reordered = PresignTranscript(("us-2", "us-1", "eu-1"), t.K, t.G, t.round2, t.aux)
     with pytest.raises(InvalidParameters):
         _finish(run, "eu-1", reordered)
+    # Aux parameters other than the ones a signer verified: another signer's name it (it
+    # announced them), its own refuses naming nobody.
+    lied = dataclasses.replace(t, aux={**t.aux, "eu-1": t.aux["us-1"]})
+    for party in ("us-1", "us-2"):
+        with pytest.raises(InvalidParameters) as named:
+            _finish(run, party, lied)
+        assert named.value.culprits == ("eu-1",)
+    with pytest.raises(InvalidParameters) as own:
+        _finish(run, "eu-1", lied)
+    assert own.value.culprits == ()
 
 
 def test_prove_chi_refuses_another_transcript_and_wrong_inputs() -> None:

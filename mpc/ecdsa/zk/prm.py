@@ -92,8 +92,9 @@ def _crt_powers(base: int, exponents: list[int], p: int, q: int) -> list[int]:
     """``base^a mod p·q`` for every secret a, as two half-size powers joined by the CRT.
 
     ``base`` is a unit (t is), so by Fermat ``base^a = base^(a mod (p−1) + (p−1))`` modulo
-    p: the exponent is then positive, as ``powmod_sec`` needs, always of p's size, and no
-    inverse modulo the secret p is computed (an extended GCD's time depends on p).
+    p: the exponent is then positive, as ``powmod_sec`` needs, always of p's size, and the
+    base is never inverted. The one CRT coefficient p⁻¹ mod q is an extended GCD on the
+    secret primes (``gmpy2.invert``, not constant time), computed once per proof.
     """
     mp, mq = mpz(p), mpz(q)
     p_inv_q = gmpy2.invert(mp, mq)

@@ -23,6 +23,7 @@ import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from activities.prime_pool import SafePrimePool
 from chains.config import ChainsConfig
 from chains.registry import ChainRegistry
 from mpc.ecdsa.params import FAST_TESTS
@@ -34,6 +35,7 @@ from runtime.temporal_server import temporal_binary
 from runtime.topology import Topology
 from storage.events.port import EventStore, open_event_store
 from storage.vault.port import ShareVault
+from tests.helpers.vectors import load_json
 from workers.coordinator import build_coordinator_worker
 from workers.party import build_party_worker, request_verifier
 
@@ -105,6 +107,22 @@ def settings(tmp_path: Path, temporal: WorkflowEnvironment, codec_keys: CodecKey
     return settings
 
 
+def prefilled_prime_pools(vaults: Mapping[str, ShareVault]) -> dict[str, SafePrimePool]:
+    """Each party's safe-prime pool holding two of the committed test primes (distinct per
+    party), so the first ECDSA setup of a test does not search for twelve safe primes; a
+    later setup finds the pool empty and searches, as a worker does."""
+    primes = load_json("ecdsa-safe-primes.json")["primes"][str(FAST_TESTS.prime_bits)]
+    pools = {}
+    for n, (party, vault) in enumerate(sorted(vaults.items())):
+        pool = SafePrimePool(vault, FAST_TESTS.prime_bits, size=2)
+        for slot, prime in enumerate(primes[2 * n : 2 * n + 2]):
+            name = f"ecdsa/prime-pool/{pool.bits}/{slot}"
+            if not vault.has_secret("_party", name):
+                vault.put_secret("_party", name, format(int(prime, 16), "x").encode())
+        pools[party] = pool
+    return pools
+
+
 async def start_system(
     settings: Settings,
     client: Client,
@@ -130,12 +148,14 @@ async def start_system(
         )
     async with AsyncExitStack() as stack:
         executor = stack.enter_context(ThreadPoolExecutor(max_workers=16))
+        pools = prefilled_prime_pools(vaults)
         workers = [
             build_party_worker(
                 client,
                 party,
                 vault,
                 executor,
+                pools[party],
                 requests=(party_requests or {}).get(party, requests),
                 # 2048-bit moduli keep the suite fast; mpc's tests and the demo run 3072.
                 ecdsa_params=FAST_TESTS,
